@@ -1,0 +1,320 @@
+package dev.luge.internal.db;
+
+import dev.luge.CasResult;
+import dev.luge.Codec;
+import dev.luge.Entry;
+import dev.luge.LimitExceededException;
+import dev.luge.LugeException;
+import dev.luge.MergeOperator;
+import dev.luge.Range;
+import dev.luge.Subscriber;
+import dev.luge.Tree;
+import dev.luge.internal.pagecache.PageTable;
+import dev.luge.internal.tree.BLinkTree;
+import dev.luge.internal.sub.Subscriptions;
+import dev.luge.internal.view.MapView;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentNavigableMap;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+
+/**
+ * A {@link Tree} as users see it: argument checks, defensive copies, the closed and dropped
+ * checks, merge operators and subscriptions, over a {@link BLinkTree}.
+ */
+class TreeHandle implements Tree {
+  private final String name;
+  private final PageTable<Object> table;
+  private final BLinkTree tree;
+  private final Subscriptions subscriptions;
+  private final Database owner;
+  private volatile MergeOperator mergeOperator;
+  private volatile boolean dropped;
+
+  TreeHandle(String name, PageTable<Object> table, BLinkTree.Options options, int subscriberBuffer,
+      Database owner) {
+    this.name = name;
+    this.table = table;
+    this.tree = new BLinkTree(table, options);
+    this.subscriptions = new Subscriptions(subscriberBuffer);
+    this.tree.setChangeSink(subscriptions);
+    this.owner = owner;
+  }
+
+  PageTable<Object> table() {
+    return table;
+  }
+
+  /** The engine behind this tree, for tests and tools inside the module. */
+  public BLinkTree engine() {
+    return tree;
+  }
+
+  private Database db() {
+    return owner != null ? owner : (Database) this;
+  }
+
+  void markDropped() {
+    dropped = true;
+    subscriptions.closeAll();
+  }
+
+  void closeSubscriptions() {
+    subscriptions.closeAll();
+  }
+
+  /** Throws if the database is closed or this tree was dropped. */
+  final void check() {
+    db().checkOpen();
+    if (dropped) {
+      throw new LugeException("tree '" + name + "' was dropped");
+    }
+  }
+
+  static byte[] key(byte[] key) {
+    Objects.requireNonNull(key, "key");
+    if (key.length > MAX_KEY_SIZE) {
+      throw new LimitExceededException("key of " + key.length + " bytes exceeds the limit of "
+          + MAX_KEY_SIZE + " bytes");
+    }
+    return key;
+  }
+
+  static byte[] value(byte[] value) {
+    Objects.requireNonNull(value, "value");
+    if (value.length > MAX_VALUE_SIZE) {
+      throw new LimitExceededException("value of " + value.length + " bytes exceeds the limit of "
+          + MAX_VALUE_SIZE + " bytes");
+    }
+    return value;
+  }
+
+  /** A value an operator returned: null (remove) is allowed, an oversized one is not. */
+  private static byte[] produced(byte[] value) {
+    return value == null ? null : value(value).clone();
+  }
+
+  private static byte[] bytesOf(ByteBuffer b) {
+    byte[] out = new byte[b.remaining()];
+    b.duplicate().get(out);
+    return out;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public byte[] get(byte[] key) {
+    check();
+    return tree.get(key(key));
+  }
+
+  @Override
+  public int get(ByteBuffer key, ByteBuffer out) {
+    check();
+    Objects.requireNonNull(out, "out");
+    return tree.get(key(bytesOf(Objects.requireNonNull(key, "key"))), out);
+  }
+
+  @Override
+  public byte[] put(byte[] key, byte[] value) {
+    check();
+    byte[] k = key(key).clone();
+    byte[] v = value(value).clone();
+    return tree.mutate(k, old -> v);
+  }
+
+  @Override
+  public void put(ByteBuffer key, ByteBuffer value) {
+    check();
+    byte[] k = key(bytesOf(Objects.requireNonNull(key, "key")));
+    byte[] v = value(bytesOf(Objects.requireNonNull(value, "value")));
+    tree.mutate(k, old -> v);
+  }
+
+  @Override
+  public byte[] remove(byte[] key) {
+    check();
+    return tree.mutate(key(key).clone(), old -> null);
+  }
+
+  @Override
+  public boolean containsKey(byte[] key) {
+    return get(key) != null;
+  }
+
+  @Override
+  public CasResult compareAndSet(byte[] key, byte[] expected, byte[] newValue) {
+    check();
+    byte[] k = key(key).clone();
+    byte[] exp = expected == null ? null : expected.clone();
+    byte[] nv = newValue == null ? null : value(newValue).clone();
+    boolean[] swapped = new boolean[1];
+    byte[] found = tree.mutate(k, old -> {
+      swapped[0] = Arrays.equals(old, exp);
+      return swapped[0] ? nv : BLinkTree.KEEP;
+    });
+    return swapped[0] ? CasResult.success() : CasResult.failure(found);
+  }
+
+  @Override
+  public void update(byte[] key, UnaryOperator<byte[]> fn) {
+    getAndUpdate(key, fn);
+  }
+
+  @Override
+  public byte[] getAndUpdate(byte[] key, UnaryOperator<byte[]> fn) {
+    check();
+    Objects.requireNonNull(fn, "fn");
+    return tree.mutate(key(key).clone(), old -> produced(fn.apply(old == null ? null : old.clone())));
+  }
+
+  @Override
+  public byte[] updateAndGet(byte[] key, UnaryOperator<byte[]> fn) {
+    check();
+    Objects.requireNonNull(fn, "fn");
+    byte[][] result = new byte[1][];
+    tree.mutate(key(key).clone(), old -> {
+      result[0] = produced(fn.apply(old == null ? null : old.clone()));
+      return result[0];
+    });
+    return result[0] == null ? null : result[0].clone();
+  }
+
+  @Override
+  public void setMergeOperator(MergeOperator operator) {
+    check();
+    this.mergeOperator = Objects.requireNonNull(operator, "operator");
+  }
+
+  @Override
+  public byte[] merge(byte[] key, byte[] operand) {
+    check();
+    MergeOperator op = mergeOperator;
+    if (op == null) {
+      throw new IllegalStateException("tree '" + name + "' has no merge operator; call setMergeOperator first");
+    }
+    byte[] k = key(key).clone();
+    byte[] operandCopy = Objects.requireNonNull(operand, "operand").clone();
+    byte[][] result = new byte[1][];
+    tree.mutate(k, old -> {
+      result[0] = produced(op.merge(k.clone(), old, operandCopy.clone()));
+      return result[0];
+    });
+    return result[0] == null ? null : result[0].clone();
+  }
+
+  @Override
+  public Entry firstEntry() {
+    check();
+    return tree.ceiling(null, true, false);
+  }
+
+  @Override
+  public Entry lastEntry() {
+    check();
+    return tree.floor(null, true, false);
+  }
+
+  @Override
+  public Entry lowerEntry(byte[] key) {
+    check();
+    return tree.floor(key(key), false, false);
+  }
+
+  @Override
+  public Entry floorEntry(byte[] key) {
+    check();
+    return tree.floor(key(key), true, false);
+  }
+
+  @Override
+  public Entry ceilingEntry(byte[] key) {
+    check();
+    return tree.ceiling(key(key), true, false);
+  }
+
+  @Override
+  public Entry higherEntry(byte[] key) {
+    check();
+    return tree.ceiling(key(key), false, false);
+  }
+
+  @Override
+  public Entry pollFirstEntry() {
+    check();
+    return tree.ceiling(null, true, true);
+  }
+
+  @Override
+  public Entry pollLastEntry() {
+    check();
+    return tree.floor(null, true, true);
+  }
+
+  @Override
+  public Range range(byte[] from, byte[] to) {
+    check();
+    return new KeyRange(this, from == null ? null : key(from).clone(), true,
+        to == null ? null : key(to).clone(), false, false);
+  }
+
+  @Override
+  public Range scanPrefix(byte[] prefix) {
+    check();
+    byte[] p = key(prefix).clone();
+    return new KeyRange(this, p, true, KeyRange.successor(p), false, false);
+  }
+
+  @Override
+  public Range all() {
+    check();
+    return new KeyRange(this, null, true, null, false, false);
+  }
+
+  @Override
+  public Stream<Entry> stream() {
+    return all().stream();
+  }
+
+  @Override
+  public long size() {
+    check();
+    return tree.size();
+  }
+
+  @Override
+  public boolean isEmpty() {
+    return firstEntry() == null;
+  }
+
+  @Override
+  public void clear() {
+    check();
+    for (byte[] k : all().keys()) {
+      tree.mutate(k, old -> null);
+    }
+  }
+
+  @Override
+  public Subscriber watchPrefix(byte[] prefix) {
+    check();
+    return subscriptions.subscribe(key(prefix).clone());
+  }
+
+  @Override
+  public <K, V> ConcurrentNavigableMap<K, V> asMap(Codec<K> keyCodec, Codec<V> valueCodec) {
+    check();
+    return MapView.of(this, Objects.requireNonNull(keyCodec, "keyCodec"),
+        Objects.requireNonNull(valueCodec, "valueCodec"));
+  }
+
+  @Override
+  public String toString() {
+    return "Tree[" + name + "]";
+  }
+}

@@ -1,0 +1,874 @@
+package dev.luge.internal.tree;
+
+import dev.luge.Entry;
+import dev.luge.internal.pagecache.PageTable;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A lock-free B-link tree over a {@link PageTable}: the engine behind every {@code Tree}.
+ *
+ * <p>Design. Each node has a high key and a right link (Lehman and Yao's B-link tree), so a
+ * thread that reaches a node after it split simply moves right. Every node lives behind a page
+ * id, and every change to a node is one CAS of its page-table slot (the Bw-tree and sled
+ * approach): a leaf write prepends a small {@link Delta} to the leaf's state instead of copying
+ * the node, and after {@link Options#maxDeltas} deltas the writer consolidates the chain into a
+ * fresh packed {@link Node}. Index nodes change rarely and are copied on write.
+ *
+ * <p>Linearizability: a leaf state read from its slot is the truth for the keys in its bounds at
+ * the instant of the read, because every write of those keys is a CAS on that slot (a split
+ * hands keys to the new right node in the same CAS that lowers the left node's high key). Point
+ * reads linearise at that read, point writes at their CAS. Queries that cross leaves (ceiling,
+ * first, last...) re-read the slots they passed and retry if any changed (a double collect).
+ *
+ * <p>Splits take two steps: the node's CAS installs its left half with a link to the new right
+ * half; then the separator is inserted into the parent. Until the second step lands, the tree is
+ * still correct (readers move right), and any writer that moves right helps finish it. The root
+ * keeps its page id for life: a root split installs a new root with two fresh children in one CAS.
+ *
+ * <p>Merges of a small node R into its left sibling L under parent P take four steps, each a CAS
+ * any thread can perform: (1) P gets an {@link Intent}, which pins P (whoever wants to change P
+ * helps the merge first); (2) R is {@link Frozen}; (3) P drops R's separator, so R's keys route
+ * to L, and readers moving right into frozen R help and retry; (4) the node whose right link is R
+ * absorbs R's entries, bounds and link; then R becomes {@link Removed}, and a thread arriving
+ * there through a stale link restarts from the root. Page ids are never reused while in memory,
+ * so a stale link never leads to a different node.
+ *
+ * <p>Readers never write shared memory on the common path; they help only when they meet a
+ * frozen node, which is transient.
+ */
+public final class BLinkTree {
+  /** Tuning of node sizes. */
+  public record Options(int maxNodeBytes, int maxDeltas) {
+    /** The defaults: 8 KiB nodes, consolidated after 8 deltas. */
+    public static final Options DEFAULT = new Options(8 * 1024, 8);
+
+    public Options {
+      if (maxNodeBytes < 64 || maxDeltas < 1) {
+        throw new IllegalArgumentException("maxNodeBytes >= 64 and maxDeltas >= 1 required");
+      }
+    }
+  }
+
+  /** A change of one key's value, given its current value. */
+  @FunctionalInterface
+  public interface Op {
+    /**
+     * The new value for a key whose current value is {@code current} ({@code null}: absent);
+     * {@code null} removes the key, {@link #KEEP} leaves it as it is.
+     */
+    byte[] apply(byte[] current);
+  }
+
+  /** Returned by an {@link Op} to leave the key unchanged. */
+  public static final byte[] KEEP = new byte[0];
+
+  private final PageTable<Object> table;
+  private final long root;
+  private final int maxNodeBytes;
+  private final int maxDeltas;
+  private final int mergeBelowBytes;
+  private final LongAdder count = new LongAdder();
+  private volatile ChangeSink sink;
+
+  public BLinkTree(PageTable<Object> table, Options options) {
+    this.table = table;
+    this.maxNodeBytes = options.maxNodeBytes();
+    this.maxDeltas = options.maxDeltas();
+    this.mergeBelowBytes = options.maxNodeBytes() / 4;
+    this.root = table.allocate(Node.emptyRoot());
+  }
+
+  public void setChangeSink(ChangeSink sink) {
+    this.sink = sink;
+  }
+
+  private Page page(long pid) {
+    return (Page) table.getAcquire(pid);
+  }
+
+  private boolean cas(long pid, Page expected, Page update) {
+    return table.cas(pid, expected, update);
+  }
+
+  // ------------------------------------------------------------------ point reads
+
+  /** The value of {@code key}, or null. */
+  public byte[] get(byte[] key) {
+    Page s = leafState(key);
+    for (Page p = s; p instanceof Delta d; p = d.prev) {
+      if (Arrays.equals(d.key, key)) {
+        return d.value == null ? null : d.value.clone();
+      }
+    }
+    Node n = s.node();
+    int i = n.search(key);
+    return i >= 0 ? n.value(i) : null;
+  }
+
+  /** Copies the value of {@code key} into {@code out}; its length, or -1 if absent. */
+  public int get(byte[] key, ByteBuffer out) {
+    Page s = leafState(key);
+    for (Page p = s; p instanceof Delta d; p = d.prev) {
+      if (Arrays.equals(d.key, key)) {
+        if (d.value == null) {
+          return -1;
+        }
+        if (d.value.length <= out.remaining()) {
+          out.duplicate().put(d.value);
+        }
+        return d.value.length;
+      }
+    }
+    Node n = s.node();
+    int i = n.search(key);
+    return i >= 0 ? n.copyValue(i, out) : -1;
+  }
+
+  /** The state of the leaf that covers {@code key}, read at one instant. */
+  private Page leafState(byte[] key) {
+    restart:
+    for (;;) {
+      Page s = page(root);
+      for (;;) {
+        if (s instanceof Frozen f) {
+          finishMerge(f);
+          continue restart;
+        }
+        Node n = s.node();
+        if (n == null) {
+          continue restart;
+        }
+        if (!n.covers(key)) {
+          s = page(n.next);
+        } else if (n.level == 0) {
+          return s;
+        } else {
+          s = page(n.child(n.childIndex(key)));
+        }
+      }
+    }
+  }
+
+  /** The value of {@code key} in leaf state {@code s}, as a fresh array, or null. */
+  private static byte[] valueIn(Page s, byte[] key) {
+    for (Page p = s; p instanceof Delta d; p = d.prev) {
+      if (Arrays.equals(d.key, key)) {
+        return d.value == null ? null : d.value.clone();
+      }
+    }
+    Node n = s.node();
+    int i = n.search(key);
+    return i >= 0 ? n.value(i) : null;
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  /**
+   * Applies {@code op} to {@code key} atomically. {@code key} must be a private copy (it is stored
+   * as is), and so must every value {@code op} returns.
+   *
+   * @return the value before the change (null: absent)
+   */
+  public byte[] mutate(byte[] key, Op op) {
+    ChangeSink s = sink;
+    Object lock = s == null ? null : s.lockFor(key);
+    if (lock == null) {
+      return mutate(key, op, null);
+    }
+    synchronized (lock) {
+      byte[][] committed = new byte[1][];
+      byte[] old = mutate(key, op, committed);
+      if (committed[0] != KEEP) {
+        s.publish(key, committed[0]);
+      }
+      return old;
+    }
+  }
+
+  private byte[] mutate(byte[] key, Op op, byte[][] committed) {
+    if (committed != null) {
+      committed[0] = KEEP;
+    }
+    Cursor c = new Cursor();
+    restart:
+    for (;;) {
+      descend(c, key, 0, true);
+      for (;;) {
+        Page s = c.state;
+        byte[] old = valueIn(s, key);
+        byte[] nv = op.apply(old);
+        if (nv == KEEP || (nv == null && old == null)) {
+          return old;
+        }
+        if (commitLeaf(c.pid, s, key, nv)) {
+          if (old == null) {
+            count.increment();
+          } else if (nv == null) {
+            count.decrement();
+          }
+          if (committed != null) {
+            committed[0] = nv;
+          }
+          return old;
+        }
+        // Lost a race on this leaf: re-read it, moving right or restarting if it changed shape.
+        Page now = page(c.pid);
+        Node n = now.node();
+        if (now instanceof Frozen || n == null || !n.covers(key)) {
+          continue restart;
+        }
+        c.state = now;
+      }
+    }
+  }
+
+  /** Installs {@code key -> value} on leaf {@code pid} if its state is still {@code s}. */
+  private boolean commitLeaf(long pid, Page s, byte[] key, byte[] value) {
+    Delta d = new Delta(s, key, value);
+    if (d.depth < maxDeltas) {
+      return cas(pid, s, d);
+    }
+    EntryList list = EntryList.consolidate(d);
+    return restructure(pid, s, list, d.base);
+  }
+
+  /**
+   * Replaces state {@code s} of {@code pid} by a node holding {@code list}, splitting it if it is
+   * too large, or trying to merge it away afterwards if it is too small.
+   */
+  private boolean restructure(long pid, Page s, EntryList list, Node base) {
+    int level = base.level;
+    if (list.size() >= 2 && list.bytes(0, list.size(), level) > maxNodeBytes) {
+      int m = list.splitPoint(level);
+      byte[] sep = list.separator(m, level);
+      if (pid == root) {
+        long r = table.allocate(list.build(level, m, list.size(), sep, null, 0L));
+        long l = table.allocate(list.build(level, 0, m, base.lo, sep, r));
+        EntryList top = new EntryList();
+        top.addChild(base.lo, l);
+        top.addChild(sep, r);
+        return cas(pid, s, top.build(level + 1, 0, 2, base.lo, null, 0L));
+      }
+      long r = table.allocate(list.build(level, m, list.size(), sep, base.hi, base.next));
+      if (!cas(pid, s, list.build(level, 0, m, base.lo, sep, r))) {
+        return false;
+      }
+      completeSplit(level, sep, r);
+      return true;
+    }
+    Node n = list.build(level, 0, list.size(), base.lo, base.hi, base.next);
+    if (!cas(pid, s, n)) {
+      return false;
+    }
+    if (pid != root && n.bytes() < mergeBelowBytes) {
+      tryMerge(pid, n);
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------ structure changes
+
+  /** A page id and the state read from it. */
+  private static final class Cursor {
+    long pid;
+    Page state;
+  }
+
+  /**
+   * Finds the node at {@code level} whose range holds {@code key}. With {@code help}, finishes
+   * the half-done splits it crosses (writers do; readers just move right).
+   */
+  private void descend(Cursor c, byte[] key, int level, boolean help) {
+    restart:
+    for (;;) {
+      long pid = root;
+      Page s = page(pid);
+      for (;;) {
+        if (s instanceof Frozen f) {
+          finishMerge(f);
+          continue restart;
+        }
+        Node n = s.node();
+        if (n == null) {
+          continue restart;
+        }
+        if (n.level < level) {
+          throw new IllegalStateException("tree has no level " + level);
+        }
+        if (!n.covers(key)) {
+          if (help && pid != root) {
+            completeSplit(n.level, n.hi, n.next);
+          }
+          pid = n.next;
+        } else if (n.level == level) {
+          c.pid = pid;
+          c.state = s;
+          return;
+        } else {
+          pid = n.child(n.childIndex(key));
+        }
+        s = page(pid);
+      }
+    }
+  }
+
+  /**
+   * Second step of a split at {@code level}: makes the parent route {@code sep} and above to
+   * {@code right}, unless that is already done or {@code right} is gone.
+   */
+  private void completeSplit(int level, byte[] sep, long right) {
+    Cursor c = new Cursor();
+    for (;;) {
+      descend(c, sep, level + 1, false);
+      if (c.state instanceof Intent in) {
+        helpIntent(c.pid, in);
+        continue;
+      }
+      Node p = (Node) c.state;
+      int i = p.search(sep);
+      Page rs = page(right);
+      if (i >= 0 || rs instanceof Frozen || rs.node() == null) {
+        return; // the separator is in place (or right was merged away, which implies it was)
+      }
+      EntryList list = new EntryList();
+      list.addAllFrom(p);
+      list.insertChild(-i - 1, sep, right);
+      if (restructure(c.pid, p, list, p)) {
+        return;
+      }
+    }
+  }
+
+  /** Starts merging the small node {@code pid} into its left sibling, if that is possible now. */
+  private void tryMerge(long pid, Node n) {
+    if (n.lo.length == 0) {
+      return; // the leftmost node of its level has no left sibling
+    }
+    Cursor c = new Cursor();
+    descend(c, n.lo, n.level + 1, false);
+    if (!(c.state instanceof Node p)) {
+      return; // a merge under this parent is already running
+    }
+    int i = p.search(n.lo);
+    if (i <= 0 || p.child(i) != pid) {
+      return; // leftmost child, or its separator is not in the parent yet
+    }
+    long left = p.child(i - 1);
+    Page ls = page(left);
+    Node ln = ls.node();
+    if (ln == null || ls instanceof Frozen || ln.next != pid
+        || (long) ln.bytes() + n.bytes() > maxNodeBytes) {
+      return;
+    }
+    Intent intent = new Intent(p, pid, left);
+    if (cas(c.pid, p, intent)) {
+      helpIntent(c.pid, intent);
+    }
+  }
+
+  /** Drives the merge that {@code intent} (on page {@code parent}) announced to completion. */
+  private void helpIntent(long parent, Intent intent) {
+    for (;;) {
+      Page rs = page(intent.child);
+      if (rs instanceof Frozen f) {
+        finishMerge(f);
+        return;
+      }
+      if (rs.node() == null) {
+        return; // merged and removed already
+      }
+      if (rs instanceof Intent in) {
+        helpIntent(intent.child, in);
+        continue;
+      }
+      Frozen f = new Frozen(rs, parent, intent.child);
+      if (cas(intent.child, rs, f)) {
+        finishMerge(f);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Steps 3 and 4 of a merge: unlink the frozen node from its parent, let its left neighbour
+   * absorb it, mark it removed.
+   */
+  private void finishMerge(Frozen f) {
+    Node rn = f.node();
+    long rpid = f.pid;
+    Page ps = page(f.parent);
+    long shrunk = 0;
+    Node shrunkNode = null;
+    if (ps instanceof Intent in && in.child == rpid) {
+      Node p = in.base;
+      EntryList list = new EntryList();
+      list.addAllFrom(p);
+      list.removeAt(p.search(rn.lo));
+      Node np = list.build(p.level, 0, list.size(), p.lo, p.hi, p.next);
+      if (cas(f.parent, in, np) && f.parent != root && np.bytes() < mergeBelowBytes) {
+        shrunk = f.parent;
+        shrunkNode = np;
+      }
+    }
+    Cursor c = new Cursor();
+    absorb:
+    for (;;) {
+      // The parent no longer routes to the frozen node: find the child that holds its low key's
+      // predecessor range and walk right to the node whose link is the frozen node.
+      descend(c, rn.lo, rn.level + 1, false);
+      Node parent = c.state.node();
+      c.pid = parent.child(parent.childIndex(rn.lo));
+      c.state = page(c.pid);
+      for (;;) {
+        Page s = c.state;
+        Node n = s.node();
+        if (s == f) {
+          throw new IllegalStateException("merge of page " + rpid + " is still routed to by its parent");
+        }
+        if (s instanceof Frozen other) {
+          finishMerge(other);
+          continue absorb;
+        }
+        if (n == null) {
+          continue absorb;
+        }
+        if (n.next == rpid) {
+          if (s instanceof Intent in) {
+            helpIntent(c.pid, in);
+            continue absorb;
+          }
+          EntryList list = EntryList.consolidate(s);
+          EntryList right = EntryList.consolidate(f.content);
+          for (int i = 0; i < right.size(); i++) {
+            list.addFrom(right, i);
+          }
+          Node merged = list.build(n.level, 0, list.size(), n.lo, rn.hi, rn.next);
+          if (cas(c.pid, s, merged)) {
+            break absorb;
+          }
+          continue absorb;
+        }
+        if (n.covers(rn.lo)) {
+          break absorb; // absorbed already
+        }
+        c.pid = n.next;
+        c.state = page(c.pid);
+      }
+    }
+    cas(rpid, f, Removed.INSTANCE);
+    if (shrunkNode != null) {
+      tryMerge(shrunk, shrunkNode);
+    }
+  }
+
+  // ------------------------------------------------------------------ ordered reads
+
+  /** The leaf state covering {@code key} and its page id. */
+  private void seekForward(Cursor c, byte[] key) {
+    descend(c, key, 0, false);
+  }
+
+  /**
+   * The leaf whose range holds the keys just below {@code bound} ({@code lo < bound <= hi});
+   * {@code bound == null} finds the rightmost leaf.
+   */
+  private void seekBackward(Cursor c, byte[] bound) {
+    restart:
+    for (;;) {
+      long pid = root;
+      Page s = page(pid);
+      for (;;) {
+        if (s instanceof Frozen f) {
+          finishMerge(f);
+          continue restart;
+        }
+        Node n = s.node();
+        if (n == null) {
+          continue restart;
+        }
+        if (n.hi != null && (bound == null || Arrays.compareUnsigned(bound, n.hi) > 0)) {
+          pid = n.next;
+        } else if (n.level == 0) {
+          c.pid = pid;
+          c.state = s;
+          return;
+        } else {
+          pid = n.child(bound == null ? n.count - 1 : n.childIndexBelow(bound));
+        }
+        s = page(pid);
+      }
+    }
+  }
+
+  /** Leaf states passed by a query that crosses leaves, re-read to validate it (double collect). */
+  private static final class Trail {
+    long[] pids = new long[8];
+    Page[] states = new Page[8];
+    int size;
+
+    void add(long pid, Page s) {
+      if (size == pids.length) {
+        pids = Arrays.copyOf(pids, size * 2);
+        states = Arrays.copyOf(states, size * 2);
+      }
+      pids[size] = pid;
+      states[size++] = s;
+    }
+
+    boolean unchanged(BLinkTree t) {
+      for (int i = 0; i < size; i++) {
+        if (t.page(pids[i]) != states[i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  /**
+   * The least entry above {@code key} (at or above if {@code inclusive}; {@code key == null}: the
+   * first entry), removing it atomically if {@code remove}.
+   */
+  public Entry ceiling(byte[] key, boolean inclusive, boolean remove) {
+    Cursor c = new Cursor();
+    for (;;) {
+      Trail trail = new Trail();
+      byte[] bound = key == null ? new byte[0] : key;
+      boolean incl = key == null || inclusive;
+      for (;;) {
+        seekForward(c, bound);
+        Page s = c.state;
+        Node snap = EntryList.consolidateToNode(s);
+        int i = snap.search(bound);
+        i = i >= 0 ? (incl ? i : i + 1) : -i - 1;
+        if (i < snap.count) {
+          Entry e = new Entry(snap.key(i), snap.value(i));
+          if (!trail.unchanged(this)) {
+            break;
+          }
+          if (remove && !removeExact(c.pid, s, e.key())) {
+            break;
+          }
+          return e;
+        }
+        if (snap.hi == null) {
+          if (trail.unchanged(this)) {
+            return null;
+          }
+          break;
+        }
+        trail.add(c.pid, s);
+        bound = snap.hi;
+        incl = true;
+      }
+    }
+  }
+
+  /**
+   * The greatest entry below {@code key} (at or below if {@code inclusive}; {@code key == null}:
+   * the last entry), removing it atomically if {@code remove}.
+   */
+  public Entry floor(byte[] key, boolean inclusive, boolean remove) {
+    if (key != null && key.length == 0 && !inclusive) {
+      return null; // nothing sorts below the empty key
+    }
+    Cursor c = new Cursor();
+    for (;;) {
+      Trail trail = new Trail();
+      byte[] bound = key;
+      boolean incl = inclusive && key != null;
+      for (;;) {
+        if (incl) {
+          seekForward(c, bound);
+        } else {
+          seekBackward(c, bound);
+        }
+        Page s = c.state;
+        Node snap = EntryList.consolidateToNode(s);
+        int i;
+        if (bound == null) {
+          i = snap.count - 1;
+        } else {
+          i = snap.search(bound);
+          i = i >= 0 ? (incl ? i : i - 1) : -i - 2;
+        }
+        if (i >= 0) {
+          Entry e = new Entry(snap.key(i), snap.value(i));
+          if (!trail.unchanged(this)) {
+            break;
+          }
+          if (remove && !removeExact(c.pid, s, e.key())) {
+            break;
+          }
+          return e;
+        }
+        if (snap.lo.length == 0) {
+          if (trail.unchanged(this)) {
+            return null;
+          }
+          break;
+        }
+        trail.add(c.pid, s);
+        bound = snap.lo;
+        incl = false;
+      }
+    }
+  }
+
+  /** Removes {@code key} from leaf {@code pid} if its state is still {@code s}. */
+  private boolean removeExact(long pid, Page s, byte[] key) {
+    ChangeSink sk = sink;
+    Object lock = sk == null ? null : sk.lockFor(key);
+    if (lock == null) {
+      if (!commitLeaf(pid, s, key, null)) {
+        return false;
+      }
+    } else {
+      synchronized (lock) {
+        if (!commitLeaf(pid, s, key, null)) {
+          return false;
+        }
+        sk.publish(key, null);
+      }
+    }
+    count.decrement();
+    return true;
+  }
+
+  /**
+   * A weakly consistent iterator over {@code [from, to)} (inclusivity as given; null ends are
+   * open), forward or descending. It reads one leaf at a time and resumes from that leaf's bound,
+   * so it returns each key at most once, in order, and every key present throughout.
+   */
+  public Iterator<Entry> iterator(byte[] from, boolean fromIncl, byte[] to, boolean toIncl,
+      boolean descending) {
+    return descending
+        ? new Backward(from, fromIncl, to, toIncl)
+        : new Forward(from, fromIncl, to, toIncl);
+  }
+
+  private abstract class LeafIterator implements Iterator<Entry> {
+    final byte[] from;
+    final boolean fromIncl;
+    final byte[] to;
+    final boolean toIncl;
+    final Cursor c = new Cursor();
+    Node snap;
+    int i;
+    int end;
+    boolean exhausted;
+
+    LeafIterator(byte[] from, boolean fromIncl, byte[] to, boolean toIncl) {
+      this.from = from;
+      this.fromIncl = fromIncl;
+      this.to = to;
+      this.toIncl = toIncl;
+    }
+
+    abstract boolean advance();
+
+    @Override
+    public final boolean hasNext() {
+      while (snap == null || i == end) {
+        if (exhausted || !advance()) {
+          exhausted = true;
+          snap = null;
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  private final class Forward extends LeafIterator {
+    byte[] bound;
+    boolean boundIncl;
+
+    Forward(byte[] from, boolean fromIncl, byte[] to, boolean toIncl) {
+      super(from, fromIncl, to, toIncl);
+      this.bound = from == null ? new byte[0] : from;
+      this.boundIncl = from == null || fromIncl;
+      if (from != null && to != null) {
+        int cmp = Arrays.compareUnsigned(from, to);
+        exhausted = cmp > 0 || (cmp == 0 && !(fromIncl && toIncl));
+      }
+    }
+
+    @Override
+    boolean advance() {
+      if (bound == null) {
+        return false;
+      }
+      seekForward(c, bound);
+      Node n = EntryList.consolidateToNode(c.state);
+      int s = n.search(bound);
+      i = s >= 0 ? (boundIncl ? s : s + 1) : -s - 1;
+      if (to == null) {
+        end = n.count;
+      } else if (n.hi != null && Arrays.compareUnsigned(n.hi, to) <= 0) {
+        end = n.count;
+      } else {
+        int t = n.search(to);
+        end = t >= 0 ? (toIncl ? t + 1 : t) : -t - 1;
+        end = Math.max(end, i);
+      }
+      snap = n;
+      boolean last = n.hi == null || (to != null && Arrays.compareUnsigned(n.hi, to) > 0)
+          || (to != null && !toIncl && Arrays.compareUnsigned(n.hi, to) == 0);
+      bound = last ? null : n.hi;
+      boundIncl = true;
+      return true;
+    }
+
+    @Override
+    public Entry next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      int k = i++;
+      return new Entry(snap.key(k), snap.value(k));
+    }
+  }
+
+  private final class Backward extends LeafIterator {
+    byte[] bound;
+    boolean boundIncl;
+    boolean done;
+
+    Backward(byte[] from, boolean fromIncl, byte[] to, boolean toIncl) {
+      super(from, fromIncl, to, toIncl);
+      this.bound = to;
+      this.boundIncl = to != null && toIncl;
+      if (from != null && to != null) {
+        int cmp = Arrays.compareUnsigned(from, to);
+        exhausted = cmp > 0 || (cmp == 0 && !(fromIncl && toIncl));
+      }
+      if (to != null && to.length == 0 && !toIncl) {
+        exhausted = true;
+      }
+    }
+
+    @Override
+    boolean advance() {
+      if (done) {
+        return false;
+      }
+      if (boundIncl) {
+        seekForward(c, bound);
+      } else {
+        seekBackward(c, bound);
+      }
+      Node n = EntryList.consolidateToNode(c.state);
+      // Entries are yielded from index end-1 down to i.
+      if (bound == null) {
+        end = n.count;
+      } else {
+        int s = n.search(bound);
+        end = s >= 0 ? (boundIncl ? s + 1 : s) : -s - 1;
+      }
+      if (from == null || Arrays.compareUnsigned(n.lo, from) > 0) {
+        i = 0;
+      } else {
+        int s = n.search(from);
+        i = s >= 0 ? (fromIncl ? s : s + 1) : -s - 1;
+        i = Math.min(i, end);
+      }
+      snap = n;
+      done = n.lo.length == 0 || (from != null && Arrays.compareUnsigned(n.lo, from) <= 0);
+      bound = n.lo;
+      boundIncl = false;
+      return true;
+    }
+
+    @Override
+    public Entry next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      int k = --end;
+      return new Entry(snap.key(k), snap.value(k));
+    }
+  }
+
+  // ------------------------------------------------------------------ size and checks
+
+  /** The entry count maintained by writes (exact when quiescent). */
+  public long size() {
+    return count.sum();
+  }
+
+  /**
+   * Walks the whole tree and checks its structure: keys sorted and within bounds, siblings
+   * linked with matching bounds, separators equal to their child's low key (for children the
+   * parent knows), every level covering the whole key space. For tests and the verifier; call it
+   * when no writer runs. Returns the number of entries.
+   */
+  public long checkStructure() {
+    Node top = page(root).node();
+    long entries = 0;
+    long leftmost = root;
+    for (int level = top.level; level >= 0; level--) {
+      long pid = leftmost;
+      byte[] expectedLo = new byte[0];
+      long nextLeftmost = 0;
+      while (pid != 0) {
+        Page s = page(pid);
+        if (s instanceof Frozen || s.node() == null || s instanceof Intent) {
+          throw new IllegalStateException("unfinished merge at page " + pid + " in a quiescent tree");
+        }
+        Node n = EntryList.consolidateToNode(s);
+        if (n.level != level) {
+          throw new IllegalStateException("page " + pid + " at level " + n.level + ", expected " + level);
+        }
+        if (!Arrays.equals(n.lo, expectedLo)) {
+          throw new IllegalStateException("page " + pid + " lo does not match its left sibling's hi: " + n);
+        }
+        byte[] prev = null;
+        for (int i = 0; i < n.count; i++) {
+          byte[] k = n.key(i);
+          if (prev != null && Arrays.compareUnsigned(prev, k) >= 0) {
+            throw new IllegalStateException("keys out of order in page " + pid + ": " + n);
+          }
+          if (Arrays.compareUnsigned(k, n.lo) < 0 || !n.covers(k)) {
+            throw new IllegalStateException("key out of bounds in page " + pid + ": " + n);
+          }
+          if (level > 0) {
+            Node child = EntryList.consolidateToNode(page(n.child(i)));
+            if (!Arrays.equals(child.lo, k)) {
+              throw new IllegalStateException("separator of page " + pid + " does not match child lo");
+            }
+            if (i == 0 && nextLeftmost == 0) {
+              nextLeftmost = n.child(0);
+            }
+          }
+          prev = k;
+        }
+        if (level == 0) {
+          entries += n.count;
+        }
+        if (n.hi == null) {
+          if (n.next != 0) {
+            throw new IllegalStateException("unbounded page " + pid + " has a right link");
+          }
+          break;
+        }
+        if (n.next == 0) {
+          throw new IllegalStateException("bounded page " + pid + " has no right link");
+        }
+        expectedLo = n.hi;
+        pid = n.next;
+      }
+      leftmost = nextLeftmost;
+    }
+    return entries;
+  }
+
+  /** Levels of the tree, 1 for a lone leaf. */
+  public int height() {
+    return page(root).node().level + 1;
+  }
+}

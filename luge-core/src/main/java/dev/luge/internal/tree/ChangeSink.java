@@ -1,0 +1,15 @@
+package dev.luge.internal.tree;
+
+/**
+ * Where a tree reports committed changes, for subscriptions. Changes to one key are reported in
+ * commit order: the tree holds the lock that {@link #lockFor} gives around a write's commit and
+ * its report, so only writers of keys that share a lock stripe wait for each other, and only
+ * while someone watches those keys.
+ */
+public interface ChangeSink {
+  /** The lock to hold while committing a change of {@code key}, or null if nobody watches it. */
+  Object lockFor(byte[] key);
+
+  /** Reports that {@code key} now has {@code value} ({@code null}: removed). */
+  void publish(byte[] key, byte[] value);
+}

@@ -1,0 +1,23 @@
+package dev.luge.internal.tree;
+
+/** A put ({@code value != null}) or remove ({@code value == null}) over an older leaf state. */
+final class Delta extends Page {
+  final Page prev;
+  final Node base;
+  final int depth;
+  final byte[] key;
+  final byte[] value;
+
+  Delta(Page prev, byte[] key, byte[] value) {
+    this.prev = prev;
+    this.base = prev.node();
+    this.depth = prev instanceof Delta d ? d.depth + 1 : 1;
+    this.key = key;
+    this.value = value;
+  }
+
+  @Override
+  Node node() {
+    return base;
+  }
+}

@@ -1,0 +1,22 @@
+package dev.luge.internal.tree;
+
+/**
+ * An index node whose child {@code child} is being merged into its left sibling {@code left}.
+ * Until the merge completes, anyone who wants to change this node helps the merge finish first.
+ */
+final class Intent extends Page {
+  final Node base;
+  final long child;
+  final long left;
+
+  Intent(Node base, long child, long left) {
+    this.base = base;
+    this.child = child;
+    this.left = left;
+  }
+
+  @Override
+  Node node() {
+    return base;
+  }
+}

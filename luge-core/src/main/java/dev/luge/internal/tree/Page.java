@@ -1,0 +1,17 @@
+package dev.luge.internal.tree;
+
+/**
+ * A state of a page, as held in a page-table slot. Every state is immutable and published once.
+ *
+ * <ul>
+ *   <li>{@link Node}: a consolidated base node (leaf or index);
+ *   <li>{@link Delta}: one put or remove on top of an older leaf state (Bw-tree delta chain);
+ *   <li>{@link Intent}: an index node that has started to merge one of its children away;
+ *   <li>{@link Frozen}: a node being merged into its left sibling, read-only until gone;
+ *   <li>{@link Removed}: a node that was merged away; its id leads nowhere.
+ * </ul>
+ */
+abstract class Page {
+  /** The base node whose bounds, level and right link this state has; null if removed. */
+  abstract Node node();
+}

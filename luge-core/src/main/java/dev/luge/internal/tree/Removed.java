@@ -1,0 +1,13 @@
+package dev.luge.internal.tree;
+
+/** A node merged away. Whoever reaches it through a stale link starts again from the root. */
+final class Removed extends Page {
+  static final Removed INSTANCE = new Removed();
+
+  private Removed() {}
+
+  @Override
+  Node node() {
+    return null;
+  }
+}

@@ -37,6 +37,14 @@ public interface Range extends Iterable<Entry> {
   /** The keys only, in this range's direction. */
   Iterable<byte[]> keys();
 
+  /**
+   * Scans the range in its direction, handing each entry to {@code visitor} as buffers over
+   * Luge's own storage, without copying or allocating per entry. Same consistency as iteration.
+   *
+   * @return the number of entries visited
+   */
+  long visit(EntryVisitor visitor);
+
   /** The first entry in this range's direction, or {@code null} if it is empty. */
   Entry first();
 

@@ -103,6 +103,13 @@ final class KeyRange implements Range {
   }
 
   @Override
+  public long visit(dev.luge.EntryVisitor visitor) {
+    tree.check();
+    java.util.Objects.requireNonNull(visitor, "visitor");
+    return tree.engine().visit(from, fromIncl, to, toIncl, descending, visitor);
+  }
+
+  @Override
   public Entry first() {
     Iterator<Entry> it = iterator();
     return it.hasNext() ? it.next() : null;

@@ -2,6 +2,7 @@ package dev.luge.internal.pagecache;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -11,8 +12,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Design: a two-level radix array. The top level has a fixed number of chunk references, each
  * chunk a fixed-size array of slots created lazily by a CAS on the top level, so the table grows
  * without a global lock and a lookup is two dependent loads. Page id 0 is never handed out, so
- * that 0 can mean "no page" in node links. Ids are not reused yet: the durable page cache (next
- * layer up the roadmap) adds a free list guarded so that no reader can still hold a freed id.
+ * that 0 can mean "no page" in node links. Only ids that were never published are recycled
+ * ({@link #release}); the id of a page merged away stays retired, so that a stale link can never
+ * lead a reader to a different page. The durable page cache reclaims those with a guard that
+ * knows no reader still holds them.
  *
  * <p>Memory ordering: slots are read with acquire and written with release or CAS (volatile), so
  * a thread that reads a page state sees the fully built, immutable page object behind it.
@@ -31,15 +34,26 @@ public final class PageTable<P> {
 
   private final Object[][] chunks = new Object[TOP_SIZE][];
   private final AtomicLong nextId = new AtomicLong(1);
+  private final ConcurrentLinkedQueue<Long> unpublished = new ConcurrentLinkedQueue<>();
 
-  /** Reserves a fresh page id whose slot holds {@code initial}. */
+  /** Reserves a page id whose slot holds {@code initial}. */
   public long allocate(P initial) {
-    long id = nextId.getAndIncrement();
+    Long recycled = unpublished.poll();
+    long id = recycled != null ? recycled : nextId.getAndIncrement();
     if (id >= CAPACITY) {
       throw new IllegalStateException("page table full: " + CAPACITY + " pages");
     }
     SLOTS.setRelease(chunkFor(id), slot(id), initial);
     return id;
+  }
+
+  /**
+   * Gives back an id that was allocated but never published (a split whose CAS lost): no other
+   * thread can know it, so it is reusable at once.
+   */
+  public void release(long id) {
+    SLOTS.setRelease(chunkFor(id), slot(id), null);
+    unpublished.add(id);
   }
 
   /** The state of page {@code id} (acquire). */
@@ -55,9 +69,9 @@ public final class PageTable<P> {
     return SLOTS.compareAndSet(chunk, slot(id), expected, update);
   }
 
-  /** The number of ids handed out so far. */
+  /** The number of ids handed out so far, less those given back. */
   public long allocated() {
-    return nextId.get() - 1;
+    return nextId.get() - 1 - unpublished.size();
   }
 
   private Object[] chunkFor(long id) {

@@ -1,6 +1,7 @@
 package dev.luge.internal.tree;
 
 import dev.luge.Entry;
+import dev.luge.EntryVisitor;
 import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -62,6 +63,9 @@ public final class BLinkTree {
      */
     byte[] apply(byte[] current);
   }
+
+  /** How many rounds of merging a poll tries before it validates across leaves instead. */
+  private static final int MAX_POLL_COMPACTIONS = 4;
 
   /** Returned by an {@link Op} to leave the key unchanged. */
   public static final byte[] KEEP = new byte[0];
@@ -204,7 +208,8 @@ public final class BLinkTree {
         if (nv == KEEP || (nv == null && old == null)) {
           return old;
         }
-        if (commitLeaf(c.pid, s, key, nv)) {
+        int delta = old == null ? 1 : nv == null ? -1 : 0;
+        if (commitLeaf(c.pid, s, key, nv, entries(s) + delta)) {
           if (old == null) {
             count.increment();
           } else if (nv == null) {
@@ -218,18 +223,26 @@ public final class BLinkTree {
         // Lost a race on this leaf: re-read it, moving right or restarting if it changed shape.
         Page now = page(c.pid);
         Node n = now.node();
-        if (now instanceof Frozen || n == null || !n.covers(key)) {
-          continue restart;
+        if (now instanceof Frozen || n == null || n.level != 0 || !n.covers(key)) {
+          continue restart; // merged away, grown into an index (the root), or split
         }
         c.state = now;
       }
     }
   }
 
-  /** Installs {@code key -> value} on leaf {@code pid} if its state is still {@code s}. */
-  private boolean commitLeaf(long pid, Page s, byte[] key, byte[] value) {
-    Delta d = new Delta(s, key, value);
-    if (d.depth < maxDeltas) {
+  private static int entries(Page leafState) {
+    return leafState instanceof Delta d ? d.entries : leafState.node().count;
+  }
+
+  /**
+   * Installs {@code key -> value} on leaf {@code pid} if its state is still {@code s}, leaving
+   * {@code entries} entries in the leaf. The delta chain is consolidated when it is long, or
+   * when the leaf has shrunk to a quarter of its base, so that emptied leaves merge promptly.
+   */
+  private boolean commitLeaf(long pid, Page s, byte[] key, byte[] value, int entries) {
+    Delta d = new Delta(s, key, value, entries);
+    if (d.depth < maxDeltas && entries > d.base.count / 4) {
       return cas(pid, s, d);
     }
     EntryList list = EntryList.consolidate(d);
@@ -251,10 +264,16 @@ public final class BLinkTree {
         EntryList top = new EntryList();
         top.addChild(base.lo, l);
         top.addChild(sep, r);
-        return cas(pid, s, top.build(level + 1, 0, 2, base.lo, null, 0L));
+        if (!cas(pid, s, top.build(level + 1, 0, 2, base.lo, null, 0L))) {
+          table.release(l);
+          table.release(r);
+          return false;
+        }
+        return true;
       }
       long r = table.allocate(list.build(level, m, list.size(), sep, base.hi, base.next));
       if (!cas(pid, s, list.build(level, 0, m, base.lo, sep, r))) {
+        table.release(r);
         return false;
       }
       completeSplit(level, sep, r);
@@ -264,7 +283,7 @@ public final class BLinkTree {
     if (!cas(pid, s, n)) {
       return false;
     }
-    if (pid != root && n.bytes() < mergeBelowBytes) {
+    if (pid != root && isSmall(n)) {
       tryMerge(pid, n);
     }
     return true;
@@ -343,31 +362,80 @@ public final class BLinkTree {
     }
   }
 
-  /** Starts merging the small node {@code pid} into its left sibling, if that is possible now. */
-  private void tryMerge(long pid, Node n) {
-    if (n.lo.length == 0) {
-      return; // the leftmost node of its level has no left sibling
+  /**
+   * Merges page {@code pid} with a sibling if it is small (or, with {@code parents}, whatever its
+   * size, as long as the result fits); with {@code parents}, a page that is the leftmost child of
+   * its parent also tries to merge that parent (the polls use this to clear empty leaves out of
+   * their way).
+   */
+  private void tryMerge(long pid, boolean parents) {
+    Page s = page(pid);
+    Node n = s.node();
+    if (n == null || s instanceof Frozen || s instanceof Intent || pid == root) {
+      return;
     }
+    Node whole = EntryList.consolidateToNode(s);
+    if (!parents && !isSmall(whole)) {
+      return;
+    }
+    Long leftmostOf = tryMerge(pid, whole);
+    if (parents && leftmostOf != null) {
+      tryMerge(leftmostOf, true);
+    }
+  }
+
+  /**
+   * Starts merging the small node {@code pid} into its left sibling, or its right sibling into
+   * it, whichever fits, if both are children of the same parent. Returns the parent's page id
+   * when {@code pid} is its parent's leftmost child, else null.
+   */
+  private Long tryMerge(long pid, Node n) {
     Cursor c = new Cursor();
     descend(c, n.lo, n.level + 1, false);
     if (!(c.state instanceof Node p)) {
-      return; // a merge under this parent is already running
+      return null; // a merge under this parent is already running
     }
     int i = p.search(n.lo);
-    if (i <= 0 || p.child(i) != pid) {
-      return; // leftmost child, or its separator is not in the parent yet
+    if (i < 0 || p.child(i) != pid) {
+      return null; // its separator is not in the parent yet
     }
-    long left = p.child(i - 1);
+    if (i > 0 && startMerge(c.pid, p, p.child(i - 1), pid, n)) {
+      return null;
+    }
+    if (i + 1 < p.count) {
+      long right = p.child(i + 1);
+      Page rs = page(right);
+      Node rn = rs.node();
+      if (rn != null && !(rs instanceof Frozen)
+          && startMerge(c.pid, p, pid, right, EntryList.consolidateToNode(rs))) {
+        return null;
+      }
+    }
+    return i == 0 && c.pid != root ? c.pid : null;
+  }
+
+  /** Whether a node should merge with a sibling: at most one entry, or a quarter full. */
+  private boolean isSmall(Node n) {
+    return n.count <= 1 || n.buf.length < mergeBelowBytes;
+  }
+
+  /** Merges {@code right} (whose node is {@code rn}) into {@code left} under parent p, if it fits. */
+  private boolean startMerge(long ppid, Node p, long left, long right, Node rn) {
     Page ls = page(left);
     Node ln = ls.node();
-    if (ln == null || ls instanceof Frozen || ln.next != pid
-        || (long) ln.bytes() + n.bytes() > maxNodeBytes) {
-      return;
+    if (ln == null || ls instanceof Frozen || ln.next != right) {
+      return false;
     }
-    Intent intent = new Intent(p, pid, left);
-    if (cas(c.pid, p, intent)) {
-      helpIntent(c.pid, intent);
+    // An empty node adds nothing to its sibling, so it always merges; otherwise the two must fit.
+    Node whole = EntryList.consolidateToNode(ls);
+    if (whole.count > 0 && rn.count > 0 && (long) whole.buf.length + rn.buf.length > maxNodeBytes) {
+      return false;
     }
+    Intent intent = new Intent(p, right, left);
+    if (cas(ppid, p, intent)) {
+      helpIntent(ppid, intent);
+    }
+    return true;
   }
 
   /** Drives the merge that {@code intent} (on page {@code parent}) announced to completion. */
@@ -409,7 +477,7 @@ public final class BLinkTree {
       list.addAllFrom(p);
       list.removeAt(p.search(rn.lo));
       Node np = list.build(p.level, 0, list.size(), p.lo, p.hi, p.next);
-      if (cas(f.parent, in, np) && f.parent != root && np.bytes() < mergeBelowBytes) {
+      if (cas(f.parent, in, np) && f.parent != root && isSmall(np)) {
         shrunk = f.parent;
         shrunkNode = np;
       }
@@ -462,6 +530,11 @@ public final class BLinkTree {
     cas(rpid, f, Removed.INSTANCE);
     if (shrunkNode != null) {
       tryMerge(shrunk, shrunkNode);
+    }
+    if (rn.level > 0 && rn.count > 0) {
+      // The absorbed node's first child just gained a left sibling: if it is small, it can
+      // merge now (before, as a leftmost child, it could not).
+      tryMerge(rn.child(0), false);
     }
   }
 
@@ -535,6 +608,7 @@ public final class BLinkTree {
    */
   public Entry ceiling(byte[] key, boolean inclusive, boolean remove) {
     Cursor c = new Cursor();
+    int compactions = 0;
     for (;;) {
       Trail trail = new Trail();
       byte[] bound = key == null ? new byte[0] : key;
@@ -546,6 +620,15 @@ public final class BLinkTree {
         int i = snap.search(bound);
         i = i >= 0 ? (incl ? i : i + 1) : -i - 1;
         if (i < snap.count) {
+          if (remove && trail.size > 0 && compactions++ < MAX_POLL_COMPACTIONS) {
+            // Removing from a leaf past empty ones cannot be validated atomically, so first
+            // merge the empty leaves away and retry from one leaf (see pollFirstEntry's notes).
+            tryMerge(c.pid, true);
+            for (int t = trail.size - 1; t >= 1; t--) {
+              tryMerge(trail.pids[t], true);
+            }
+            break;
+          }
           Entry e = new Entry(snap.key(i), snap.value(i));
           if (!trail.unchanged(this)) {
             break;
@@ -577,6 +660,7 @@ public final class BLinkTree {
       return null; // nothing sorts below the empty key
     }
     Cursor c = new Cursor();
+    int compactions = 0;
     for (;;) {
       Trail trail = new Trail();
       byte[] bound = key;
@@ -597,6 +681,12 @@ public final class BLinkTree {
           i = i >= 0 ? (incl ? i : i - 1) : -i - 2;
         }
         if (i >= 0) {
+          if (remove && trail.size > 0 && compactions++ < MAX_POLL_COMPACTIONS) {
+            for (int t = 0; t < trail.size; t++) {
+              tryMerge(trail.pids[t], true);
+            }
+            break;
+          }
           Entry e = new Entry(snap.key(i), snap.value(i));
           if (!trail.unchanged(this)) {
             break;
@@ -623,13 +713,14 @@ public final class BLinkTree {
   private boolean removeExact(long pid, Page s, byte[] key) {
     ChangeSink sk = sink;
     Object lock = sk == null ? null : sk.lockFor(key);
+    int entries = entries(s) - 1;
     if (lock == null) {
-      if (!commitLeaf(pid, s, key, null)) {
+      if (!commitLeaf(pid, s, key, null, entries)) {
         return false;
       }
     } else {
       synchronized (lock) {
-        if (!commitLeaf(pid, s, key, null)) {
+        if (!commitLeaf(pid, s, key, null, entries)) {
           return false;
         }
         sk.publish(key, null);
@@ -649,6 +740,48 @@ public final class BLinkTree {
     return descending
         ? new Backward(from, fromIncl, to, toIncl)
         : new Forward(from, fromIncl, to, toIncl);
+  }
+
+  /**
+   * Scans like {@link #iterator} but hands each entry to {@code visitor} as read-only buffers:
+   * the value is a view of the packed node, the key is assembled (prefix plus suffix) in one
+   * reused scratch array, so nothing is allocated per entry.
+   */
+  public long visit(byte[] from, boolean fromIncl, byte[] to, boolean toIncl, boolean descending,
+      EntryVisitor visitor) {
+    LeafIterator it = descending
+        ? new Backward(from, fromIncl, to, toIncl)
+        : new Forward(from, fromIncl, to, toIncl);
+    byte[] scratch = new byte[64];
+    ByteBuffer keyView = ByteBuffer.wrap(scratch).asReadOnlyBuffer();
+    long visited = 0;
+    Node viewed = null;
+    ByteBuffer valueView = null;
+    while (it.hasNext()) {
+      Node n = it.snap;
+      if (n != viewed) {
+        viewed = n;
+        valueView = ByteBuffer.wrap(n.buf).asReadOnlyBuffer();
+      }
+      int k = descending ? --it.end : it.i++;
+      int s = n.entryStart(k);
+      int kl = (int) Node.INT.get(n.buf, s);
+      int len = n.prefixLen + kl;
+      if (len > scratch.length) {
+        scratch = new byte[Math.max(len, scratch.length * 2)];
+        keyView = ByteBuffer.wrap(scratch).asReadOnlyBuffer();
+      }
+      System.arraycopy(n.lo, 0, scratch, 0, n.prefixLen);
+      System.arraycopy(n.buf, s + Node.ENTRY_HEADER, scratch, n.prefixLen, kl);
+      keyView.clear().limit(len);
+      int p = s + Node.ENTRY_HEADER + kl;
+      valueView.clear().limit(n.entryStart(k + 1)).position(p);
+      visited++;
+      if (!visitor.visit(keyView, valueView)) {
+        break;
+      }
+    }
+    return visited;
   }
 
   private abstract class LeafIterator implements Iterator<Entry> {
@@ -865,6 +998,37 @@ public final class BLinkTree {
       leftmost = nextLeftmost;
     }
     return entries;
+  }
+
+  /** The number of live nodes, walking each level left to right (for tests and stats). */
+  public long nodeCount() {
+    long nodes = 0;
+    for (long w : levelWidths()) {
+      nodes += w;
+    }
+    return nodes;
+  }
+
+  /** The number of nodes on each level, the root's level first. */
+  public long[] levelWidths() {
+    long[] widths = new long[height()];
+    long leftmost = root;
+    for (int level = 0; leftmost != 0 && level < widths.length; level++) {
+      long pid = leftmost;
+      leftmost = 0;
+      while (pid != 0) {
+        Node n = page(pid).node();
+        if (n == null) {
+          throw new IllegalStateException("walked into removed page " + pid);
+        }
+        if (leftmost == 0 && n.level > 0) {
+          leftmost = n.child(0);
+        }
+        widths[level]++;
+        pid = n.next;
+      }
+    }
+    return widths;
   }
 
   /** Levels of the tree, 1 for a lone leaf. */

@@ -7,13 +7,16 @@ final class Delta extends Page {
   final int depth;
   final byte[] key;
   final byte[] value;
+  /** The number of entries in the leaf with this delta applied. */
+  final int entries;
 
-  Delta(Page prev, byte[] key, byte[] value) {
+  Delta(Page prev, byte[] key, byte[] value, int entries) {
     this.prev = prev;
     this.base = prev.node();
     this.depth = prev instanceof Delta d ? d.depth + 1 : 1;
     this.key = key;
     this.value = value;
+    this.entries = entries;
   }
 
   @Override

@@ -1,0 +1,201 @@
+package dev.luge.readme;
+
+import static dev.luge.Bytes.utf8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.luge.CasResult;
+import dev.luge.Db;
+import dev.luge.Entry;
+import dev.luge.Event;
+import dev.luge.Luge;
+import dev.luge.Subscriber;
+import dev.luge.Tree;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The README's examples, compiled and run. Each example is the code between a
+ * {@code // README:name} line and a {@code // END} line below; {@link #readmeShowsTheseExamples}
+ * fails if the README's copy of an example differs from the code here, so the README cannot
+ * drift from what runs.
+ */
+class ReadmeExamplesTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void open() {
+    Path dir = tmp.resolve("luge-data");
+    // README:open
+    Db db = Luge.open(dir);   // dir: a Path such as Path.of("luge-data"); created if missing
+    // ... share db between threads for the life of the process ...
+    db.close();               // or try-with-resources: Db is AutoCloseable
+    // END
+    assertTrue(Files.isDirectory(dir));
+  }
+
+  @Test
+  void basics() {
+    try (Db db = Luge.open(tmp)) {
+      // README:basics
+      db.put(utf8("user:1"), utf8("ada"));
+      db.put(utf8("user:2"), utf8("grace"));
+      byte[] name = db.get(utf8("user:1"));              // "ada"
+      byte[] previous = db.put(utf8("user:1"), utf8("ada lovelace")); // returns "ada"
+      db.remove(utf8("user:2"));
+      boolean present = db.containsKey(utf8("user:2"));  // false
+      // END
+      assertArrayEquals(utf8("ada"), name);
+      assertArrayEquals(utf8("ada"), previous);
+      assertFalse(present);
+      assertEquals(1, db.size());
+    }
+  }
+
+  @Test
+  void trees() {
+    try (Db db = Luge.open(tmp)) {
+      // README:trees
+      Tree users = db.openTree("users");                  // created on first use
+      Tree orders = db.openTree("orders");
+      users.put(utf8("ada"), utf8("admin"));
+      orders.put(utf8("0001"), utf8("ada:3 books"));
+      List<String> names = db.treeNames();                // [__luge_default, orders, users]
+      db.dropTree("orders");
+      // END
+      assertEquals(List.of(Db.DEFAULT_TREE, "orders", "users"), names);
+      assertEquals(List.of(Db.DEFAULT_TREE, "users"), db.treeNames());
+      assertArrayEquals(utf8("admin"), users.get(utf8("ada")));
+    }
+  }
+
+  @Test
+  void ordered() {
+    try (Db db = Luge.open(tmp)) {
+      for (String k : List.of("a", "b", "c", "log:1", "log:2", "log:3")) {
+        db.put(utf8(k), utf8(k.toUpperCase()));
+      }
+      // README:ordered
+      Entry first = db.firstEntry();                      // a=A
+      Entry next = db.higherEntry(utf8("b"));             // c=C
+      Entry atOrBelow = db.floorEntry(utf8("bz"));        // b=B
+      List<String> logs = new ArrayList<>();
+      for (Entry e : db.scanPrefix(utf8("log:"))) {       // log:1, log:2, log:3
+        logs.add(new String(e.key(), StandardCharsets.UTF_8));
+      }
+      List<String> backwards = db.range(utf8("a"), utf8("c"))  // [a, c) ...
+          .toInclusive(true)                              // ... [a, c]
+          .descending()                                   // c, b, a
+          .stream()
+          .map(e -> new String(e.key(), StandardCharsets.UTF_8))
+          .collect(Collectors.toList());
+      long visited = db.all().visit((key, value) -> true); // zero-copy scan: 6 entries, no copies
+      // END
+      assertEquals("a=A", first.toString());
+      assertEquals("c=C", next.toString());
+      assertEquals("b=B", atOrBelow.toString());
+      assertEquals(List.of("log:1", "log:2", "log:3"), logs);
+      assertEquals(List.of("c", "b", "a"), backwards);
+      assertEquals(6, visited);
+    }
+  }
+
+  @Test
+  void atomics() {
+    try (Db db = Luge.open(tmp)) {
+      // README:atomics
+      CasResult created = db.compareAndSet(utf8("lock"), null, utf8("owner-1"));  // absent -> set
+      CasResult stolen = db.compareAndSet(utf8("lock"), null, utf8("owner-2"));   // fails
+      byte[] holder = stolen.current();                                           // "owner-1"
+
+      // Atomic read-modify-write, retried on conflict: a counter.
+      for (int i = 0; i < 3; i++) {
+        db.update(utf8("hits"), old -> ByteBuffer.allocate(8)
+            .putLong(old == null ? 1 : ByteBuffer.wrap(old).getLong() + 1).array());
+      }
+
+      // A merge operator does the same declaratively, per tree.
+      db.setMergeOperator((key, old, operand) -> {
+        long sum = (old == null ? 0 : ByteBuffer.wrap(old).getLong()) + ByteBuffer.wrap(operand).getLong();
+        return ByteBuffer.allocate(8).putLong(sum).array();
+      });
+      byte[] total = db.merge(utf8("bytes-in"), ByteBuffer.allocate(8).putLong(512).array());
+      // END
+      assertTrue(created.succeeded());
+      assertFalse(stolen.succeeded());
+      assertArrayEquals(utf8("owner-1"), holder);
+      assertEquals(3, ByteBuffer.wrap(db.get(utf8("hits"))).getLong());
+      assertEquals(512, ByteBuffer.wrap(total).getLong());
+    }
+  }
+
+  @Test
+  void subscriptions() throws Exception {
+    try (Db db = Luge.open(tmp)) {
+      // README:subscriptions
+      try (Subscriber events = db.watchPrefix(utf8("job:"))) {
+        db.put(utf8("job:7"), utf8("queued"));
+        db.put(utf8("other"), utf8("not watched"));
+        db.remove(utf8("job:7"));
+        Event put = events.next();                        // Put[job:7=queued]
+        Event removed = events.poll(1, TimeUnit.SECONDS); // Remove[job:7]
+        Event none = events.poll(10, TimeUnit.MILLISECONDS); // null: nothing else under job:
+        // END
+        assertEquals(new Event.Put(utf8("job:7"), utf8("queued")), put);
+        assertEquals(new Event.Remove(utf8("job:7")), removed);
+        assertNull(none);
+      }
+    }
+  }
+
+  @Test
+  void zeroCopy() {
+    try (Db db = Luge.open(tmp)) {
+      // README:zerocopy
+      ByteBuffer key = ByteBuffer.allocateDirect(16).put(utf8("sensor-42")).flip();
+      db.put(key, ByteBuffer.wrap(utf8("21.5C")));          // no previous value returned, no copy of it
+      ByteBuffer out = ByteBuffer.allocate(64);
+      int length = db.get(key, out);                        // 5: copied into out, no byte[] made
+      // END
+      assertEquals(5, length);
+      byte[] v = new byte[length];
+      out.get(v);
+      assertArrayEquals(utf8("21.5C"), v);
+    }
+  }
+
+  /** Every example above appears verbatim in the README, in a java code block. */
+  @Test
+  void readmeShowsTheseExamples() throws Exception {
+    Path source = Path.of("src/test/java/dev/luge/readme/ReadmeExamplesTest.java");
+    String code = Files.readString(source);
+    String readme = Files.readString(Path.of("../README.md"));
+    Matcher m = Pattern.compile("(?m)^( *)// README:(\\w+)\\n(.*?)^ *// END$", Pattern.DOTALL).matcher(code);
+    int found = 0;
+    while (m.find()) {
+      found++;
+      String indent = m.group(1);
+      String body = m.group(3).lines()
+          .map(l -> l.startsWith(indent) ? l.substring(indent.length()) : l.strip())
+          .collect(Collectors.joining("\n"));
+      assertTrue(readme.contains("```java\n" + body + "\n```"),
+          "README.md lacks the example '" + m.group(2) + "' exactly as in " + source
+              + ":\n" + body);
+    }
+    assertEquals(7, found, "examples found in " + source);
+  }
+}

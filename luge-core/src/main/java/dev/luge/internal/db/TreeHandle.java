@@ -133,7 +133,17 @@ class TreeHandle implements Tree {
     check();
     byte[] k = key(bytesOf(Objects.requireNonNull(key, "key")));
     byte[] v = value(bytesOf(Objects.requireNonNull(value, "value")));
-    tree.mutate(k, old -> v);
+    tree.mutate(k, new BLinkTree.Op() {
+      @Override
+      public byte[] apply(byte[] current) {
+        return v;
+      }
+
+      @Override
+      public boolean readsValue() {
+        return false;
+      }
+    });
   }
 
   @Override
@@ -144,7 +154,8 @@ class TreeHandle implements Tree {
 
   @Override
   public boolean containsKey(byte[] key) {
-    return get(key) != null;
+    check();
+    return tree.containsKey(key(key));
   }
 
   @Override

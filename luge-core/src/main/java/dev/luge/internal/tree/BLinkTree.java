@@ -62,7 +62,18 @@ public final class BLinkTree {
      * {@code null} removes the key, {@link #KEEP} leaves it as it is.
      */
     byte[] apply(byte[] current);
+
+    /**
+     * Whether {@link #apply} looks at the current value's bytes; if not, it gets
+     * {@link BLinkTree#PRESENT} for any present value, which saves copying it.
+     */
+    default boolean readsValue() {
+      return true;
+    }
   }
+
+  /** Stands for "some value" when an {@link Op} does not read values. */
+  public static final byte[] PRESENT = new byte[0];
 
   /** How many rounds of merging a poll tries before it validates across leaves instead. */
   private static final int MAX_POLL_COMPACTIONS = 4;
@@ -108,9 +119,14 @@ public final class BLinkTree {
         return d.value == null ? null : d.value.clone();
       }
     }
-    Node n = s.node();
+    Node n = s.node;
     int i = n.search(key);
     return i >= 0 ? n.value(i) : null;
+  }
+
+  /** Whether {@code key} is present, without copying its value. */
+  public boolean containsKey(byte[] key) {
+    return containsIn(leafState(key), key);
   }
 
   /** Copies the value of {@code key} into {@code out}; its length, or -1 if absent. */
@@ -127,7 +143,7 @@ public final class BLinkTree {
         return d.value.length;
       }
     }
-    Node n = s.node();
+    Node n = s.node;
     int i = n.search(key);
     return i >= 0 ? n.copyValue(i, out) : -1;
   }
@@ -142,7 +158,7 @@ public final class BLinkTree {
           finishMerge(f);
           continue restart;
         }
-        Node n = s.node();
+        Node n = s.node;
         if (n == null) {
           continue restart;
         }
@@ -164,9 +180,19 @@ public final class BLinkTree {
         return d.value == null ? null : d.value.clone();
       }
     }
-    Node n = s.node();
+    Node n = s.node;
     int i = n.search(key);
     return i >= 0 ? n.value(i) : null;
+  }
+
+  /** Whether leaf state {@code s} holds {@code key}. */
+  private static boolean containsIn(Page s, byte[] key) {
+    for (Page p = s; p instanceof Delta d; p = d.prev) {
+      if (Arrays.equals(d.key, key)) {
+        return d.value != null;
+      }
+    }
+    return s.node.search(key) >= 0;
   }
 
   // ------------------------------------------------------------------ writes
@@ -203,7 +229,7 @@ public final class BLinkTree {
       descend(c, key, 0, true);
       for (;;) {
         Page s = c.state;
-        byte[] old = valueIn(s, key);
+        byte[] old = op.readsValue() ? valueIn(s, key) : containsIn(s, key) ? PRESENT : null;
         byte[] nv = op.apply(old);
         if (nv == KEEP || (nv == null && old == null)) {
           return old;
@@ -222,7 +248,7 @@ public final class BLinkTree {
         }
         // Lost a race on this leaf: re-read it, moving right or restarting if it changed shape.
         Page now = page(c.pid);
-        Node n = now.node();
+        Node n = now.node;
         if (now instanceof Frozen || n == null || n.level != 0 || !n.covers(key)) {
           continue restart; // merged away, grown into an index (the root), or split
         }
@@ -232,7 +258,7 @@ public final class BLinkTree {
   }
 
   private static int entries(Page leafState) {
-    return leafState instanceof Delta d ? d.entries : leafState.node().count;
+    return leafState instanceof Delta d ? d.entries : leafState.node.count;
   }
 
   /**
@@ -242,11 +268,11 @@ public final class BLinkTree {
    */
   private boolean commitLeaf(long pid, Page s, byte[] key, byte[] value, int entries) {
     Delta d = new Delta(s, key, value, entries);
-    if (d.depth < maxDeltas && entries > d.base.count / 4) {
+    if (d.depth < maxDeltas && entries > d.node.count / 4) {
       return cas(pid, s, d);
     }
     EntryList list = EntryList.consolidate(d);
-    return restructure(pid, s, list, d.base);
+    return restructure(pid, s, list, d.node);
   }
 
   /**
@@ -311,7 +337,7 @@ public final class BLinkTree {
           finishMerge(f);
           continue restart;
         }
-        Node n = s.node();
+        Node n = s.node;
         if (n == null) {
           continue restart;
         }
@@ -350,7 +376,7 @@ public final class BLinkTree {
       Node p = (Node) c.state;
       int i = p.search(sep);
       Page rs = page(right);
-      if (i >= 0 || rs instanceof Frozen || rs.node() == null) {
+      if (i >= 0 || rs instanceof Frozen || rs.node == null) {
         return; // the separator is in place (or right was merged away, which implies it was)
       }
       EntryList list = new EntryList();
@@ -370,7 +396,7 @@ public final class BLinkTree {
    */
   private void tryMerge(long pid, boolean parents) {
     Page s = page(pid);
-    Node n = s.node();
+    Node n = s.node;
     if (n == null || s instanceof Frozen || s instanceof Intent || pid == root) {
       return;
     }
@@ -405,7 +431,7 @@ public final class BLinkTree {
     if (i + 1 < p.count) {
       long right = p.child(i + 1);
       Page rs = page(right);
-      Node rn = rs.node();
+      Node rn = rs.node;
       if (rn != null && !(rs instanceof Frozen)
           && startMerge(c.pid, p, pid, right, EntryList.consolidateToNode(rs))) {
         return null;
@@ -422,7 +448,7 @@ public final class BLinkTree {
   /** Merges {@code right} (whose node is {@code rn}) into {@code left} under parent p, if it fits. */
   private boolean startMerge(long ppid, Node p, long left, long right, Node rn) {
     Page ls = page(left);
-    Node ln = ls.node();
+    Node ln = ls.node;
     if (ln == null || ls instanceof Frozen || ln.next != right) {
       return false;
     }
@@ -446,7 +472,7 @@ public final class BLinkTree {
         finishMerge(f);
         return;
       }
-      if (rs.node() == null) {
+      if (rs.node == null) {
         return; // merged and removed already
       }
       if (rs instanceof Intent in) {
@@ -466,7 +492,7 @@ public final class BLinkTree {
    * absorb it, mark it removed.
    */
   private void finishMerge(Frozen f) {
-    Node rn = f.node();
+    Node rn = f.node;
     long rpid = f.pid;
     Page ps = page(f.parent);
     long shrunk = 0;
@@ -488,12 +514,12 @@ public final class BLinkTree {
       // The parent no longer routes to the frozen node: find the child that holds its low key's
       // predecessor range and walk right to the node whose link is the frozen node.
       descend(c, rn.lo, rn.level + 1, false);
-      Node parent = c.state.node();
+      Node parent = c.state.node;
       c.pid = parent.child(parent.childIndex(rn.lo));
       c.state = page(c.pid);
       for (;;) {
         Page s = c.state;
-        Node n = s.node();
+        Node n = s.node;
         if (s == f) {
           throw new IllegalStateException("merge of page " + rpid + " is still routed to by its parent");
         }
@@ -559,7 +585,7 @@ public final class BLinkTree {
           finishMerge(f);
           continue restart;
         }
-        Node n = s.node();
+        Node n = s.node;
         if (n == null) {
           continue restart;
         }
@@ -941,7 +967,7 @@ public final class BLinkTree {
    * when no writer runs. Returns the number of entries.
    */
   public long checkStructure() {
-    Node top = page(root).node();
+    Node top = page(root).node;
     long entries = 0;
     long leftmost = root;
     for (int level = top.level; level >= 0; level--) {
@@ -950,7 +976,7 @@ public final class BLinkTree {
       long nextLeftmost = 0;
       while (pid != 0) {
         Page s = page(pid);
-        if (s instanceof Frozen || s.node() == null || s instanceof Intent) {
+        if (s instanceof Frozen || s.node == null || s instanceof Intent) {
           throw new IllegalStateException("unfinished merge at page " + pid + " in a quiescent tree");
         }
         Node n = EntryList.consolidateToNode(s);
@@ -1017,7 +1043,7 @@ public final class BLinkTree {
       long pid = leftmost;
       leftmost = 0;
       while (pid != 0) {
-        Node n = page(pid).node();
+        Node n = page(pid).node;
         if (n == null) {
           throw new IllegalStateException("walked into removed page " + pid);
         }
@@ -1033,6 +1059,6 @@ public final class BLinkTree {
 
   /** Levels of the tree, 1 for a lone leaf. */
   public int height() {
-    return page(root).node().level + 1;
+    return page(root).node.level + 1;
   }
 }

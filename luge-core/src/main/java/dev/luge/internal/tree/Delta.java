@@ -3,7 +3,6 @@ package dev.luge.internal.tree;
 /** A put ({@code value != null}) or remove ({@code value == null}) over an older leaf state. */
 final class Delta extends Page {
   final Page prev;
-  final Node base;
   final int depth;
   final byte[] key;
   final byte[] value;
@@ -12,15 +11,10 @@ final class Delta extends Page {
 
   Delta(Page prev, byte[] key, byte[] value, int entries) {
     this.prev = prev;
-    this.base = prev.node();
+    this.node = prev.node;
     this.depth = prev instanceof Delta d ? d.depth + 1 : 1;
     this.key = key;
     this.value = value;
     this.entries = entries;
-  }
-
-  @Override
-  Node node() {
-    return base;
   }
 }

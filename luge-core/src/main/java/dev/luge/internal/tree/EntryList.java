@@ -215,7 +215,7 @@ final class EntryList {
    */
   static EntryList consolidate(Page state) {
     EntryList out = new EntryList();
-    Node base = state.node();
+    Node base = state.node;
     if (!(state instanceof Delta)) {
       out.addAllFrom(base);
       return out;
@@ -264,7 +264,7 @@ final class EntryList {
     if (state instanceof Node node) {
       return node;
     }
-    Node base = state.node();
+    Node base = state.node;
     EntryList list = consolidate(state);
     return list.build(base.level, 0, list.size, base.lo, base.hi, base.next);
   }

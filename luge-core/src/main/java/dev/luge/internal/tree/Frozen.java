@@ -13,10 +13,6 @@ final class Frozen extends Page {
     this.content = content;
     this.parent = parent;
     this.pid = pid;
-  }
-
-  @Override
-  Node node() {
-    return content.node();
+    this.node = content.node;
   }
 }

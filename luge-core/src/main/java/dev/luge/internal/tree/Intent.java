@@ -11,12 +11,8 @@ final class Intent extends Page {
 
   Intent(Node base, long child, long left) {
     this.base = base;
+    this.node = base;
     this.child = child;
     this.left = left;
-  }
-
-  @Override
-  Node node() {
-    return base;
   }
 }

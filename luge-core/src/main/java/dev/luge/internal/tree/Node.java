@@ -56,11 +56,7 @@ final class Node extends Page {
     this.prefixLen = hi == null ? 0 : Arrays.mismatch(lo, hi) < 0 ? lo.length : Arrays.mismatch(lo, hi);
     this.buf = buf;
     this.count = (int) INT.get(buf, 0);
-  }
-
-  @Override
-  Node node() {
-    return this;
+    this.node = this;
   }
 
   boolean isLeaf() {

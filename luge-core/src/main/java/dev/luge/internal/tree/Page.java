@@ -12,6 +12,10 @@ package dev.luge.internal.tree;
  * </ul>
  */
 abstract class Page {
-  /** The base node whose bounds, level and right link this state has; null if removed. */
-  abstract Node node();
+  /**
+   * The base node whose bounds, level and right link this state has; null if removed. A field,
+   * not a method, because it is read on every step of every descent. Written once, in the
+   * constructor; states reach other threads only through a CAS (a release), so plain reads see it.
+   */
+  Node node;
 }

@@ -5,9 +5,4 @@ final class Removed extends Page {
   static final Removed INSTANCE = new Removed();
 
   private Removed() {}
-
-  @Override
-  Node node() {
-    return null;
-  }
 }

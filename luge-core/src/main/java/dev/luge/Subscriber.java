@@ -12,6 +12,10 @@ import java.util.concurrent.TimeUnit;
  * ended, and its next call throws {@link SubscriberOverflowException} once the events it already
  * holds have been read. Closing the subscriber (or the database) ends the iteration:
  * {@link #hasNext()} returns {@code false}.
+ *
+ * <p>A subscriber sees the changes of writes that start after {@link Tree#watchPrefix} returned;
+ * a write running concurrently with that call may or may not be seen. It is meant to be read by
+ * one thread at a time; {@link #close()} may be called from any thread.
  */
 public interface Subscriber extends Iterator<Event>, AutoCloseable {
 

@@ -92,6 +92,47 @@ class ModelTest {
     }
   }
 
+  /**
+   * Drains tiny-node trees with polls from both ends while inserting at random places: every
+   * poll must find its entry in the first leaf it visits after merging the empty leaves in its
+   * way, never falling back to a removal validated across leaves.
+   */
+  @Test
+  void pollsMergeEmptyLeavesAway() {
+    for (long seed = 0; seed < SEQUENCES / 50; seed++) {
+      SplittableRandom rnd = new SplittableRandom(seed);
+      BLinkTree.Options options = new BLinkTree.Options(96 + rnd.nextInt(300), 1 + rnd.nextInt(8));
+      NavigableMap<byte[], byte[]> model = new TreeMap<>(Arrays::compareUnsigned);
+      try (Db db = Database.open(Config.builder().temporary(true).build(), options)) {
+        BLinkTree engine = ((Database) db).engine();
+        for (int i = 0; i < 2000; i++) {
+          byte[] k = key(rnd, false);
+          byte[] v = value(rnd);
+          model.put(k, v);
+          db.put(k, v);
+        }
+        while (!model.isEmpty()) {
+          int r = rnd.nextInt(10);
+          if (r < 4) {
+            assertEntry(model.pollFirstEntry(), db.pollFirstEntry(), "pollFirst seed " + seed);
+          } else if (r < 8) {
+            assertEntry(model.pollLastEntry(), db.pollLastEntry(), "pollLast seed " + seed);
+          } else if (r == 8) {
+            byte[] k = key(rnd, false);
+            byte[] v = value(rnd);
+            assertArrayEquals(model.put(k, v), db.put(k, v), "put seed " + seed);
+          } else {
+            byte[] k = key(rnd, false);
+            assertArrayEquals(model.remove(k), db.remove(k), "remove seed " + seed);
+          }
+        }
+        assertEquals(null, db.pollFirstEntry());
+        assertEquals(0, engine.checkStructure(), "seed " + seed);
+        assertEquals(0, engine.pollFallbacks(), "polls that fell back, seed " + seed);
+      }
+    }
+  }
+
   /** Seeds that found bugs once; each names what it found. */
   @Test
   void regressions() {

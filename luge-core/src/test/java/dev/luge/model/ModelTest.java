@@ -83,7 +83,8 @@ class ModelTest {
         long leaves = widths[widths.length - 1];
         // Almost no empty leaf survives (each merges into a neighbour under the same parent; one
         // can remain where its parent cannot merge either), and most index nodes go too.
-        if (leaves > 2L * Math.max(1, model.size()) + 2 || shrunk * 5 > grown) {
+        if (leaves > 2L * Math.max(1, model.size()) + 2 || shrunk * 5 > grown
+            || widths.length > 4) {
           throw new AssertionError("seed " + seed + ": " + grown + " nodes at 3,000 keys, still "
               + shrunk + " after deleting down to " + model.size() + " (options " + options
               + ", level widths " + Arrays.toString(engine.levelWidths()) + ")");

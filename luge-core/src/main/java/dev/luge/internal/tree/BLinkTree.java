@@ -331,7 +331,7 @@ public final class BLinkTree {
    * Finds the node at {@code level} whose range holds {@code key}. With {@code help}, finishes
    * the half-done splits it crosses (writers do; readers just move right).
    */
-  private void descend(Cursor c, byte[] key, int level, boolean help) {
+  private boolean descend(Cursor c, byte[] key, int level, boolean help) {
     restart:
     for (;;) {
       long pid = root;
@@ -346,7 +346,7 @@ public final class BLinkTree {
           continue restart;
         }
         if (n.level < level) {
-          throw new IllegalStateException("tree has no level " + level);
+          return false; // the root collapsed below that level since the caller looked
         }
         if (!n.covers(key)) {
           if (help && pid != root) {
@@ -356,7 +356,7 @@ public final class BLinkTree {
         } else if (n.level == level) {
           c.pid = pid;
           c.state = s;
-          return;
+          return true;
         } else {
           pid = n.child(n.childIndex(key));
         }
@@ -372,7 +372,9 @@ public final class BLinkTree {
   private void completeSplit(int level, byte[] sep, long right) {
     Cursor c = new Cursor();
     for (;;) {
-      descend(c, sep, level + 1, false);
+      if (!descend(c, sep, level + 1, false)) {
+        return; // the tree shrank: the split node was pulled up into the root
+      }
       if (c.state instanceof Intent in) {
         helpIntent(c.pid, in);
         continue;
@@ -421,7 +423,9 @@ public final class BLinkTree {
    */
   private Long tryMerge(long pid, Node n, boolean force) {
     Cursor c = new Cursor();
-    descend(c, n.lo, n.level + 1, force);
+    if (!descend(c, n.lo, n.level + 1, force)) {
+      return null;
+    }
     if (c.state instanceof Intent in) {
       if (force) {
         helpIntent(c.pid, in);
@@ -495,7 +499,17 @@ public final class BLinkTree {
         helpIntent(intent.child, in);
         continue;
       }
-      Frozen f = new Frozen(rs, parent, intent.child);
+      boolean collapse = intent.left == 0;
+      if (collapse && rs.node.hi != null) {
+        // The root's only child split since the intent: it no longer covers everything, so
+        // the collapse is off. Restore the root as a fresh node (never republish a state).
+        Node p = intent.base;
+        EntryList list = new EntryList();
+        list.addAllFrom(p);
+        cas(parent, intent, list.build(p.level, 0, list.size(), p.lo, p.hi, p.next));
+        return;
+      }
+      Frozen f = new Frozen(rs, parent, intent.child, collapse);
       if (cas(intent.child, rs, f)) {
         finishMerge(f);
         return;
@@ -504,24 +518,61 @@ public final class BLinkTree {
   }
 
   /**
+   * Lowers the tree by one level when the root has a single child: the root's slot takes that
+   * child's entries. Same protocol as a merge: intent on the root, freeze the child, replace.
+   */
+  private void tryCollapseRoot() {
+    Page s = page(root);
+    if (!(s instanceof Node p) || p.level == 0 || p.count != 1) {
+      return;
+    }
+    Intent intent = new Intent(p, p.child(0), 0L);
+    if (cas(root, p, intent)) {
+      helpIntent(root, intent);
+    }
+  }
+
+  /** The collapse's last steps: the root takes the frozen only child's entries, the child goes. */
+  private void finishCollapse(Frozen f) {
+    Page ps = page(root);
+    if (ps instanceof Intent in && in.child == f.pid) {
+      Node c = EntryList.consolidateToNode(f.content);
+      EntryList list = new EntryList();
+      list.addAllFrom(c);
+      cas(root, in, list.build(c.level, 0, list.size(), c.lo, null, 0L));
+    }
+    cas(f.pid, f, Removed.INSTANCE);
+    tryCollapseRoot();
+  }
+
+  /**
    * Steps 3 and 4 of a merge: unlink the frozen node from its parent, let its left neighbour
    * absorb it, mark it removed.
    */
   private void finishMerge(Frozen f) {
+    if (f.collapse) {
+      finishCollapse(f);
+      return;
+    }
     Node rn = f.node;
     long rpid = f.pid;
     Page ps = page(f.parent);
     long shrunk = 0;
     Node shrunkNode = null;
+    boolean rootShrunk = false;
     if (ps instanceof Intent in && in.child == rpid) {
       Node p = in.base;
       EntryList list = new EntryList();
       list.addAllFrom(p);
       list.removeAt(p.search(rn.lo));
       Node np = list.build(p.level, 0, list.size(), p.lo, p.hi, p.next);
-      if (cas(f.parent, in, np) && f.parent != root && isSmall(np)) {
-        shrunk = f.parent;
-        shrunkNode = np;
+      if (cas(f.parent, in, np)) {
+        if (f.parent == root) {
+          rootShrunk = np.count == 1;
+        } else if (isSmall(np)) {
+          shrunk = f.parent;
+          shrunkNode = np;
+        }
       }
     }
     Cursor c = new Cursor();
@@ -529,7 +580,9 @@ public final class BLinkTree {
     for (;;) {
       // The parent no longer routes to the frozen node: find the child that holds its low key's
       // predecessor range and walk right to the node whose link is the frozen node.
-      descend(c, rn.lo, rn.level + 1, false);
+      if (!descend(c, rn.lo, rn.level + 1, false)) {
+        break; // the root collapsed, which happens only after the absorption
+      }
       Node parent = c.state.node;
       c.pid = parent.child(parent.childIndex(rn.lo));
       c.state = page(c.pid);
@@ -577,6 +630,9 @@ public final class BLinkTree {
       // The absorbed node's first child just gained a left sibling: if it is small, it can
       // merge now (before, as a leftmost child, it could not).
       tryMerge(rn.child(0), false);
+    }
+    if (rootShrunk) {
+      tryCollapseRoot();
     }
   }
 

@@ -1,8 +1,9 @@
 package dev.luge.internal.tree;
 
 /**
- * An index node whose child {@code child} is being merged into its left sibling {@code left}.
- * Until the merge completes, anyone who wants to change this node helps the merge finish first.
+ * An index node whose child {@code child} is being merged into its left sibling {@code left}, or
+ * (with {@code left == 0}, only on the root) pulled up into the root because it is the root's
+ * only child. Until that completes, anyone who wants to change this node helps it finish first.
  */
 final class Intent extends Page {
   final Node base;

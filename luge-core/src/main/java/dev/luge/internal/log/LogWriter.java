@@ -1,0 +1,490 @@
+package dev.luge.internal.log;
+
+import dev.luge.LugeException;
+import dev.luge.internal.io.FileHandle;
+import dev.luge.internal.io.FileIo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Appends records to the log: lock-free reservation in memory, group commit to disk.
+ *
+ * <p>Design (after sled's iobuf). Records are copied into the current in-memory buffer. A writer
+ * reserves its bytes with one CAS on the buffer's state word, which packs a sealed bit, the
+ * number of writers still copying, and the next free offset; then it fills its record and
+ * releases, without any lock. A reservation that does not fit seals the buffer and installs the
+ * next one; when the last writer of a sealed buffer releases, the buffer goes to the flusher
+ * thread. The flusher writes every ready buffer in LSN order, then makes them durable with one
+ * fsync per segment touched, however many writers they hold (group commit), and completes the
+ * {@link #flushAsync()} futures waiting on them.
+ *
+ * <p>LSNs are byte positions (see {@link LogFormat}), so a reservation's LSN is known at once and
+ * records are totally ordered by it. A writer that logs a change of a page must reserve
+ * <i>after</i> reading the page state it will CAS: then successful CASes of one page log in LSN
+ * order. A reservation whose CAS then fails is {@link Reservation#abort aborted} (it becomes a
+ * skip record), so the log has no holes.
+ *
+ * <p>Each buffer starts with a {@link LogFormat#KIND_MARK} record holding the LSN up to which the
+ * log was durable when the buffer was written, so recovery can prove that garbage followed by a
+ * valid mark is corruption rather than a torn tail. A buffer that ends a segment ends with
+ * {@link LogFormat#KIND_SEGMENT_END}.
+ *
+ * <p>A failed write or fsync poisons the writer: every later reservation and flush throws, since
+ * the kernel may have dropped the data and a retried fsync could report a success that is a lie.
+ */
+public final class LogWriter implements AutoCloseable {
+  private static final long SEALED = 1L << 63;
+  private static final long WRITER = 1L << 32;
+  private static final long OFFSET_MASK = WRITER - 1;
+  private static final int MARK_SIZE = LogFormat.footprint(8);
+  private static final int END_RESERVE = LogFormat.footprint(0);
+
+  private final FileIo io;
+  private final int segmentSize;
+  private final int bufferSize;
+  private final byte[] dbId;
+  private final long flushEveryMs;
+
+  private volatile Buffer current;
+  private volatile long durableLsn;
+  private volatile Throwable poisoned;
+  private volatile boolean closed;
+
+  private final Object flusherLock = new Object();
+  private final TreeMap<Long, Buffer> ready = new TreeMap<>();
+  private final TreeMap<Long, List<CompletableFuture<Long>>> waiters = new TreeMap<>();
+  private final Map<Long, FileHandle> segments = new HashMap<>();
+  private long nextToWrite;
+  private final Thread flusher;
+  private final AtomicLong bytesFlushed = new AtomicLong();
+
+  /** One in-memory buffer: a run of consecutive LSNs being filled by writers. */
+  private static final class Buffer {
+    final long base;
+    final ByteBuffer data;
+    final int capacity;
+    final AtomicLong state = new AtomicLong();
+    final AtomicBoolean handedOver = new AtomicBoolean();
+    /** Set by the sealer before it releases its own writer slot. */
+    int end;
+    long nextBase;
+    boolean endsSegment;
+
+    Buffer(long base, int capacity) {
+      this.base = base;
+      this.capacity = capacity;
+      this.data = LogFormat.le(ByteBuffer.allocate(capacity + END_RESERVE));
+      state.set(MARK_SIZE); // the mark record is reserved by construction
+    }
+  }
+
+  /**
+   * Opens a writer that appends from {@code startLsn} (the end {@link LogReader} found). The
+   * segment holding {@code startLsn} is cut there (dropping a torn tail) and later segments are
+   * deleted, durably, before anything is written.
+   */
+  public LogWriter(FileIo io, int segmentSize, int bufferSize, byte[] dbId, long startLsn,
+      long flushEveryMs) throws IOException {
+    if (segmentSize < 4096 || Integer.bitCount(segmentSize) != 1) {
+      throw new IllegalArgumentException("segment size must be a power of two >= 4096: " + segmentSize);
+    }
+    this.io = io;
+    this.segmentSize = segmentSize;
+    this.bufferSize = Math.max(4096, Math.min(bufferSize, segmentSize / 2));
+    this.dbId = dbId.clone();
+    this.flushEveryMs = flushEveryMs;
+    long start = Math.max(startLsn, LogFormat.SEGMENT_HEADER);
+    if (start % segmentSize < LogFormat.SEGMENT_HEADER) {
+      start = start - start % segmentSize + LogFormat.SEGMENT_HEADER;
+    }
+    prepareTail(start);
+    this.durableLsn = start;
+    this.nextToWrite = start;
+    this.current = newBuffer(start, 0);
+    this.flusher = new Thread(this::flushLoop, "luge-log-flusher");
+    this.flusher.setDaemon(true);
+    this.flusher.start();
+  }
+
+  private void prepareTail(long start) throws IOException {
+    long segment = start / segmentSize;
+    boolean changed = false;
+    for (String name : io.list()) {
+      long n = LogFormat.segmentNumber(name);
+      if (n > segment) {
+        io.delete(name);
+        changed = true;
+      }
+    }
+    String name = LogFormat.segmentName(segment);
+    if (io.exists(name)) {
+      FileHandle h = io.open(name, false);
+      if (h.size() > start % segmentSize) {
+        h.truncate(start % segmentSize);
+        h.sync();
+      }
+      segments.put(segment, h);
+    }
+    if (changed) {
+      io.syncDirectory();
+    }
+  }
+
+  /** A new buffer starting at {@code base}, big enough for a record of {@code need} bytes. */
+  private Buffer newBuffer(long base, int need) {
+    long segmentEnd = (base / segmentSize + 1) * (long) segmentSize;
+    int room = (int) (segmentEnd - base) - END_RESERVE;
+    int capacity = Math.min(Math.max(bufferSize, MARK_SIZE + need), room);
+    return new Buffer(base, capacity);
+  }
+
+  /** The largest payload a record may have. */
+  public int maxPayload() {
+    return segmentSize - LogFormat.SEGMENT_HEADER - MARK_SIZE - END_RESERVE - LogFormat.RECORD_HEADER - 8;
+  }
+
+  /** Every record below this LSN is durable. */
+  public long durableLsn() {
+    return durableLsn;
+  }
+
+  /** Total bytes written to segment files so far. */
+  public long bytesFlushed() {
+    return bytesFlushed.get();
+  }
+
+  private void checkUsable() {
+    Throwable p = poisoned;
+    if (p != null) {
+      throw new LugeException("the log failed to write or sync (" + p.getMessage()
+          + "); the database refuses further writes until it is reopened", p);
+    }
+    if (closed) {
+      throw new LugeException("log is closed");
+    }
+  }
+
+  /** Space reserved for one record; fill {@link #payload()} then {@link #commit()}. */
+  public final class Reservation {
+    private final Buffer buffer;
+    private final int offset;
+    private final int length;
+    private final byte kind;
+    private boolean done;
+
+    Reservation(Buffer buffer, int offset, byte kind, int length) {
+      this.buffer = buffer;
+      this.offset = offset;
+      this.kind = kind;
+      this.length = length;
+    }
+
+    /** The record's LSN. */
+    public long lsn() {
+      return buffer.base + offset;
+    }
+
+    /** Where to put the payload: exactly {@code length} bytes, position at the start. */
+    public ByteBuffer payload() {
+      ByteBuffer d = buffer.data.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      d.limit(offset + LogFormat.RECORD_HEADER + length).position(offset + LogFormat.RECORD_HEADER);
+      return d.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Seals the record (header and checksum) and hands it to the flusher. */
+    public void commit() {
+      finish(kind);
+    }
+
+    /** Gives the space up: it becomes a skip record that recovery ignores. */
+    public void abort() {
+      ByteBuffer p = payload();
+      while (p.hasRemaining()) {
+        p.put((byte) 0);
+      }
+      finish(LogFormat.KIND_SKIP);
+    }
+
+    private void finish(byte k) {
+      if (done) {
+        throw new IllegalStateException("reservation already finished");
+      }
+      done = true;
+      LogFormat.sealRecord(buffer.data, offset, k, lsn(), length);
+      release(buffer);
+    }
+  }
+
+  /** Reserves a record of {@code kind} with {@code payloadLength} bytes. */
+  public Reservation reserve(byte kind, int payloadLength) {
+    checkUsable();
+    if (payloadLength < 0 || payloadLength > maxPayload()) {
+      throw new LugeException("log record of " + payloadLength + " bytes exceeds the largest a "
+          + segmentSize + "-byte segment holds (" + maxPayload() + ")");
+    }
+    int need = LogFormat.footprint(payloadLength);
+    for (;;) {
+      Buffer b = current;
+      long s = b.state.get();
+      if ((s & SEALED) != 0) {
+        Thread.onSpinWait(); // the sealer is installing the next buffer
+        continue;
+      }
+      int off = (int) (s & OFFSET_MASK);
+      if (off + need > b.capacity) {
+        if (b.state.compareAndSet(s, (s | SEALED) + WRITER)) {
+          rotate(b, off, need);
+          release(b);
+        }
+        continue;
+      }
+      if (b.state.compareAndSet(s, s + need + WRITER)) {
+        return new Reservation(b, off, kind, payloadLength);
+      }
+    }
+  }
+
+  /** Appends a whole record; returns its LSN (not yet durable). */
+  public long append(byte kind, ByteBuffer payload) {
+    Reservation r = reserve(kind, payload.remaining());
+    r.payload().put(payload.duplicate());
+    r.commit();
+    return r.lsn();
+  }
+
+  /** Called by the thread that sealed {@code b} at offset {@code end}: installs the next buffer. */
+  private void rotate(Buffer b, int end, int need) {
+    long endLsn = b.base + end;
+    long segmentEnd = (b.base / segmentSize + 1) * (long) segmentSize;
+    boolean endsSegment = endLsn + MARK_SIZE + need + END_RESERVE > segmentEnd;
+    long nextBase = endsSegment ? segmentEnd + LogFormat.SEGMENT_HEADER : endLsn;
+    b.end = end;
+    b.endsSegment = endsSegment;
+    b.nextBase = nextBase;
+    current = newBuffer(nextBase, need);
+  }
+
+  private void release(Buffer b) {
+    long s = b.state.addAndGet(-WRITER);
+    if ((s & SEALED) != 0 && (s & ~SEALED) >>> 32 == 0 && b.handedOver.compareAndSet(false, true)) {
+      synchronized (flusherLock) {
+        ready.put(b.base, b);
+        flusherLock.notifyAll();
+      }
+    }
+  }
+
+  /** Seals the current buffer if it holds records; returns the LSN everything before is in. */
+  private long sealCurrent() {
+    for (;;) {
+      Buffer b = current;
+      long s = b.state.get();
+      if ((s & SEALED) != 0) {
+        Thread.onSpinWait();
+        continue;
+      }
+      int off = (int) (s & OFFSET_MASK);
+      if (off == MARK_SIZE) {
+        return b.base; // nothing in it: everything before it is in sealed buffers
+      }
+      if (b.state.compareAndSet(s, (s | SEALED) + WRITER)) {
+        rotate(b, off, 0);
+        release(b);
+        return b.nextBase;
+      }
+    }
+  }
+
+  /** Makes every record appended so far durable; completes with the durable LSN. */
+  public CompletableFuture<Long> flushAsync() {
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    try {
+      checkUsable();
+    } catch (LugeException e) {
+      f.completeExceptionally(e);
+      return f;
+    }
+    long target = sealCurrent();
+    synchronized (flusherLock) {
+      if (poisoned != null) {
+        f.completeExceptionally(new LugeException("log write failed", poisoned));
+      } else if (durableLsn >= target) {
+        f.complete(durableLsn);
+      } else {
+        waiters.computeIfAbsent(target, k -> new ArrayList<>()).add(f);
+        flusherLock.notifyAll();
+      }
+    }
+    return f;
+  }
+
+  /** Makes every record appended so far durable; returns the bytes written since the last call. */
+  public long flush() {
+    long before = bytesFlushed.get();
+    try {
+      flushAsync().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LugeException("interrupted while flushing", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable c = e.getCause();
+      throw c instanceof LugeException le ? le : new LugeException("flush failed", c);
+    }
+    return bytesFlushed.get() - before;
+  }
+
+  private void flushLoop() {
+    long nextTimedFlush = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(flushEveryMs);
+    while (true) {
+      List<Buffer> batch = new ArrayList<>();
+      synchronized (flusherLock) {
+        while (!closed && poisoned == null && !ready.containsKey(nextToWrite)) {
+          long waitMs = flushEveryMs > 0
+              ? Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextTimedFlush - System.nanoTime()))
+              : 0;
+          if (flushEveryMs > 0 && System.nanoTime() >= nextTimedFlush) {
+            break;
+          }
+          try {
+            flusherLock.wait(waitMs);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+        if (poisoned != null || (closed && !ready.containsKey(nextToWrite))) {
+          return;
+        }
+        while (ready.containsKey(nextToWrite)) {
+          Buffer b = ready.remove(nextToWrite);
+          batch.add(b);
+          nextToWrite = b.nextBase;
+        }
+      }
+      if (batch.isEmpty()) {
+        // The periodic flush: seal what writers left in the current buffer.
+        nextTimedFlush = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(flushEveryMs);
+        sealCurrent();
+        continue;
+      }
+      try {
+        writeAndSync(batch);
+      } catch (Throwable e) {
+        poison(e);
+        return;
+      }
+    }
+  }
+
+  private void writeAndSync(List<Buffer> batch) throws IOException {
+    long markValue = durableLsn;
+    List<FileHandle> touched = new ArrayList<>();
+    boolean newFile = false;
+    for (Buffer b : batch) {
+      long segment = b.base / segmentSize;
+      FileHandle h = segments.get(segment);
+      if (h == null) {
+        h = io.open(LogFormat.segmentName(segment), true);
+        h.write(0, LogFormat.segmentHeader(segment, segmentSize, dbId));
+        segments.put(segment, h);
+        newFile = true;
+      }
+      b.data.putLong(LogFormat.RECORD_HEADER, markValue);
+      LogFormat.sealRecord(b.data, 0, LogFormat.KIND_MARK, b.base, 8);
+      int length = b.end;
+      if (b.endsSegment) {
+        LogFormat.sealRecord(b.data, b.end, LogFormat.KIND_SEGMENT_END, b.base + b.end, 0);
+        length += END_RESERVE;
+      }
+      ByteBuffer out = b.data.duplicate();
+      out.limit(length).position(0);
+      h.write(b.base % segmentSize, out);
+      bytesFlushed.addAndGet(length);
+      if (!touched.contains(h)) {
+        touched.add(h);
+      }
+    }
+    for (FileHandle h : touched) {
+      h.sync();
+    }
+    if (newFile) {
+      io.syncDirectory();
+    }
+    Buffer last = batch.get(batch.size() - 1);
+    List<CompletableFuture<Long>> done = new ArrayList<>();
+    synchronized (flusherLock) {
+      durableLsn = last.nextBase;
+      while (!waiters.isEmpty() && waiters.firstKey() <= durableLsn) {
+        done.addAll(waiters.pollFirstEntry().getValue());
+      }
+    }
+    for (CompletableFuture<Long> f : done) {
+      f.complete(last.nextBase);
+    }
+  }
+
+  private void poison(Throwable e) {
+    List<CompletableFuture<Long>> failed = new ArrayList<>();
+    synchronized (flusherLock) {
+      poisoned = e;
+      for (List<CompletableFuture<Long>> l : waiters.values()) {
+        failed.addAll(l);
+      }
+      waiters.clear();
+      flusherLock.notifyAll();
+    }
+    LugeException le = new LugeException("the log failed to write or sync (" + e.getMessage()
+        + "); the database refuses further writes until it is reopened", e);
+    for (CompletableFuture<Long> f : failed) {
+      f.completeExceptionally(le);
+    }
+  }
+
+  /** Whether a write or fsync failed (the writer refuses work from then on). */
+  public boolean isPoisoned() {
+    return poisoned != null;
+  }
+
+  /** Flushes what was appended (unless poisoned), stops the flusher and closes the files. */
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    if (poisoned == null) {
+      try {
+        flush();
+      } catch (LugeException e) {
+        // poisoned meanwhile: nothing more can be made durable
+      }
+    }
+    synchronized (flusherLock) {
+      closed = true;
+      flusherLock.notifyAll();
+    }
+    try {
+      flusher.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    IOException first = null;
+    for (FileHandle h : segments.values()) {
+      try {
+        h.close();
+      } catch (IOException e) {
+        first = first == null ? e : first;
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+}

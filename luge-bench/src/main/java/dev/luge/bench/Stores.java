@@ -1,0 +1,54 @@
+package dev.luge.bench;
+
+import dev.luge.Config;
+import dev.luge.Db;
+import dev.luge.internal.db.Database;
+import dev.luge.internal.tree.BLinkTree;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+/** The data sets and the stores the benchmarks compare. */
+final class Stores {
+  private Stores() {}
+
+  static final int KEY_SIZE = 16;
+  static final int VALUE_SIZE = 100;
+
+  /** {@code n} distinct random 16-byte keys, the same for every run with the same seed. */
+  static byte[][] keys(int n, long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    byte[][] keys = new byte[n][KEY_SIZE];
+    for (byte[] k : keys) {
+      for (int i = 0; i < KEY_SIZE; i += 8) {
+        long r = rnd.nextLong();
+        for (int j = 0; j < 8; j++) {
+          k[i + j] = (byte) (r >>> (8 * j));
+        }
+      }
+    }
+    return keys;
+  }
+
+  static byte[] value(long seed) {
+    byte[] v = new byte[VALUE_SIZE];
+    new SplittableRandom(seed).nextBytes(v);
+    return v;
+  }
+
+  /** A Luge database in a temporary directory with default node settings. */
+  static Db luge() {
+    return Database.open(Config.builder().temporary(true).build());
+  }
+
+  /** A Luge database with explicit node settings (for the delta vs copy-on-write comparison). */
+  static Db luge(int maxNodeBytes, int maxDeltas) {
+    return Database.open(Config.builder().temporary(true).build(),
+        new BLinkTree.Options(maxNodeBytes, maxDeltas));
+  }
+
+  /** The in-memory ceiling: a skip list with Luge's key order. */
+  static ConcurrentSkipListMap<byte[], byte[]> skipList() {
+    return new ConcurrentSkipListMap<>(Arrays::compareUnsigned);
+  }
+}

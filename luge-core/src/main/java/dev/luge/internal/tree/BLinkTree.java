@@ -714,7 +714,7 @@ public final class BLinkTree {
       for (;;) {
         seekForward(c, bound);
         Page s = c.state;
-        Node snap = EntryList.consolidateToNode(s);
+        LeafView snap = LeafView.of(s);
         int i = snap.search(bound);
         i = i >= 0 ? (incl ? i : i + 1) : -i - 1;
         if (i < snap.count) {
@@ -739,14 +739,14 @@ public final class BLinkTree {
           }
           return e;
         }
-        if (snap.hi == null) {
+        if (snap.base.hi == null) {
           if (trail.unchanged(this)) {
             return null;
           }
           break;
         }
         trail.add(c.pid, s);
-        bound = snap.hi;
+        bound = snap.base.hi;
         incl = true;
       }
     }
@@ -773,7 +773,7 @@ public final class BLinkTree {
           seekBackward(c, bound);
         }
         Page s = c.state;
-        Node snap = EntryList.consolidateToNode(s);
+        LeafView snap = LeafView.of(s);
         int i;
         if (bound == null) {
           i = snap.count - 1;
@@ -800,14 +800,14 @@ public final class BLinkTree {
           }
           return e;
         }
-        if (snap.lo.length == 0) {
+        if (snap.base.lo.length == 0) {
           if (trail.unchanged(this)) {
             return null;
           }
           break;
         }
         trail.add(c.pid, s);
-        bound = snap.lo;
+        bound = snap.base.lo;
         incl = false;
       }
     }
@@ -859,29 +859,24 @@ public final class BLinkTree {
     byte[] scratch = new byte[64];
     ByteBuffer keyView = ByteBuffer.wrap(scratch).asReadOnlyBuffer();
     long visited = 0;
-    Node viewed = null;
-    ByteBuffer valueView = null;
+    LeafView viewed = null;
+    ByteBuffer baseValues = null;
     while (it.hasNext()) {
-      Node n = it.snap;
+      LeafView n = it.snap;
       if (n != viewed) {
         viewed = n;
-        valueView = ByteBuffer.wrap(n.buf).asReadOnlyBuffer();
+        baseValues = ByteBuffer.wrap(n.base.buf).asReadOnlyBuffer();
       }
       int k = descending ? --it.end : it.i++;
-      int s = n.entryStart(k);
-      int kl = (int) Node.INT.get(n.buf, s);
-      int len = n.prefixLen + kl;
+      int len = n.keyLength(k);
       if (len > scratch.length) {
         scratch = new byte[Math.max(len, scratch.length * 2)];
         keyView = ByteBuffer.wrap(scratch).asReadOnlyBuffer();
       }
-      System.arraycopy(n.lo, 0, scratch, 0, n.prefixLen);
-      System.arraycopy(n.buf, s + Node.ENTRY_HEADER, scratch, n.prefixLen, kl);
+      ByteBuffer value = n.entry(k, scratch, baseValues);
       keyView.clear().limit(len);
-      int p = s + Node.ENTRY_HEADER + kl;
-      valueView.clear().limit(n.entryStart(k + 1)).position(p);
       visited++;
-      if (!visitor.visit(keyView, valueView)) {
+      if (!visitor.visit(keyView, value)) {
         break;
       }
     }
@@ -894,7 +889,7 @@ public final class BLinkTree {
     final byte[] to;
     final boolean toIncl;
     final Cursor c = new Cursor();
-    Node snap;
+    LeafView snap;
     int i;
     int end;
     boolean exhausted;
@@ -941,12 +936,13 @@ public final class BLinkTree {
         return false;
       }
       seekForward(c, bound);
-      Node n = EntryList.consolidateToNode(c.state);
+      LeafView n = LeafView.of(c.state);
+      byte[] hi = n.base.hi;
       int s = n.search(bound);
       i = s >= 0 ? (boundIncl ? s : s + 1) : -s - 1;
       if (to == null) {
         end = n.count;
-      } else if (n.hi != null && Arrays.compareUnsigned(n.hi, to) <= 0) {
+      } else if (hi != null && Arrays.compareUnsigned(hi, to) <= 0) {
         end = n.count;
       } else {
         int t = n.search(to);
@@ -954,9 +950,9 @@ public final class BLinkTree {
         end = Math.max(end, i);
       }
       snap = n;
-      boolean last = n.hi == null || (to != null && Arrays.compareUnsigned(n.hi, to) > 0)
-          || (to != null && !toIncl && Arrays.compareUnsigned(n.hi, to) == 0);
-      bound = last ? null : n.hi;
+      boolean last = hi == null || (to != null && Arrays.compareUnsigned(hi, to) > 0)
+          || (to != null && !toIncl && Arrays.compareUnsigned(hi, to) == 0);
+      bound = last ? null : hi;
       boundIncl = true;
       return true;
     }
@@ -999,7 +995,8 @@ public final class BLinkTree {
       } else {
         seekBackward(c, bound);
       }
-      Node n = EntryList.consolidateToNode(c.state);
+      LeafView n = LeafView.of(c.state);
+      byte[] lo = n.base.lo;
       // Entries are yielded from index end-1 down to i.
       if (bound == null) {
         end = n.count;
@@ -1007,7 +1004,7 @@ public final class BLinkTree {
         int s = n.search(bound);
         end = s >= 0 ? (boundIncl ? s + 1 : s) : -s - 1;
       }
-      if (from == null || Arrays.compareUnsigned(n.lo, from) > 0) {
+      if (from == null || Arrays.compareUnsigned(lo, from) > 0) {
         i = 0;
       } else {
         int s = n.search(from);
@@ -1015,8 +1012,8 @@ public final class BLinkTree {
         i = Math.min(i, end);
       }
       snap = n;
-      done = n.lo.length == 0 || (from != null && Arrays.compareUnsigned(n.lo, from) <= 0);
-      bound = n.lo;
+      done = lo.length == 0 || (from != null && Arrays.compareUnsigned(lo, from) <= 0);
+      bound = lo;
       boundIncl = false;
       return true;
     }

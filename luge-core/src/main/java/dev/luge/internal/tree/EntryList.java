@@ -155,12 +155,35 @@ final class EntryList {
     return d + 1 >= right.length ? right : Arrays.copyOf(right, d + 1);
   }
 
+  /**
+   * The end (exclusive) of the run of entries from {@code j} that are consecutive entries of one
+   * source node stored with prefix length {@code p}: such a run is copied as one block.
+   */
+  private int runEnd(int j, int to, int p) {
+    Node s = src[j];
+    if (s == null || s.prefixLen != p) {
+      return j;
+    }
+    int r = j + 1;
+    while (r < to && src[r] == s && idx[r] == idx[r - 1] + 1) {
+      r++;
+    }
+    return r;
+  }
+
   /** Packs entries {@code [from, to)} into a node with the given bounds. */
   Node build(int level, int from, int to, byte[] lo, byte[] hi, long next) {
     int p = hi == null ? 0 : commonPrefix(lo, hi);
     long total = Node.HEADER + 4L * (to - from + 1);
-    for (int j = from; j < to; j++) {
-      total += Node.ENTRY_HEADER + keyLen(j) - p + payloadLen(j, level);
+    for (int j = from; j < to; ) {
+      int r = runEnd(j, to, p);
+      if (r > j) {
+        total += src[j].entryStart(idx[r - 1] + 1) - src[j].entryStart(idx[j]);
+        j = r;
+      } else {
+        total += Node.ENTRY_HEADER + keyLen(j) - p + payloadLen(j, level);
+        j++;
+      }
     }
     if (total > Integer.MAX_VALUE - 16) {
       throw new IllegalStateException("node too large: " + total + " bytes");
@@ -168,7 +191,21 @@ final class EntryList {
     byte[] buf = new byte[(int) total];
     Node.INT.set(buf, 0, to - from);
     int pos = Node.HEADER + 4 * (to - from + 1);
-    for (int j = from; j < to; j++) {
+    for (int j = from; j < to; ) {
+      int r = runEnd(j, to, p);
+      if (r > j) {
+        // A run of one node's entries with the same prefix: one block copy, offsets shifted.
+        Node s = src[j];
+        int start = s.entryStart(idx[j]);
+        int length = s.entryStart(idx[r - 1] + 1) - start;
+        System.arraycopy(s.buf, start, buf, pos, length);
+        for (int k = j; k < r; k++) {
+          Node.INT.set(buf, Node.HEADER + 4 * (k - from), pos + s.entryStart(idx[k]) - start);
+        }
+        pos += length;
+        j = r;
+        continue;
+      }
       Node.INT.set(buf, Node.HEADER + 4 * (j - from), pos);
       int suffix = keyLen(j) - p;
       Node.INT.set(buf, pos, suffix);
@@ -200,6 +237,7 @@ final class EntryList {
           pos += 8;
         }
       }
+      j++;
     }
     Node.INT.set(buf, Node.HEADER + 4 * (to - from), pos);
     return new Node(level, lo, hi, next, buf);
@@ -215,46 +253,13 @@ final class EntryList {
    */
   static EntryList consolidate(Page state) {
     EntryList out = new EntryList();
-    Node base = state.node;
     if (!(state instanceof Delta)) {
-      out.addAllFrom(base);
+      out.addAllFrom(state.node);
       return out;
     }
-    int n = ((Delta) state).depth;
-    Delta[] ds = new Delta[n];
-    int k = 0;
-    for (Page p = state; p instanceof Delta d; p = d.prev) {
-      ds[k++] = d;
-    }
-    // Stable insertion sort by key: newest first among equal keys, since ds is newest first.
-    for (int i = 1; i < n; i++) {
-      Delta d = ds[i];
-      int j = i - 1;
-      while (j >= 0 && Arrays.compareUnsigned(ds[j].key, d.key) > 0) {
-        ds[j + 1] = ds[j];
-        j--;
-      }
-      ds[j + 1] = d;
-    }
-    int i = 0;
-    int j = 0;
-    while (i < base.count || j < n) {
-      if (j < n && j > 0 && Arrays.equals(ds[j].key, ds[j - 1].key)) {
-        j++; // an older delta of a key already applied
-        continue;
-      }
-      int c = i >= base.count ? 1 : j >= n ? -1 : -base.compareKey(ds[j].key, i);
-      if (c < 0) {
-        out.addFrom(base, i++);
-      } else {
-        if (c == 0) {
-          i++;
-        }
-        if (ds[j].value != null) {
-          out.addLeaf(ds[j].key, ds[j].value);
-        }
-        j++;
-      }
+    LeafView v = LeafView.of(state);
+    for (int i = 0; i < v.count; i++) {
+      v.addTo(out, i);
     }
     return out;
   }

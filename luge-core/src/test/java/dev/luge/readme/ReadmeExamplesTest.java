@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.luge.CasResult;
+import dev.luge.Codec;
 import dev.luge.Db;
 import dev.luge.Entry;
 import dev.luge.Event;
@@ -20,6 +21,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -178,6 +181,25 @@ class ReadmeExamplesTest {
     }
   }
 
+  @Test
+  void typedViews() {
+    try (Db db = Luge.open(tmp)) {
+      // README:typed
+      ConcurrentNavigableMap<Long, String> events = db.openTree("events")
+          .asMap(Codec.int64(), Codec.utf8());       // order-preserving codecs
+      events.put(-5L, "before");
+      events.put(42L, "answer");
+      events.putIfAbsent(7L, "lucky");
+      Long firstKey = events.firstKey();             // -5: signed order survives encoding
+      String atLeast10 = events.ceilingEntry(10L).getValue();    // "answer"
+      SortedMap<Long, String> small = events.headMap(10L);       // {-5=before, 7=lucky}
+      // END
+      assertEquals(-5L, firstKey);
+      assertEquals("answer", atLeast10);
+      assertEquals("{-5=before, 7=lucky}", small.toString());
+    }
+  }
+
   /** Every example above appears verbatim in the README, in a java code block. */
   @Test
   void readmeShowsTheseExamples() throws Exception {
@@ -196,6 +218,6 @@ class ReadmeExamplesTest {
           "README.md lacks the example '" + m.group(2) + "' exactly as in " + source
               + ":\n" + body);
     }
-    assertEquals(7, found, "examples found in " + source);
+    assertEquals(8, found, "examples found in " + source);
   }
 }

@@ -1,0 +1,9 @@
+/**
+ * Typed {@link java.util.concurrent.ConcurrentNavigableMap} views of trees.
+ *
+ * <p>Invariants: a view holds no data, only a tree, codecs, optional encoded bounds and a
+ * direction, so every view of a tree sees the same state at once; a view never returns or
+ * accepts a key outside its bounds (writes outside throw {@link IllegalArgumentException}); every
+ * conditional update is one compare-and-set on encoded bytes.
+ */
+package dev.luge.internal.view;

@@ -37,7 +37,7 @@ public final class Config {
     return temporary;
   }
 
-  /** Whether opening fails when a database already exists at {@link #path()}. */
+  /** Whether opening fails when a database already exists in {@link #path()}. */
   public boolean createNew() {
     return createNew;
   }
@@ -87,7 +87,7 @@ public final class Config {
       return this;
     }
 
-    /** Fail with {@link LugeException} if the directory already exists and is not empty. */
+    /** Fail with {@link LugeException} if a database already exists in the directory. */
     public Builder createNew(boolean createNew) {
       this.createNew = createNew;
       return this;

@@ -6,6 +6,8 @@ import dev.luge.DatabaseLockedException;
 import dev.luge.Db;
 import dev.luge.LugeException;
 import dev.luge.Tree;
+import dev.luge.internal.io.DirectoryFileIo;
+import dev.luge.internal.io.FileIo;
 import dev.luge.internal.pagecache.PageTable;
 import dev.luge.internal.tree.BLinkTree;
 import java.io.IOException;
@@ -67,13 +69,6 @@ public final class Database extends TreeHandle implements Db {
         dir = Files.createTempDirectory("luge-");
       } else {
         dir = dir.toAbsolutePath();
-        if (config.createNew() && Files.isDirectory(dir)) {
-          try (var entries = Files.list(dir)) {
-            if (entries.findAny().isPresent()) {
-              throw new LugeException("createNew: " + dir + " already exists and is not empty");
-            }
-          }
-        }
         createPrivateDirectory(dir);
       }
     } catch (IOException e) {
@@ -108,7 +103,43 @@ public final class Database extends TreeHandle implements Db {
     } catch (IOException e) {
       // The pid is only a hint for operators; the lock itself is what protects the data.
     }
+    try {
+      openHeader(new DirectoryFileIo(dir), dir, config);
+    } catch (IOException | RuntimeException e) {
+      try {
+        lock.release();
+      } catch (IOException ignored) {
+        // closing the channel releases it as well
+      }
+      closeQuietly(ch);
+      if (e instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new LugeException("cannot read or write the header of " + dir + ": " + e, e);
+    }
     return new Database(config, dir, ch, lock, options);
+  }
+
+  /**
+   * Checks the header of an existing database, or writes one for a new database. A directory
+   * with other files but no header is not a database, and is refused rather than written into.
+   */
+  private static Header openHeader(FileIo io, Path dir, Config config) throws IOException {
+    if (io.exists(Header.FILE)) {
+      if (config.createNew()) {
+        throw new LugeException("createNew: a database already exists in " + dir);
+      }
+      return Header.read(io, dir);
+    }
+    for (String name : io.list()) {
+      if (!name.equals(LOCK_FILE) && !name.equals(Header.FILE + ".tmp")) {
+        throw new LugeException(dir + " is not a Luge database (it holds " + name
+            + " but no " + Header.FILE + " file); choose an empty or new directory");
+      }
+    }
+    Header h = Header.fresh();
+    h.write(io);
+    return h;
   }
 
   private static void createPrivateDirectory(Path dir) throws IOException {

@@ -1,0 +1,105 @@
+package dev.luge.internal.db;
+
+import dev.luge.CorruptionException;
+import dev.luge.UnsupportedFormatException;
+import dev.luge.internal.io.FileHandle;
+import dev.luge.internal.io.FileIo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.zip.CRC32C;
+
+/**
+ * The {@code HEADER} file: what a directory must hold to be a Luge database, and the settings
+ * that may never change for it. Written once, atomically (temporary file, sync, rename,
+ * directory sync); read and checked on every open.
+ *
+ * <pre>
+ *   0  8  magic "LUGEDB\0\0"
+ *   8  4  format version
+ *  12  4  segment size in bytes
+ *  16 16  database id (random), stamped on every log segment
+ *  32  8  creation time, milliseconds since the epoch
+ *  40 20  reserved, zero
+ *  60  4  CRC32C of bytes 0..60
+ * </pre>
+ */
+record Header(int formatVersion, int segmentSize, byte[] databaseId, long createdMillis) {
+  static final String FILE = "HEADER";
+  static final int SIZE = 64;
+  static final long MAGIC = 0x0000_4244_4547_554CL; // "LUGEDB\0\0" read little-endian
+  /** The format this release writes. */
+  static final int CURRENT_VERSION = 1;
+  /** The oldest format this release reads. */
+  static final int OLDEST_VERSION = 1;
+  /** The segment size new databases get. */
+  static final int DEFAULT_SEGMENT_SIZE = 8 << 20;
+
+  /** A header for a new database. */
+  static Header fresh() {
+    byte[] id = new byte[16];
+    new SecureRandom().nextBytes(id);
+    return new Header(CURRENT_VERSION, DEFAULT_SEGMENT_SIZE, id, System.currentTimeMillis());
+  }
+
+  ByteBuffer encode() {
+    ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    b.putLong(0, MAGIC);
+    b.putInt(8, formatVersion);
+    b.putInt(12, segmentSize);
+    b.put(16, databaseId, 0, 16);
+    b.putLong(32, createdMillis);
+    CRC32C crc = new CRC32C();
+    crc.update(b.array(), 0, 60);
+    b.putInt(60, (int) crc.getValue());
+    return b;
+  }
+
+  /** Writes this header durably as {@link #FILE}: temporary file, sync, rename, directory sync. */
+  void write(FileIo io) throws IOException {
+    String tmp = FILE + ".tmp";
+    try (FileHandle h = io.open(tmp, true)) {
+      h.truncate(0);
+      h.write(0, encode());
+      h.sync();
+    }
+    io.rename(tmp, FILE);
+    io.syncDirectory();
+  }
+
+  /** Reads and checks {@link #FILE}; {@code dir} only names the file in error messages. */
+  static Header read(FileIo io, Path dir) throws IOException {
+    Path file = dir.resolve(FILE);
+    ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    long size;
+    try (FileHandle h = io.open(FILE, false)) {
+      size = h.size();
+      h.read(0, b);
+    }
+    if (size < 8 || b.getLong(0) != MAGIC) {
+      throw new CorruptionException(file, 0, "not a Luge database header (bad magic number)");
+    }
+    if (size != SIZE) {
+      throw new CorruptionException(file, Math.min(size, SIZE), "header is " + size
+          + " bytes, expected " + SIZE);
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(b.array(), 0, 60);
+    if ((int) crc.getValue() != b.getInt(60)) {
+      throw new CorruptionException(file, 60, "header checksum mismatch");
+    }
+    int version = b.getInt(8);
+    if (version < OLDEST_VERSION || version > CURRENT_VERSION) {
+      throw new UnsupportedFormatException(version, OLDEST_VERSION, CURRENT_VERSION);
+    }
+    int segmentSize = b.getInt(12);
+    if (segmentSize < 4096 || Integer.bitCount(segmentSize) != 1) {
+      throw new CorruptionException(file, 12, "invalid segment size " + segmentSize);
+    }
+    byte[] id = new byte[16];
+    b.get(16, id);
+    return new Header(version, segmentSize, id, b.getLong(32));
+  }
+}

@@ -1,0 +1,171 @@
+package dev.luge.internal.db;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.luge.Config;
+import dev.luge.CorruptionException;
+import dev.luge.DatabaseLockedException;
+import dev.luge.Db;
+import dev.luge.Luge;
+import dev.luge.LugeException;
+import dev.luge.UnsupportedFormatException;
+import dev.luge.internal.io.DirectoryFileIo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The database directory: header checks, refusal of foreign directories, locking, permissions. */
+class DatabaseDirectoryTest {
+  @TempDir
+  Path tmp;
+
+  Path db() {
+    return tmp.resolve("db");
+  }
+
+  void create() {
+    Luge.open(db()).close();
+  }
+
+  /** Rewrites header bytes and fixes the checksum, as a different release would have written. */
+  void patchHeader(int offset, int value) throws IOException {
+    Path h = db().resolve(Header.FILE);
+    ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(h)).order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(offset, value);
+    CRC32C crc = new CRC32C();
+    crc.update(b.array(), 0, 60);
+    b.putInt(60, (int) crc.getValue());
+    Files.write(h, b.array());
+  }
+
+  @Test
+  void aNewDatabaseGetsAHeaderThatReopeningReads() throws IOException {
+    create();
+    Header h = Header.read(new DirectoryFileIo(db()), db());
+    assertEquals(Header.CURRENT_VERSION, h.formatVersion());
+    assertEquals(Header.DEFAULT_SEGMENT_SIZE, h.segmentSize());
+    Luge.open(db()).close();
+    assertArrayEquals(h.databaseId(), Header.read(new DirectoryFileIo(db()), db()).databaseId(),
+        "reopening keeps the identity");
+    if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+      assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(db())));
+      assertEquals("rw-------", PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(db().resolve(Header.FILE))));
+    }
+  }
+
+  @Test
+  void anUnknownFormatVersionIsRefusedByName() throws IOException {
+    create();
+    patchHeader(8, 99);
+    UnsupportedFormatException e = assertThrows(UnsupportedFormatException.class,
+        () -> Luge.open(db()));
+    assertEquals(99, e.found());
+    assertTrue(e.getMessage().contains("version 99") && e.getMessage().contains("1 to 1"),
+        e.getMessage());
+    // The failed open released the lock: fixing the header makes the database usable again.
+    patchHeader(8, Header.CURRENT_VERSION);
+    Luge.open(db()).close();
+  }
+
+  @Test
+  void damagedHeadersAreCorruptionNamingTheFile() throws IOException {
+    create();
+    Path h = db().resolve(Header.FILE);
+    byte[] good = Files.readAllBytes(h);
+    byte[] flipped = good.clone();
+    flipped[20] ^= 1;
+    Files.write(h, flipped);
+    CorruptionException e = assertThrows(CorruptionException.class, () -> Luge.open(db()));
+    assertEquals(h, e.file());
+    assertEquals(60, e.offset());
+    byte[] wrongMagic = good.clone();
+    wrongMagic[0] = 'X';
+    Files.write(h, wrongMagic);
+    e = assertThrows(CorruptionException.class, () -> Luge.open(db()));
+    assertTrue(e.getMessage().contains("magic"), e.getMessage());
+    Files.write(h, java.util.Arrays.copyOf(good, 30));
+    assertThrows(CorruptionException.class, () -> Luge.open(db()));
+    Files.write(h, new byte[0]);
+    assertThrows(CorruptionException.class, () -> Luge.open(db()));
+  }
+
+  @Test
+  void aDirectoryWithOtherFilesIsNotTakenOver() throws IOException {
+    Files.createDirectories(db());
+    Files.writeString(db().resolve("notes.txt"), "mine");
+    LugeException e = assertThrows(LugeException.class, () -> Luge.open(db()));
+    assertTrue(e.getMessage().contains("not a Luge database"), e.getMessage());
+    assertFalse(Files.exists(db().resolve(Header.FILE)));
+  }
+
+  @Test
+  void createNewRefusesAnExistingDatabase() {
+    create();
+    LugeException e = assertThrows(LugeException.class,
+        () -> Luge.open(Config.builder().path(db()).createNew(true).build()));
+    assertTrue(e.getMessage().contains("already exists"), e.getMessage());
+    Luge.open(Config.builder().path(tmp.resolve("other")).createNew(true).build()).close();
+  }
+
+  @Test
+  void aSecondOpenerInThisProcessIsRefusedUntilTheFirstCloses() {
+    try (Db first = Luge.open(db())) {
+      DatabaseLockedException e = assertThrows(DatabaseLockedException.class,
+          () -> Luge.open(db()));
+      assertTrue(e.getMessage().contains(first.path().resolve("LOCK").toString()), e.getMessage());
+    }
+    Luge.open(db()).close();
+  }
+
+  /** Holds a database open in a child JVM until its standard input closes. */
+  public static final class Holder {
+    public static void main(String[] args) throws IOException {
+      try (Db db = Luge.open(Path.of(args[0]))) {
+        System.out.println("open " + db.path());
+        System.out.flush();
+        while (System.in.read() >= 0) {
+          // wait for the parent to close our input
+        }
+      }
+    }
+  }
+
+  @Test
+  void anotherProcessHoldingTheDatabaseIsNamedInTheError() throws Exception {
+    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process child = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+        Holder.class.getName(), db().toString()).redirectErrorStream(true).start();
+    try {
+      String line = new java.io.BufferedReader(new java.io.InputStreamReader(
+          child.getInputStream(), java.nio.charset.StandardCharsets.UTF_8)).readLine();
+      assertTrue(line != null && line.startsWith("open "), "child said: " + line);
+      DatabaseLockedException e = assertThrows(DatabaseLockedException.class,
+          () -> Luge.open(db()));
+      assertTrue(e.getMessage().contains("another process"), e.getMessage());
+    } finally {
+      child.getOutputStream().close();
+      child.waitFor();
+    }
+    Luge.open(db()).close();
+  }
+
+  @Test
+  void temporaryDatabasesAreDeletedOnClose() {
+    Db t = Luge.open(Config.builder().temporary(true).build());
+    Path dir = t.path();
+    assertTrue(Files.isDirectory(dir));
+    t.close();
+    assertFalse(Files.exists(dir));
+  }
+}

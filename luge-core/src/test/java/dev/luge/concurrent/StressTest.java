@@ -32,6 +32,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * structure at the end. Bounded by operation counts, never by time; seeds are in the messages.
  */
 class StressTest {
+  /** How many times each stress scenario runs (-Dluge.stress.repeat, 1 by default). */
+  static final int REPEAT = Integer.getInteger("luge.stress.repeat", 1);
 
   static Db open(String shape) {
     BLinkTree.Options options = shape.equals("tiny")
@@ -82,6 +84,12 @@ class StressTest {
   @ParameterizedTest
   @ValueSource(strings = {"tiny", "default"})
   void updatesAreNeverLost(String shape) throws Exception {
+    for (int repeat = 0; repeat < REPEAT; repeat++) {
+      updatesAreNeverLostOnce(shape);
+    }
+  }
+
+  void updatesAreNeverLostOnce(String shape) throws Exception {
     int threads = 4;
     int rounds = 5000;
     try (Db db = open(shape)) {
@@ -112,6 +120,12 @@ class StressTest {
   @ParameterizedTest
   @ValueSource(strings = {"tiny", "default"})
   void iteratorsSeePermanentKeysExactlyOnceInOrder(String shape) throws Exception {
+    for (int repeat = 0; repeat < REPEAT; repeat++) {
+      iteratorsSeePermanentKeysExactlyOnceInOrderOnce(shape);
+    }
+  }
+
+  void iteratorsSeePermanentKeysExactlyOnceInOrderOnce(String shape) throws Exception {
     int permanent = 2000;
     try (Db db = open(shape)) {
       for (int i = 0; i < permanent; i++) {
@@ -180,6 +194,12 @@ class StressTest {
   @ParameterizedTest
   @ValueSource(strings = {"tiny", "default"})
   void pollsHandEachEntryToExactlyOneConsumer(String shape) throws Exception {
+    for (int repeat = 0; repeat < REPEAT; repeat++) {
+      pollsHandEachEntryToExactlyOneConsumerOnce(shape);
+    }
+  }
+
+  void pollsHandEachEntryToExactlyOneConsumerOnce(String shape) throws Exception {
     int entries = 20_000;
     try (Db db = open(shape)) {
       for (int i = 0; i < entries; i++) {

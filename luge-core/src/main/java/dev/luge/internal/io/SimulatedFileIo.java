@@ -2,7 +2,6 @@ package dev.luge.internal.io;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -185,16 +184,6 @@ public final class SimulatedFileIo implements FileIo {
         names.put(name, f);
       }
       return new Handle(name, f);
-    }
-  }
-
-  /** Creates {@code name}, failing if it exists (for tests of exclusive creation). */
-  public void createNew(String name) throws IOException {
-    synchronized (lock) {
-      if (names.containsKey(name)) {
-        throw new FileAlreadyExistsException(name);
-      }
-      names.put(name, new SimFile());
     }
   }
 

@@ -69,11 +69,6 @@ public final class PageTable<P> {
     return SLOTS.compareAndSet(chunk, slot(id), expected, update);
   }
 
-  /** The number of ids handed out so far, less those given back. */
-  public long allocated() {
-    return nextId.get() - 1 - unpublished.size();
-  }
-
   private Object[] chunkFor(long id) {
     int index = (int) (id >>> CHUNK_BITS);
     Object[] chunk = (Object[]) CHUNKS.getAcquire(chunks, index);

@@ -727,14 +727,8 @@ public final class BLinkTree {
             }
             break;
           }
-          Entry e = new Entry(snap.key(i), snap.value(i));
-          if (!trail.unchanged(this)) {
-            break;
-          }
-          if (remove && trail.size > 0) {
-            pollFallbacks.increment();
-          }
-          if (remove && !removeExact(c.pid, s, e.key())) {
+          Entry e = take(c.pid, s, snap, i, trail, remove);
+          if (e == null) {
             break;
           }
           return e;
@@ -788,14 +782,8 @@ public final class BLinkTree {
             }
             break;
           }
-          Entry e = new Entry(snap.key(i), snap.value(i));
-          if (!trail.unchanged(this)) {
-            break;
-          }
-          if (remove && trail.size > 0) {
-            pollFallbacks.increment();
-          }
-          if (remove && !removeExact(c.pid, s, e.key())) {
+          Entry e = take(c.pid, s, snap, i, trail, remove);
+          if (e == null) {
             break;
           }
           return e;
@@ -811,6 +799,27 @@ public final class BLinkTree {
         incl = false;
       }
     }
+  }
+
+  /**
+   * Entry i of leaf state {@code s}, the answer of a query that passed the leaves in
+   * {@code trail}: validated by re-reading them, and removed if {@code remove}. Null if the query
+   * must retry.
+   */
+  private Entry take(long pid, Page s, LeafView snap, int i, Trail trail, boolean remove) {
+    Entry e = new Entry(snap.key(i), snap.value(i));
+    if (!trail.unchanged(this)) {
+      return null;
+    }
+    if (remove) {
+      if (trail.size > 0) {
+        pollFallbacks.increment();
+      }
+      if (!removeExact(pid, s, e.key())) {
+        return null;
+      }
+    }
+    return e;
   }
 
   /** Removes {@code key} from leaf {@code pid} if its state is still {@code s}. */

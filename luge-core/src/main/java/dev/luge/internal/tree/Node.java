@@ -34,8 +34,6 @@ final class Node extends Page {
   static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   static final int HEADER = 4;
   static final int ENTRY_HEADER = 4;
-  /** Approximate heap bytes of a node object beyond its arrays. */
-  static final int OVERHEAD = 64;
 
   /** 0 for leaves, the height above the leaves for index nodes. */
   final int level;
@@ -66,11 +64,6 @@ final class Node extends Page {
   /** Whether {@code key} is below this node's upper bound (keys below {@code lo} never get here). */
   boolean covers(byte[] key) {
     return hi == null || Arrays.compareUnsigned(key, hi) < 0;
-  }
-
-  /** The approximate heap footprint, used to decide splits and merges. */
-  int bytes() {
-    return buf.length + lo.length + (hi == null ? 0 : hi.length) + OVERHEAD;
   }
 
   int entryStart(int i) {
@@ -148,12 +141,6 @@ final class Node extends Page {
   byte[] value(int i) {
     int p = payloadStart(i);
     return Arrays.copyOfRange(buf, p, entryStart(i + 1));
-  }
-
-  /** Whether entry i's value equals {@code v} (leaf), without copying it. */
-  boolean valueEquals(int i, byte[] v) {
-    int p = payloadStart(i);
-    return Arrays.equals(buf, p, entryStart(i + 1), v, 0, v.length);
   }
 
   /** Copies entry i's value into {@code out} if it fits; returns the value length. */

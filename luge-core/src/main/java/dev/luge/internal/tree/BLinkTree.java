@@ -6,7 +6,6 @@ import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Iterator;
-import java.util.NoSuchElementException;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -322,7 +321,7 @@ public final class BLinkTree {
   // ------------------------------------------------------------------ structure changes
 
   /** A page id and the state read from it. */
-  private static final class Cursor {
+  static final class Cursor {
     long pid;
     Page state;
   }
@@ -639,7 +638,7 @@ public final class BLinkTree {
   // ------------------------------------------------------------------ ordered reads
 
   /** The leaf state covering {@code key} and its page id. */
-  private void seekForward(Cursor c, byte[] key) {
+  void seekForward(Cursor c, byte[] key) {
     descend(c, key, 0, false);
   }
 
@@ -647,7 +646,7 @@ public final class BLinkTree {
    * The leaf whose range holds the keys just below {@code bound} ({@code lo < bound <= hi});
    * {@code bound == null} finds the rightmost leaf.
    */
-  private void seekBackward(Cursor c, byte[] bound) {
+  void seekBackward(Cursor c, byte[] bound) {
     restart:
     for (;;) {
       long pid = root;
@@ -845,196 +844,17 @@ public final class BLinkTree {
 
   /**
    * A weakly consistent iterator over {@code [from, to)} (inclusivity as given; null ends are
-   * open), forward or descending. It reads one leaf at a time and resumes from that leaf's bound,
-   * so it returns each key at most once, in order, and every key present throughout.
+   * open), forward or descending; see {@link Scans}.
    */
   public Iterator<Entry> iterator(byte[] from, boolean fromIncl, byte[] to, boolean toIncl,
       boolean descending) {
-    return descending
-        ? new Backward(from, fromIncl, to, toIncl)
-        : new Forward(from, fromIncl, to, toIncl);
+    return Scans.iterator(this, from, fromIncl, to, toIncl, descending);
   }
 
-  /**
-   * Scans like {@link #iterator} but hands each entry to {@code visitor} as read-only buffers:
-   * the value is a view of the packed node, the key is assembled (prefix plus suffix) in one
-   * reused scratch array, so nothing is allocated per entry.
-   */
+  /** Scans like {@link #iterator} handing entries to {@code visitor} without copies; see {@link Scans}. */
   public long visit(byte[] from, boolean fromIncl, byte[] to, boolean toIncl, boolean descending,
       EntryVisitor visitor) {
-    LeafIterator it = descending
-        ? new Backward(from, fromIncl, to, toIncl)
-        : new Forward(from, fromIncl, to, toIncl);
-    byte[] scratch = new byte[64];
-    ByteBuffer keyView = ByteBuffer.wrap(scratch).asReadOnlyBuffer();
-    long visited = 0;
-    LeafView viewed = null;
-    ByteBuffer baseValues = null;
-    while (it.hasNext()) {
-      LeafView n = it.snap;
-      if (n != viewed) {
-        viewed = n;
-        baseValues = ByteBuffer.wrap(n.base.buf).asReadOnlyBuffer();
-      }
-      int k = descending ? --it.end : it.i++;
-      int len = n.keyLength(k);
-      if (len > scratch.length) {
-        scratch = new byte[Math.max(len, scratch.length * 2)];
-        keyView = ByteBuffer.wrap(scratch).asReadOnlyBuffer();
-      }
-      ByteBuffer value = n.entry(k, scratch, baseValues);
-      keyView.clear().limit(len);
-      visited++;
-      if (!visitor.visit(keyView, value)) {
-        break;
-      }
-    }
-    return visited;
-  }
-
-  private abstract class LeafIterator implements Iterator<Entry> {
-    final byte[] from;
-    final boolean fromIncl;
-    final byte[] to;
-    final boolean toIncl;
-    final Cursor c = new Cursor();
-    LeafView snap;
-    int i;
-    int end;
-    boolean exhausted;
-
-    LeafIterator(byte[] from, boolean fromIncl, byte[] to, boolean toIncl) {
-      this.from = from;
-      this.fromIncl = fromIncl;
-      this.to = to;
-      this.toIncl = toIncl;
-    }
-
-    abstract boolean advance();
-
-    @Override
-    public final boolean hasNext() {
-      while (snap == null || i == end) {
-        if (exhausted || !advance()) {
-          exhausted = true;
-          snap = null;
-          return false;
-        }
-      }
-      return true;
-    }
-  }
-
-  private final class Forward extends LeafIterator {
-    byte[] bound;
-    boolean boundIncl;
-
-    Forward(byte[] from, boolean fromIncl, byte[] to, boolean toIncl) {
-      super(from, fromIncl, to, toIncl);
-      this.bound = from == null ? new byte[0] : from;
-      this.boundIncl = from == null || fromIncl;
-      if (from != null && to != null) {
-        int cmp = Arrays.compareUnsigned(from, to);
-        exhausted = cmp > 0 || (cmp == 0 && !(fromIncl && toIncl));
-      }
-    }
-
-    @Override
-    boolean advance() {
-      if (bound == null) {
-        return false;
-      }
-      seekForward(c, bound);
-      LeafView n = LeafView.of(c.state);
-      byte[] hi = n.base.hi;
-      int s = n.search(bound);
-      i = s >= 0 ? (boundIncl ? s : s + 1) : -s - 1;
-      if (to == null) {
-        end = n.count;
-      } else if (hi != null && Arrays.compareUnsigned(hi, to) <= 0) {
-        end = n.count;
-      } else {
-        int t = n.search(to);
-        end = t >= 0 ? (toIncl ? t + 1 : t) : -t - 1;
-        end = Math.max(end, i);
-      }
-      snap = n;
-      boolean last = hi == null || (to != null && Arrays.compareUnsigned(hi, to) > 0)
-          || (to != null && !toIncl && Arrays.compareUnsigned(hi, to) == 0);
-      bound = last ? null : hi;
-      boundIncl = true;
-      return true;
-    }
-
-    @Override
-    public Entry next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
-      }
-      int k = i++;
-      return new Entry(snap.key(k), snap.value(k));
-    }
-  }
-
-  private final class Backward extends LeafIterator {
-    byte[] bound;
-    boolean boundIncl;
-    boolean done;
-
-    Backward(byte[] from, boolean fromIncl, byte[] to, boolean toIncl) {
-      super(from, fromIncl, to, toIncl);
-      this.bound = to;
-      this.boundIncl = to != null && toIncl;
-      if (from != null && to != null) {
-        int cmp = Arrays.compareUnsigned(from, to);
-        exhausted = cmp > 0 || (cmp == 0 && !(fromIncl && toIncl));
-      }
-      if (to != null && to.length == 0 && !toIncl) {
-        exhausted = true;
-      }
-    }
-
-    @Override
-    boolean advance() {
-      if (done) {
-        return false;
-      }
-      if (boundIncl) {
-        seekForward(c, bound);
-      } else {
-        seekBackward(c, bound);
-      }
-      LeafView n = LeafView.of(c.state);
-      byte[] lo = n.base.lo;
-      // Entries are yielded from index end-1 down to i.
-      if (bound == null) {
-        end = n.count;
-      } else {
-        int s = n.search(bound);
-        end = s >= 0 ? (boundIncl ? s + 1 : s) : -s - 1;
-      }
-      if (from == null || Arrays.compareUnsigned(lo, from) > 0) {
-        i = 0;
-      } else {
-        int s = n.search(from);
-        i = s >= 0 ? (fromIncl ? s : s + 1) : -s - 1;
-        i = Math.min(i, end);
-      }
-      snap = n;
-      done = lo.length == 0 || (from != null && Arrays.compareUnsigned(lo, from) <= 0);
-      bound = lo;
-      boundIncl = false;
-      return true;
-    }
-
-    @Override
-    public Entry next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
-      }
-      int k = --end;
-      return new Entry(snap.key(k), snap.value(k));
-    }
+    return Scans.visit(this, from, fromIncl, to, toIncl, descending, visitor);
   }
 
   // ------------------------------------------------------------------ size and checks

@@ -15,12 +15,16 @@ public final class Config {
   private final boolean temporary;
   private final boolean createNew;
   private final int subscriberBuffer;
+  private final long flushEveryMs;
+  private final boolean syncOnCommit;
 
   private Config(Builder b) {
     this.path = b.path;
     this.temporary = b.temporary;
     this.createNew = b.createNew;
     this.subscriberBuffer = b.subscriberBuffer;
+    this.flushEveryMs = b.flushEveryMs;
+    this.syncOnCommit = b.syncOnCommit;
   }
 
   public static Builder builder() {
@@ -47,6 +51,16 @@ public final class Config {
     return subscriberBuffer;
   }
 
+  /** How often unflushed writes are made durable in the background, in ms (0: never). */
+  public long flushEveryMs() {
+    return flushEveryMs;
+  }
+
+  /** Whether every write is durable when it returns. */
+  public boolean syncOnCommit() {
+    return syncOnCommit;
+  }
+
   /** A new builder with this configuration's settings. */
   public Builder toBuilder() {
     Builder b = new Builder();
@@ -54,13 +68,16 @@ public final class Config {
     b.temporary = temporary;
     b.createNew = createNew;
     b.subscriberBuffer = subscriberBuffer;
+    b.flushEveryMs = flushEveryMs;
+    b.syncOnCommit = syncOnCommit;
     return b;
   }
 
   @Override
   public String toString() {
     return "Config[path=" + path + ", temporary=" + temporary + ", createNew=" + createNew
-        + ", subscriberBuffer=" + subscriberBuffer + "]";
+        + ", subscriberBuffer=" + subscriberBuffer + ", flushEveryMs=" + flushEveryMs
+        + ", syncOnCommit=" + syncOnCommit + "]";
   }
 
   /** Builds a {@link Config}; invalid settings are rejected with {@link IllegalArgumentException}. */
@@ -69,6 +86,8 @@ public final class Config {
     private boolean temporary;
     private boolean createNew;
     private int subscriberBuffer = 1 << 16;
+    private long flushEveryMs = 500;
+    private boolean syncOnCommit;
 
     private Builder() {}
 
@@ -79,8 +98,8 @@ public final class Config {
     }
 
     /**
-     * A database deleted when it closes; without a {@link #path}, a fresh directory under the
-     * system temporary directory is used.
+     * A database deleted when it closes, which therefore writes nothing to its log; without a
+     * {@link #path}, a fresh directory under the system temporary directory is used.
      */
     public Builder temporary(boolean temporary) {
       this.temporary = temporary;
@@ -99,6 +118,25 @@ public final class Config {
         throw new IllegalArgumentException("subscriberBuffer must be at least 1, was " + events);
       }
       this.subscriberBuffer = events;
+      return this;
+    }
+
+    /**
+     * How often writes are made durable in the background (default 500 ms; 0 turns the
+     * background flush off, leaving it to {@link Db#flush()}). A crash loses at most the writes
+     * of this last interval.
+     */
+    public Builder flushEveryMs(long millis) {
+      if (millis < 0) {
+        throw new IllegalArgumentException("flushEveryMs must be >= 0, was " + millis);
+      }
+      this.flushEveryMs = millis;
+      return this;
+    }
+
+    /** Make every write durable before it returns (one fsync per write, shared by concurrent writers). */
+    public Builder syncOnCommit(boolean syncOnCommit) {
+      this.syncOnCommit = syncOnCommit;
       return this;
     }
 

@@ -2,6 +2,7 @@ package dev.luge;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * An open Luge database: a directory holding any number of named {@link Tree}s. The database is
@@ -29,6 +30,21 @@ public interface Db extends Tree, AutoCloseable {
 
   /** The names of the trees, the default tree's first, then in name order. */
   List<String> treeNames();
+
+  /**
+   * Makes every write that completed before this call durable: when it returns, they survive a
+   * crash or power loss. Writes are also flushed in the background every
+   * {@link Config.Builder#flushEveryMs} milliseconds, and at once with
+   * {@link Config.Builder#syncOnCommit}. Concurrent flushes share one fsync (group commit).
+   * A temporary database keeps nothing, so there this returns at once.
+   *
+   * @return the number of bytes this call wrote to the log
+   * @throws LugeException if the disk failed: the database then refuses writes until reopened
+   */
+  long flush();
+
+  /** Like {@link #flush()}, without waiting: completes when the writes are durable. */
+  CompletableFuture<Long> flushAsync();
 
   /** The configuration this database was opened with. */
   Config config();

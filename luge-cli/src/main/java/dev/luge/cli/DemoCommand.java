@@ -33,7 +33,7 @@ final class DemoCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     try (Db db = Luge.open(path)) {
-      out.println("opened " + db.path());
+      out.println("opened " + db.path() + " (" + db.size() + " entries from earlier runs)");
       try (Subscriber events = db.watchPrefix(utf8("city:"))) {
         out.println("watching prefix 'city:'");
         for (String[] kv : new String[][] {
@@ -70,8 +70,9 @@ final class DemoCommand implements Callable<Integer> {
         }
       }
       out.println("entries in the default tree: " + db.size());
-      out.println("data directory: " + db.path() + " (this version keeps data in memory only;"
-          + " durability is the next milestone, so nothing persists after this run)");
+      long bytes = db.flush();
+      out.println("flushed " + bytes + " bytes to the log in " + db.path()
+          + "; run the demo again to see the data come back");
     }
     return Main.EX_OK;
   }

@@ -39,6 +39,10 @@ class MainTest {
         + "  Put[city:lima=10092000]\n  Put[city:oslo=709038]\n"), o);
     assertFalse(o.contains("country:pt=Portugal\n  Put"), "events outside the prefix: " + o);
     assertTrue(o.contains("entries in the default tree: 5"), o);
+    out.getBuffer().setLength(0);
+    assertEquals(0, run("demo", "--path", tmp.resolve("db").toString()), err.toString());
+    assertTrue(out.toString().contains("(5 entries from earlier runs)"), "data came back: " + out);
+    assertTrue(out.toString().contains("update counter:visits three times -> 6"), out.toString());
   }
 
   @Test

@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.luge.Bytes;
 import dev.luge.CasResult;
 import dev.luge.Codec;
+import dev.luge.Config;
 import dev.luge.Db;
 import dev.luge.Entry;
 import dev.luge.Event;
@@ -200,6 +202,23 @@ class ReadmeExamplesTest {
     }
   }
 
+  @Test
+  void durability() {
+    Path dir = tmp.resolve("durable");
+    // README:durability
+    try (Db db = Luge.open(Config.builder().path(dir).flushEveryMs(500).build())) {
+      db.put(utf8("order:17"), utf8("paid"));
+      db.flush();                                    // durable now: survives kill -9 or power loss
+    }
+    try (Db db = Luge.open(dir)) {                   // reopening replays the log
+      System.out.println(Bytes.display(db.get(utf8("order:17"))));   // paid
+    }
+    // END
+    try (Db db = Luge.open(dir)) {
+      assertArrayEquals(utf8("paid"), db.get(utf8("order:17")));
+    }
+  }
+
   /** Every example above appears verbatim in the README, in a java code block. */
   @Test
   void readmeShowsTheseExamples() throws Exception {
@@ -218,6 +237,6 @@ class ReadmeExamplesTest {
           "README.md lacks the example '" + m.group(2) + "' exactly as in " + source
               + ":\n" + body);
     }
-    assertEquals(8, found, "examples found in " + source);
+    assertEquals(9, found, "examples found in " + source);
   }
 }

@@ -6,8 +6,18 @@ import dev.luge.DatabaseLockedException;
 import dev.luge.Db;
 import dev.luge.LugeException;
 import dev.luge.Tree;
+import dev.luge.CorruptionException;
 import dev.luge.internal.io.DirectoryFileIo;
 import dev.luge.internal.io.FileIo;
+import dev.luge.internal.log.LogFormat;
+import dev.luge.internal.log.LogReader;
+import dev.luge.internal.log.LogWriter;
+import dev.luge.internal.tree.RedoLog;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import dev.luge.internal.pagecache.PageTable;
 import dev.luge.internal.tree.BLinkTree;
 import java.io.IOException;
@@ -44,16 +54,27 @@ public final class Database extends TreeHandle implements Db {
   private final FileLock lock;
   private final BLinkTree.Options options;
   private final ConcurrentHashMap<String, TreeHandle> trees = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Integer, TreeHandle> treesById = new ConcurrentHashMap<>();
+  private final AtomicInteger nextTreeId = new AtomicInteger(1);
+  /** Ids of trees dropped while replaying the log. */
+  private final java.util.Set<Integer> droppedIds = new java.util.HashSet<>();
+  private final FileIo io;
+  private final Header header;
+  /** The redo log; null for temporary databases, which keep nothing. */
+  private volatile LogWriter log;
   private volatile boolean closed;
 
   private Database(Config config, Path dir, FileChannel lockChannel, FileLock lock,
-      BLinkTree.Options options) {
-    super(DEFAULT_TREE, new PageTable<>(), options, config.subscriberBuffer(), null);
+      BLinkTree.Options options, FileIo io, Header header) {
+    super(DEFAULT_TREE, 0, new PageTable<>(), options, config.subscriberBuffer(), null);
     this.config = config;
     this.dir = dir;
     this.lockChannel = lockChannel;
     this.lock = lock;
     this.options = options;
+    this.io = io;
+    this.header = header;
+    treesById.put(0, this);
   }
 
   /** Opens the database {@code config} describes. */
@@ -63,6 +84,15 @@ public final class Database extends TreeHandle implements Db {
 
   /** Opens with explicit node-size tuning (tests use tiny nodes to force splits and merges). */
   public static Database open(Config config, BLinkTree.Options options) {
+    return open(config, options, null);
+  }
+
+  /**
+   * Opens with the data files (header and log) on {@code files} instead of the directory itself:
+   * tests pass a {@link dev.luge.internal.io.SimulatedFileIo} to simulate power loss. The lock
+   * stays an OS lock in the real directory.
+   */
+  public static Database open(Config config, BLinkTree.Options options, FileIo files) {
     Path dir = config.path();
     try {
       if (dir == null) {
@@ -103,8 +133,12 @@ public final class Database extends TreeHandle implements Db {
     } catch (IOException e) {
       // The pid is only a hint for operators; the lock itself is what protects the data.
     }
+    FileIo io = files != null ? files : new DirectoryFileIo(dir);
     try {
-      openHeader(new DirectoryFileIo(dir), dir, config);
+      Header header = openHeader(io, dir, config);
+      Database db = new Database(config, dir, ch, lock, options, io, header);
+      db.recover();
+      return db;
     } catch (IOException | RuntimeException e) {
       try {
         lock.release();
@@ -115,9 +149,143 @@ public final class Database extends TreeHandle implements Db {
       if (e instanceof RuntimeException re) {
         throw re;
       }
-      throw new LugeException("cannot read or write the header of " + dir + ": " + e, e);
+      throw new LugeException("cannot open " + dir + ": " + e, e);
     }
-    return new Database(config, dir, ch, lock, options);
+  }
+
+  // ------------------------------------------------------------------ the redo log
+
+  static final byte TREE_CREATE = LogFormat.FIRST_USER_KIND;
+  static final byte TREE_DROP = LogFormat.FIRST_USER_KIND + 1;
+  static final byte PUT = LogFormat.FIRST_USER_KIND + 2;
+  static final byte REMOVE = LogFormat.FIRST_USER_KIND + 3;
+
+  /**
+   * Replays the log into the trees, then opens it for appending at its end. This slice of the
+   * durable design logs every change logically (tree id, key, value) and replays the whole log
+   * at open; page images, checkpoints and cleaning (bounded recovery time and space) come next.
+   */
+  private void recover() throws IOException {
+    if (config.temporary()) {
+      return;
+    }
+    LogReader reader = new LogReader(io, dir, header.segmentSize(), header.databaseId());
+    LogReader.End end = reader.read(0, this::replay);
+    LogWriter writer = new LogWriter(io, header.segmentSize(), 1 << 20, header.databaseId(),
+        end.lsn(), config.flushEveryMs());
+    log = writer;
+    for (TreeHandle t : treesById.values()) {
+      t.attachLog(redoFor(t.id()));
+    }
+  }
+
+  private CorruptionException badRecord(long lsn, String what) {
+    return new CorruptionException(dir.resolve(LogFormat.segmentName(lsn / header.segmentSize())),
+        lsn % header.segmentSize(), what);
+  }
+
+  private void replay(byte kind, long lsn, ByteBuffer p) {
+    if (p.remaining() < 4) {
+      throw badRecord(lsn, "log record too short for a tree id");
+    }
+    int id = p.getInt(0);
+    byte[] rest = new byte[p.remaining() - 4];
+    p.get(4, rest);
+    if (kind == TREE_CREATE) {
+      String name = new String(rest, StandardCharsets.UTF_8);
+      TreeHandle t = new TreeHandle(name, id, table(), options, config.subscriberBuffer(), this);
+      trees.put(name, t);
+      treesById.put(id, t);
+      nextTreeId.accumulateAndGet(id + 1, Math::max);
+      return;
+    }
+    TreeHandle t = treesById.get(id);
+    if (t == null) {
+      if (droppedIds.contains(id)) {
+        return; // a write that raced with the drop of its tree
+      }
+      throw badRecord(lsn, "log record for unknown tree id " + id);
+    }
+    switch (kind) {
+      case TREE_DROP -> {
+        treesById.remove(id);
+        trees.remove(t.name());
+        droppedIds.add(id);
+      }
+      case REMOVE -> t.engine().mutate(rest, old -> null);
+      case PUT -> {
+        ByteBuffer b = ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN);
+        int keyLength = rest.length >= 4 ? b.getInt(0) : -1;
+        if (keyLength < 0 || keyLength > rest.length - 4 || keyLength > MAX_KEY_SIZE) {
+          throw badRecord(lsn, "put record with key length " + keyLength + " in "
+              + rest.length + " bytes");
+        }
+        byte[] key = Arrays.copyOfRange(rest, 4, 4 + keyLength);
+        byte[] value = Arrays.copyOfRange(rest, 4 + keyLength, rest.length);
+        t.engine().mutate(key, old -> value);
+      }
+      default -> throw badRecord(lsn, "unknown log record kind " + kind);
+    }
+  }
+
+  /** The redo log of tree {@code id}: one PUT or REMOVE record per change. */
+  private RedoLog redoFor(int id) {
+    return (key, value) -> {
+      int length = value == null ? 4 + key.length : 8 + key.length + value.length;
+      LogWriter.Reservation r = log.reserve(value == null ? REMOVE : PUT, length);
+      ByteBuffer p = r.payload();
+      p.putInt(id);
+      if (value != null) {
+        p.putInt(key.length);
+        p.put(key);
+        p.put(value);
+      } else {
+        p.put(key);
+      }
+      return new RedoLog.Pending() {
+        @Override
+        public void commit() {
+          r.commit();
+        }
+
+        @Override
+        public void abort() {
+          r.abort();
+        }
+      };
+    };
+  }
+
+  /** Appends a tree-registry record. */
+  private void logTreeRecord(byte kind, int id, String name) {
+    LogWriter w = log;
+    if (w == null) {
+      return;
+    }
+    byte[] n = name == null ? new byte[0] : name.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer p = ByteBuffer.allocate(4 + n.length).order(ByteOrder.LITTLE_ENDIAN);
+    p.putInt(id).put(n).flip();
+    w.append(kind, p);
+  }
+
+  void afterWrite() {
+    if (config.syncOnCommit() && log != null) {
+      log.flush();
+    }
+  }
+
+  @Override
+  public long flush() {
+    checkOpen();
+    LogWriter w = log;
+    return w == null ? 0 : w.flush();
+  }
+
+  @Override
+  public CompletableFuture<Long> flushAsync() {
+    checkOpen();
+    LogWriter w = log;
+    return w == null ? CompletableFuture.completedFuture(0L) : w.flushAsync();
   }
 
   /**
@@ -175,8 +343,16 @@ public final class Database extends TreeHandle implements Db {
     if (name.equals(DEFAULT_TREE)) {
       return this;
     }
-    return trees.computeIfAbsent(name,
-        n -> new TreeHandle(n, table(), options, config.subscriberBuffer(), this));
+    return trees.computeIfAbsent(name, n -> {
+      int id = nextTreeId.getAndIncrement();
+      TreeHandle t = new TreeHandle(n, id, table(), options, config.subscriberBuffer(), this);
+      logTreeRecord(TREE_CREATE, id, n); // before any change of the tree can be logged
+      treesById.put(id, t);
+      if (log != null) {
+        t.attachLog(redoFor(id));
+      }
+      return t;
+    });
   }
 
   @Override
@@ -191,6 +367,8 @@ public final class Database extends TreeHandle implements Db {
       return false;
     }
     t.markDropped();
+    treesById.remove(t.id());
+    logTreeRecord(TREE_DROP, t.id(), null);
     return true;
   }
 
@@ -234,6 +412,14 @@ public final class Database extends TreeHandle implements Db {
     closeSubscriptions();
     for (TreeHandle t : trees.values()) {
       t.closeSubscriptions();
+    }
+    LogWriter w = log;
+    if (w != null) {
+      try {
+        w.close(); // flushes what was written, unless the disk already failed
+      } catch (IOException e) {
+        // The lock is released below all the same; the data up to the last flush is safe.
+      }
     }
     try {
       lock.release();

@@ -35,7 +35,7 @@ record Header(int formatVersion, int segmentSize, byte[] databaseId, long create
   /** The oldest format this release reads. */
   static final int OLDEST_VERSION = 1;
   /** The segment size new databases get. */
-  static final int DEFAULT_SEGMENT_SIZE = 8 << 20;
+  static final int DEFAULT_SEGMENT_SIZE = 64 << 20;
 
   /** A header for a new database. */
   static Header fresh() {

@@ -30,12 +30,14 @@ class TreeHandle implements Tree {
   private final BLinkTree tree;
   private final Subscriptions subscriptions;
   private final Database owner;
+  private final int id;
   private volatile MergeOperator mergeOperator;
   private volatile boolean dropped;
 
-  TreeHandle(String name, PageTable<Object> table, BLinkTree.Options options, int subscriberBuffer,
-      Database owner) {
+  TreeHandle(String name, int id, PageTable<Object> table, BLinkTree.Options options,
+      int subscriberBuffer, Database owner) {
     this.name = name;
+    this.id = id;
     this.table = table;
     this.tree = new BLinkTree(table, options);
     this.subscriptions = new Subscriptions(subscriberBuffer);
@@ -45,6 +47,21 @@ class TreeHandle implements Tree {
 
   PageTable<Object> table() {
     return table;
+  }
+
+  /** The id under which the log records this tree's changes. */
+  int id() {
+    return id;
+  }
+
+  /** Starts logging this tree's changes (after recovery has replayed the old ones). */
+  void attachLog(dev.luge.internal.tree.RedoLog log) {
+    tree.setRedoLog(log);
+  }
+
+  /** Called after every write: waits for durability in syncOnCommit mode. */
+  private void written() {
+    db().afterWrite();
   }
 
   /** The engine behind this tree, for tests and tools inside the module. */
@@ -125,7 +142,9 @@ class TreeHandle implements Tree {
     check();
     byte[] k = key(key).clone();
     byte[] v = value(value).clone();
-    return tree.mutate(k, old -> v);
+    byte[] old = tree.mutate(k, old0 -> v);
+    written();
+    return old;
   }
 
   @Override
@@ -144,12 +163,15 @@ class TreeHandle implements Tree {
         return false;
       }
     });
+    written();
   }
 
   @Override
   public byte[] remove(byte[] key) {
     check();
-    return tree.mutate(key(key).clone(), old -> null);
+    byte[] old = tree.mutate(key(key).clone(), old0 -> null);
+    written();
+    return old;
   }
 
   @Override
@@ -169,7 +191,11 @@ class TreeHandle implements Tree {
       swapped[0] = Arrays.equals(old, exp);
       return swapped[0] ? nv : BLinkTree.KEEP;
     });
-    return swapped[0] ? CasResult.success() : CasResult.failure(found);
+    if (swapped[0]) {
+      written();
+      return CasResult.success();
+    }
+    return CasResult.failure(found);
   }
 
   @Override
@@ -181,7 +207,10 @@ class TreeHandle implements Tree {
   public byte[] getAndUpdate(byte[] key, UnaryOperator<byte[]> fn) {
     check();
     Objects.requireNonNull(fn, "fn");
-    return tree.mutate(key(key).clone(), old -> produced(fn.apply(old == null ? null : old.clone())));
+    byte[] before = tree.mutate(key(key).clone(),
+        old -> produced(fn.apply(old == null ? null : old.clone())));
+    written();
+    return before;
   }
 
   @Override
@@ -193,6 +222,7 @@ class TreeHandle implements Tree {
       result[0] = produced(fn.apply(old == null ? null : old.clone()));
       return result[0];
     });
+    written();
     return result[0] == null ? null : result[0].clone();
   }
 
@@ -216,6 +246,7 @@ class TreeHandle implements Tree {
       result[0] = produced(op.merge(k.clone(), old, operandCopy.clone()));
       return result[0];
     });
+    written();
     return result[0] == null ? null : result[0].clone();
   }
 
@@ -258,13 +289,17 @@ class TreeHandle implements Tree {
   @Override
   public Entry pollFirstEntry() {
     check();
-    return tree.ceiling(null, true, true);
+    Entry e = tree.ceiling(null, true, true);
+    written();
+    return e;
   }
 
   @Override
   public Entry pollLastEntry() {
     check();
-    return tree.floor(null, true, true);
+    Entry e = tree.floor(null, true, true);
+    written();
+    return e;
   }
 
   @Override
@@ -309,6 +344,7 @@ class TreeHandle implements Tree {
     for (byte[] k : all().keys()) {
       tree.mutate(k, old -> null);
     }
+    written();
   }
 
   @Override

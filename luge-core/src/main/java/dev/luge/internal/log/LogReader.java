@@ -88,6 +88,14 @@ public final class LogReader {
         h.read(0, data);
         data.flip();
       }
+      if (isLast(segs, segment) && tornHeader(data)
+          && highestMark(data, LogFormat.SEGMENT_HEADER, segment)
+              <= segment * segmentSize + LogFormat.SEGMENT_HEADER) {
+        // A crash between creating the last segment and syncing its header: nothing in it was
+        // ever durable (the writer syncs the header with the first records, and no later mark
+        // says otherwise).
+        return new End(segment * segmentSize + LogFormat.SEGMENT_HEADER, true, name, 0);
+      }
       checkSegmentHeader(name, segment, data);
       int p = (int) (lsn % segmentSize);
       boolean nextSegment = false;
@@ -136,6 +144,22 @@ public final class LogReader {
       data.flip();
       return data;
     }
+  }
+
+  private static boolean isLast(List<Long> segs, long segment) {
+    return segs.get(segs.size() - 1) == segment;
+  }
+
+  /** Whether a segment header is missing or torn: too short, or bad magic or checksum. */
+  private static boolean tornHeader(ByteBuffer data) {
+    if (data.limit() < LogFormat.SEGMENT_HEADER || data.getLong(0) != LogFormat.SEGMENT_MAGIC) {
+      return true;
+    }
+    CRC32C crc = new CRC32C();
+    ByteBuffer h = data.duplicate();
+    h.limit(60).position(0);
+    crc.update(h);
+    return (int) crc.getValue() != data.getInt(60);
   }
 
   private void checkSegmentHeader(String name, long segment, ByteBuffer data) {

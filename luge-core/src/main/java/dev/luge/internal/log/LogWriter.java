@@ -126,7 +126,12 @@ public final class LogWriter implements AutoCloseable {
       }
     }
     String name = LogFormat.segmentName(segment);
-    if (io.exists(name)) {
+    if (io.exists(name) && start % segmentSize == LogFormat.SEGMENT_HEADER) {
+      // Appending from the start of this segment: nothing in it is valid (perhaps not even its
+      // header, after a crash right after creating it), so it is made anew.
+      io.delete(name);
+      changed = true;
+    } else if (io.exists(name)) {
       FileHandle h = io.open(name, false);
       if (h.size() > start % segmentSize) {
         h.truncate(start % segmentSize);
@@ -162,11 +167,16 @@ public final class LogWriter implements AutoCloseable {
     return bytesFlushed.get();
   }
 
+  /** The error every call gets once a write or sync failed. */
+  private static LugeException poisonedError(Throwable cause) {
+    return new LugeException("the log failed to write or sync (" + cause.getMessage()
+        + "); the database refuses further writes until it is reopened", cause);
+  }
+
   private void checkUsable() {
     Throwable p = poisoned;
     if (p != null) {
-      throw new LugeException("the log failed to write or sync (" + p.getMessage()
-          + "); the database refuses further writes until it is reopened", p);
+      throw poisonedError(p);
     }
     if (closed) {
       throw new LugeException("log is closed");
@@ -285,6 +295,14 @@ public final class LogWriter implements AutoCloseable {
 
   /** Seals the current buffer if it holds records; returns the LSN everything before is in. */
   private long sealCurrent() {
+    return sealCurrent(false);
+  }
+
+  /**
+   * Seals the current buffer; with {@code evenIfEmpty} also one that holds only its mark (whose
+   * only content then is the proof that everything before it was durable).
+   */
+  private long sealCurrent(boolean evenIfEmpty) {
     for (;;) {
       Buffer b = current;
       long s = b.state.get();
@@ -293,7 +311,7 @@ public final class LogWriter implements AutoCloseable {
         continue;
       }
       int off = (int) (s & OFFSET_MASK);
-      if (off == MARK_SIZE) {
+      if (off == MARK_SIZE && !evenIfEmpty) {
         return b.base; // nothing in it: everything before it is in sealed buffers
       }
       if (b.state.compareAndSet(s, (s | SEALED) + WRITER)) {
@@ -313,10 +331,14 @@ public final class LogWriter implements AutoCloseable {
       f.completeExceptionally(e);
       return f;
     }
-    long target = sealCurrent();
+    return awaitDurable(sealCurrent(), f);
+  }
+
+  /** Completes {@code f} once every record below {@code target} is durable. */
+  private CompletableFuture<Long> awaitDurable(long target, CompletableFuture<Long> f) {
     synchronized (flusherLock) {
       if (poisoned != null) {
-        f.completeExceptionally(new LugeException("log write failed", poisoned));
+        f.completeExceptionally(poisonedError(poisoned));
       } else if (durableLsn >= target) {
         f.complete(durableLsn);
       } else {
@@ -441,8 +463,7 @@ public final class LogWriter implements AutoCloseable {
       waiters.clear();
       flusherLock.notifyAll();
     }
-    LugeException le = new LugeException("the log failed to write or sync (" + e.getMessage()
-        + "); the database refuses further writes until it is reopened", e);
+    LugeException le = poisonedError(e);
     for (CompletableFuture<Long> f : failed) {
       f.completeExceptionally(le);
     }
@@ -462,8 +483,14 @@ public final class LogWriter implements AutoCloseable {
     if (poisoned == null) {
       try {
         flush();
-      } catch (LugeException e) {
+        // A last buffer holding only a mark: it proves everything before it durable, so that
+        // recovery reports damage anywhere in a cleanly closed log instead of taking it for
+        // a torn tail.
+        awaitDurable(sealCurrent(true), new CompletableFuture<>()).get();
+      } catch (LugeException | java.util.concurrent.ExecutionException e) {
         // poisoned meanwhile: nothing more can be made durable
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
     }
     synchronized (flusherLock) {

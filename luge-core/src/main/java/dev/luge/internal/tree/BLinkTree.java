@@ -91,6 +91,7 @@ public final class BLinkTree {
   private final LongAdder count = new LongAdder();
   private final LongAdder pollFallbacks = new LongAdder();
   private volatile ChangeSink sink;
+  private volatile RedoLog redoLog;
 
   public BLinkTree(PageTable<Object> table, Options options) {
     this.table = table;
@@ -102,6 +103,11 @@ public final class BLinkTree {
 
   public void setChangeSink(ChangeSink sink) {
     this.sink = sink;
+  }
+
+  /** Logs every change from now on to {@code log} (null: stop logging). */
+  public void setRedoLog(RedoLog log) {
+    this.redoLog = log;
   }
 
   private Page page(long pid) {
@@ -238,7 +244,7 @@ public final class BLinkTree {
           return old;
         }
         int delta = old == null ? 1 : nv == null ? -1 : 0;
-        if (commitLeaf(c.pid, s, key, nv, entries(s) + delta)) {
+        if (logAndCommit(c.pid, s, key, nv, entries(s) + delta)) {
           if (old == null) {
             count.increment();
           } else if (nv == null) {
@@ -258,6 +264,29 @@ public final class BLinkTree {
         c.state = now;
       }
     }
+  }
+
+  /**
+   * {@link #commitLeaf} with its redo record: reserved before the CAS, committed if the CAS won,
+   * aborted if it lost or failed, so that the log never waits on a reservation forever.
+   */
+  private boolean logAndCommit(long pid, Page s, byte[] key, byte[] value, int entries) {
+    RedoLog log = redoLog;
+    if (log == null) {
+      return commitLeaf(pid, s, key, value, entries);
+    }
+    RedoLog.Pending record = log.reserve(key, value);
+    boolean won = false;
+    try {
+      won = commitLeaf(pid, s, key, value, entries);
+    } finally {
+      if (won) {
+        record.commit();
+      } else {
+        record.abort();
+      }
+    }
+    return won;
   }
 
   private static int entries(Page leafState) {
@@ -827,12 +856,12 @@ public final class BLinkTree {
     Object lock = sk == null ? null : sk.lockFor(key);
     int entries = entries(s) - 1;
     if (lock == null) {
-      if (!commitLeaf(pid, s, key, null, entries)) {
+      if (!logAndCommit(pid, s, key, null, entries)) {
         return false;
       }
     } else {
       synchronized (lock) {
-        if (!commitLeaf(pid, s, key, null, entries)) {
+        if (!logAndCommit(pid, s, key, null, entries)) {
           return false;
         }
         sk.publish(key, null);

@@ -260,6 +260,32 @@ class LogTest {
     w.close();
   }
 
+  /** A process killed between creating a segment file and writing its header. */
+  @Test
+  void anEmptyOrTornLastSegmentIsATornTail() throws Exception {
+    int seg = 8192;
+    for (byte[] leftover : new byte[][] {new byte[0], new byte[10], new byte[64]}) {
+      SimulatedFileIo io = new SimulatedFileIo();
+      try (LogWriter w = new LogWriter(io, seg, 4096, DB, 0, 0)) {
+        for (int i = 0; i < 30; i++) {
+          w.append(KIND, payload(i, 500));
+        }
+      }
+      List<Long> segs = new LogReader(io, DIR, seg, DB).segments();
+      long next = segs.get(segs.size() - 1) + 1;
+      try (FileHandle h = io.open(LogFormat.segmentName(next), true)) {
+        h.write(0, ByteBuffer.wrap(leftover));
+      }
+      LogReader.End end = new LogReader(io, DIR, seg, DB).read(0, (k, l, p) -> { });
+      assertTrue(end.tornTail(), "leftover of " + leftover.length + " bytes");
+      assertTrue(end.lsn() <= next * seg + LogFormat.SEGMENT_HEADER);
+      try (LogWriter w = new LogWriter(io, seg, 4096, DB, end.lsn(), 0)) {
+        w.append(KIND, payload(30, 10));
+      }
+      assertEquals(31, readAll(io, seg).size(), "leftover of " + leftover.length + " bytes");
+    }
+  }
+
   @Test
   void oversizedRecordsAreRefusedBeforeAnythingIsWritten() throws Exception {
     SimulatedFileIo io = new SimulatedFileIo();

@@ -1,0 +1,225 @@
+package dev.luge.durability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.luge.Bytes;
+import dev.luge.Config;
+import dev.luge.Db;
+import dev.luge.Entry;
+import dev.luge.LugeException;
+import dev.luge.Luge;
+import dev.luge.Tree;
+import dev.luge.internal.db.Database;
+import dev.luge.internal.io.SimulatedFileIo;
+import dev.luge.internal.tree.BLinkTree;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Random;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What survives a close, and what survives a power loss at any point: everything flushed, and
+ * a prefix of the history, never a later write without an earlier one.
+ */
+class DurabilityTest {
+  @TempDir
+  Path tmp;
+
+  static NavigableMap<String, String> contents(Tree t) {
+    NavigableMap<String, String> m = new TreeMap<>();
+    for (Entry e : t.all()) {
+      m.put(Bytes.display(e.key()), Bytes.display(e.value()));
+    }
+    return m;
+  }
+
+  @Test
+  void closeAndReopenKeepsEveryTreeAndEveryChange() {
+    Path dir = tmp.resolve("db");
+    NavigableMap<String, String> main = new TreeMap<>();
+    NavigableMap<String, String> users = new TreeMap<>();
+    Random rnd = new Random(1);
+    try (Db db = Luge.open(dir)) {
+      Tree u = db.openTree("users");
+      db.openTree("scratch").put(Bytes.utf8("x"), Bytes.utf8("y"));
+      for (int i = 0; i < 5000; i++) {
+        String k = "k" + rnd.nextInt(800);
+        String v = "v" + i;
+        Tree t = rnd.nextBoolean() ? db : u;
+        NavigableMap<String, String> m = t == db ? main : users;
+        if (rnd.nextInt(4) == 0) {
+          t.remove(Bytes.utf8(k));
+          m.remove(k);
+        } else {
+          t.put(Bytes.utf8(k), Bytes.utf8(v));
+          m.put(k, v);
+        }
+      }
+      assertTrue(db.dropTree("scratch"));
+    }
+    try (Db db = Luge.open(dir)) {
+      assertEquals(List.of(Db.DEFAULT_TREE, "users"), db.treeNames());
+      assertEquals(main, contents(db));
+      assertEquals(users, contents(db.openTree("users")));
+      assertEquals(main.size(), db.size());
+      db.openTree("later").put(Bytes.utf8("a"), Bytes.utf8("b"));
+    }
+    try (Db db = Luge.open(dir)) {
+      assertEquals(List.of(Db.DEFAULT_TREE, "later", "users"), db.treeNames());
+      assertEquals("b", Bytes.display(db.openTree("later").get(Bytes.utf8("a"))));
+    }
+  }
+
+  /** One step of the crash workload, applied to the database and to the model. */
+  static void step(Db db, List<NavigableMap<String, String>> model, Random rnd, int i) {
+    int tree = rnd.nextInt(2);
+    Tree t = tree == 0 ? db : db.openTree("second");
+    String k = "k" + rnd.nextInt(60);
+    if (rnd.nextInt(5) == 0) {
+      t.remove(Bytes.utf8(k));
+      model.get(tree).remove(k);
+    } else {
+      String v = "v" + i + "-" + "x".repeat(rnd.nextInt(rnd.nextBoolean() ? 10 : 3000));
+      t.put(Bytes.utf8(k), Bytes.utf8(v));
+      model.get(tree).put(k, v);
+    }
+  }
+
+  static List<NavigableMap<String, String>> copy(List<NavigableMap<String, String>> m) {
+    List<NavigableMap<String, String>> c = new ArrayList<>();
+    for (NavigableMap<String, String> x : m) {
+      c.add(new TreeMap<>(x));
+    }
+    return c;
+  }
+
+  /**
+   * Power loss at a random point of a random workload, in every crash mode of the simulated
+   * disk: the reopened database equals the state after some prefix of the operations, at least
+   * up to the last completed flush.
+   */
+  @Test
+  void powerLossRecoversAPrefixHoldingEverythingFlushed() throws Exception {
+    int trials = Integer.getInteger("luge.crash.trials", 600);
+    Path dir = tmp.resolve("sim");
+    SimulatedFileIo.CrashMode[] modes = SimulatedFileIo.CrashMode.values();
+    for (int trial = 0; trial < trials; trial++) {
+      Random rnd = new Random(trial);
+      SimulatedFileIo disk = new SimulatedFileIo();
+      Config config = Config.builder().path(dir).flushEveryMs(0).build();
+      List<List<NavigableMap<String, String>>> states = new ArrayList<>();
+      List<NavigableMap<String, String>> model = List.of(new TreeMap<>(), new TreeMap<>());
+      states.add(copy(model));
+      int ops = 1 + rnd.nextInt(120);
+      int flushed = 0;
+      SimulatedFileIo crashed;
+      try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, disk)) {
+        db.openTree("second");
+        for (int i = 0; i < ops; i++) {
+          step(db, model, rnd, i);
+          states.add(copy(model));
+          if (rnd.nextInt(15) == 0) {
+            db.flush();
+            flushed = i + 1;
+          }
+        }
+        crashed = disk.crash(modes[trial % modes.length], rnd);
+      }
+      try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, crashed)) {
+        List<NavigableMap<String, String>> got = List.of(contents(db),
+            db.treeNames().contains("second") ? contents(db.openTree("second")) : new TreeMap<>());
+        int match = -1;
+        for (int k = states.size() - 1; k >= 0; k--) {
+          if (states.get(k).equals(got)) {
+            match = k;
+            break;
+          }
+        }
+        String what = "trial " + trial + " (" + modes[trial % modes.length] + ", " + ops
+            + " ops, flushed " + flushed + ")";
+        assertTrue(match >= 0, what + ": recovered state is no prefix of the history");
+        assertTrue(match >= flushed, what + ": recovered only " + match + " ops");
+        assertEquals(db.size(), db.all().count(), what);
+      }
+    }
+  }
+
+  @Test
+  void aFailedFsyncRefusesFurtherWritesUntilReopened() throws Exception {
+    SimulatedFileIo disk = new SimulatedFileIo();
+    Config config = Config.builder().path(tmp.resolve("failing")).flushEveryMs(0).build();
+    try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, disk)) {
+      db.put(Bytes.utf8("safe"), Bytes.utf8("1"));
+      db.flush();
+      db.put(Bytes.utf8("lost"), Bytes.utf8("2"));
+      disk.failAt(2, SimulatedFileIo.Failure.IO_ERROR); // the write succeeds, its fsync fails
+      LugeException e = assertThrows(LugeException.class, db::flush);
+      assertTrue(e.getMessage().contains("refuses further writes"), e.getMessage());
+      assertThrows(LugeException.class, () -> db.put(Bytes.utf8("after"), Bytes.utf8("3")));
+      assertEquals("1", Bytes.display(db.get(Bytes.utf8("safe"))), "reads still work");
+    }
+    try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, disk)) {
+      assertEquals("1", Bytes.display(db.get(Bytes.utf8("safe"))));
+      db.put(Bytes.utf8("after"), Bytes.utf8("3"));
+      db.flush();
+    }
+  }
+
+  @Test
+  void syncOnCommitMakesEachWriteDurableOnReturn() throws Exception {
+    SimulatedFileIo disk = new SimulatedFileIo();
+    Config config = Config.builder().path(tmp.resolve("sync")).flushEveryMs(0).syncOnCommit(true).build();
+    SimulatedFileIo crashed;
+    try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, disk)) {
+      for (int i = 0; i < 50; i++) {
+        db.put(Bytes.utf8("k" + i), Bytes.utf8("v" + i));
+      }
+      crashed = disk.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(0));
+    }
+    try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, crashed)) {
+      assertEquals(50, db.size());
+    }
+  }
+
+  @Test
+  void valuesOfManyMegabytesSurvive() {
+    Path dir = tmp.resolve("big");
+    byte[] big = new byte[Tree.MAX_VALUE_SIZE];
+    Arrays.fill(big, (byte) 7);
+    try (Db db = Luge.open(dir)) {
+      db.put(new byte[Tree.MAX_KEY_SIZE], big);
+      db.put(Bytes.utf8("small"), Bytes.utf8("s"));
+    }
+    try (Db db = Luge.open(dir)) {
+      assertEquals(Tree.MAX_VALUE_SIZE, db.get(new byte[Tree.MAX_KEY_SIZE]).length);
+      assertEquals("s", Bytes.display(db.get(Bytes.utf8("small"))));
+    }
+  }
+
+  @Test
+  void aTornTailIsDroppedAndTheDatabaseStaysUsable() throws Exception {
+    Path dir = tmp.resolve("torn");
+    try (Db db = Luge.open(dir)) {
+      db.put(Bytes.utf8("a"), Bytes.utf8("1"));
+    }
+    // Garbage appended after the end, as a torn write would leave.
+    Path seg = dir.resolve("seg-0000000000000000.log");
+    java.nio.file.Files.write(seg, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        17, 18, 19, 20, 21, 22, 23, 24}, java.nio.file.StandardOpenOption.APPEND);
+    try (Db db = Luge.open(dir)) {
+      assertEquals(Map.of("a", "1"), contents(db));
+      db.put(Bytes.utf8("b"), Bytes.utf8("2"));
+    }
+    try (Db db = Luge.open(dir)) {
+      assertEquals(Map.of("a", "1", "b", "2"), contents(db));
+    }
+  }
+}

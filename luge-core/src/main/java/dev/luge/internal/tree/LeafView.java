@@ -76,7 +76,10 @@ final class LeafView {
     return p >= 0 ? base.compareKey(key, p) : Arrays.compareUnsigned(key, deltas[-p - 1].key);
   }
 
-  /** Binary search: the index of {@code key}, or {@code -(insertion point) - 1}. */
+  /**
+   * Binary search: the index of {@code key}, or {@code -(insertion point) - 1}. The same loop as
+   * {@link Node#search}, kept apart so that the point-read path stays monomorphic.
+   */
   int search(byte[] key) {
     if (pos == null) {
       return base.search(key);

@@ -46,6 +46,16 @@ public interface Db extends Tree, AutoCloseable {
   /** Like {@link #flush()}, without waiting: completes when the writes are durable. */
   CompletableFuture<Long> flushAsync();
 
+  /**
+   * A new id: strictly greater than every id this database returned before, across restarts and
+   * crashes, and never returned twice. Cheap: ids are reserved durably in blocks of 1,000,000,
+   * so only one call in a million waits for the disk (a restart skips the rest of a block).
+   */
+  long generateId();
+
+  /** The bytes the database's files take on disk now. */
+  long sizeOnDisk();
+
   /** The configuration this database was opened with. */
   Config config();
 

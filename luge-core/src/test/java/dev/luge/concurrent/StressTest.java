@@ -11,17 +11,13 @@ import dev.luge.Range;
 import dev.luge.internal.db.Database;
 import dev.luge.internal.tree.BLinkTree;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -46,37 +42,6 @@ class StressTest {
     return ((Database) db).engine();
   }
 
-  /** Runs {@code body(threadIndex)} on {@code n} threads started together; rethrows failures. */
-  static void race(int n, ThreadBody body) throws InterruptedException {
-    CountDownLatch start = new CountDownLatch(1);
-    AtomicReference<Throwable> failure = new AtomicReference<>();
-    List<Thread> threads = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      int t = i;
-      Thread th = new Thread(() -> {
-        try {
-          start.await();
-          body.run(t);
-        } catch (Throwable e) {
-          failure.compareAndSet(null, e);
-        }
-      });
-      threads.add(th);
-      th.start();
-    }
-    start.countDown();
-    for (Thread th : threads) {
-      th.join();
-    }
-    if (failure.get() != null) {
-      throw new AssertionError("a thread failed", failure.get());
-    }
-  }
-
-  interface ThreadBody {
-    void run(int thread) throws Exception;
-  }
-
   static byte[] longBytes(long v) {
     return ByteBuffer.allocate(8).putLong(v).array();
   }
@@ -93,7 +58,7 @@ class StressTest {
     int threads = 4;
     int rounds = 5000;
     try (Db db = open(shape)) {
-      race(threads, t -> {
+      Race.run(threads, t -> {
         SplittableRandom rnd = new SplittableRandom(t);
         for (int i = 0; i < rounds; i++) {
           byte[] counter = Bytes.utf8("counter:" + rnd.nextInt(8));
@@ -134,7 +99,7 @@ class StressTest {
       AtomicBoolean writersDone = new AtomicBoolean();
       int writers = 2;
       int scanners = 2;
-      race(writers + scanners, t -> {
+      Race.run(writers + scanners, t -> {
         SplittableRandom rnd = new SplittableRandom(100 + t);
         if (t < writers) {
           // Transient keys between the permanent ones: inserted and removed, splitting and
@@ -206,7 +171,7 @@ class StressTest {
         db.put(Bytes.utf8(String.format("job%06d", i)), longBytes(i));
       }
       ConcurrentHashMap<Long, Integer> taken = new ConcurrentHashMap<>();
-      race(4, t -> {
+      Race.run(4, t -> {
         Entry e;
         while ((e = (t % 2 == 0 ? db.pollFirstEntry() : db.pollLastEntry())) != null) {
           Integer before = taken.putIfAbsent(ByteBuffer.wrap(e.value()).getLong(), t);

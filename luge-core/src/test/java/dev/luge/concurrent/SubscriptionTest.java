@@ -40,7 +40,7 @@ class SubscriptionTest {
     int writesEach = 5000;
     java.util.concurrent.atomic.AtomicInteger changes = new java.util.concurrent.atomic.AtomicInteger();
     try (Db db = open(1 << 20); Subscriber sub = db.watchPrefix(Bytes.utf8("w:"))) {
-      StressTest.race(writers, t -> {
+      Race.run(writers, t -> {
         SplittableRandom rnd = new SplittableRandom(t);
         int[] seq = new int[10];
         for (int i = 0; i < writesEach; i++) {
@@ -93,7 +93,7 @@ class SubscriptionTest {
   @Test
   void countsMatchExactlyForPutsOfDistinctKeys() throws Exception {
     try (Db db = open(1 << 16); Subscriber sub = db.watchPrefix(Bytes.utf8("a"))) {
-      StressTest.race(3, t -> {
+      Race.run(3, t -> {
         for (int i = 0; i < 3000; i++) {
           db.put(Bytes.utf8("a" + t + ":" + i), new byte[] {1});
         }

@@ -56,6 +56,9 @@ public final class Database extends TreeHandle implements Db {
   private final ConcurrentHashMap<String, TreeHandle> trees = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Integer, TreeHandle> treesById = new ConcurrentHashMap<>();
   private final AtomicInteger nextTreeId = new AtomicInteger(1);
+  /** The next id {@link #generateId} may return, and the durable limit of the ids reserved. */
+  private final java.util.concurrent.atomic.AtomicLong nextId = new java.util.concurrent.atomic.AtomicLong();
+  private long idLimit;
   /** Ids of trees dropped while replaying the log. */
   private final java.util.Set<Integer> droppedIds = new java.util.HashSet<>();
   private final FileIo io;
@@ -159,6 +162,9 @@ public final class Database extends TreeHandle implements Db {
   static final byte TREE_DROP = LogFormat.FIRST_USER_KIND + 1;
   static final byte PUT = LogFormat.FIRST_USER_KIND + 2;
   static final byte REMOVE = LogFormat.FIRST_USER_KIND + 3;
+  static final byte ID_RESERVE = LogFormat.FIRST_USER_KIND + 4;
+  /** Ids reserved per durable record. */
+  static final long ID_BLOCK = 1_000_000;
 
   /**
    * Replays the log into the trees, then opens it for appending at its end. This slice of the
@@ -187,6 +193,15 @@ public final class Database extends TreeHandle implements Db {
   private void replay(byte kind, long lsn, ByteBuffer p) {
     if (p.remaining() < 4) {
       throw badRecord(lsn, "log record too short for a tree id");
+    }
+    if (kind == ID_RESERVE) {
+      if (p.remaining() != 8) {
+        throw badRecord(lsn, "id reservation of " + p.remaining() + " bytes");
+      }
+      long limit = p.getLong(0);
+      idLimit = Math.max(idLimit, limit);
+      nextId.accumulateAndGet(limit, Math::max);
+      return;
     }
     int id = p.getInt(0);
     byte[] rest = new byte[p.remaining() - 4];
@@ -266,6 +281,54 @@ public final class Database extends TreeHandle implements Db {
     ByteBuffer p = ByteBuffer.allocate(4 + n.length).order(ByteOrder.LITTLE_ENDIAN);
     p.putInt(id).put(n).flip();
     w.append(kind, p);
+  }
+
+  @Override
+  public long generateId() {
+    checkOpen();
+    for (;;) {
+      long id = nextId.get();
+      if (id < reservedIds()) {
+        if (nextId.compareAndSet(id, id + 1)) {
+          return id;
+        }
+        continue;
+      }
+      reserveIds(id);
+    }
+  }
+
+  private synchronized long reservedIds() {
+    return log == null ? Long.MAX_VALUE : idLimit;
+  }
+
+  /**
+   * Makes ids up to a new block beyond {@code from} durable before any of them is handed out,
+   * so that after a crash the next open starts above every id ever returned.
+   */
+  private synchronized void reserveIds(long from) {
+    if (from < idLimit) {
+      return; // another thread reserved meanwhile
+    }
+    long limit = from + ID_BLOCK;
+    ByteBuffer p = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, limit);
+    log.append(ID_RESERVE, p);
+    log.flush();
+    idLimit = limit;
+  }
+
+  @Override
+  public long sizeOnDisk() {
+    checkOpen();
+    long total = 0;
+    try (var files = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        total += Files.size(f);
+      }
+    } catch (IOException e) {
+      throw new LugeException("cannot list " + dir + ": " + e, e);
+    }
+    return total;
   }
 
   void afterWrite() {

@@ -109,6 +109,9 @@ public final class LogFormat {
     buf.putShort(at + 6, (short) 0);
     buf.putLong(at + 8, lsn);
     buf.putInt(at + 16, checksum(buf, at, payloadLength));
+    for (int i = at + RECORD_HEADER + payloadLength; i < at + footprint(payloadLength); i++) {
+      buf.put(i, (byte) 0); // alignment padding: deterministic, even in a reused buffer
+    }
   }
 
   /** The CRC32C of a record at {@code at}: its first 16 header bytes and its payload. */

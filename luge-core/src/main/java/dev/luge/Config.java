@@ -17,6 +17,8 @@ public final class Config {
   private final int subscriberBuffer;
   private final long flushEveryMs;
   private final boolean syncOnCommit;
+  private final long cacheCapacity;
+  private final long checkpointAfterBytes;
 
   private Config(Builder b) {
     this.path = b.path;
@@ -25,6 +27,8 @@ public final class Config {
     this.subscriberBuffer = b.subscriberBuffer;
     this.flushEveryMs = b.flushEveryMs;
     this.syncOnCommit = b.syncOnCommit;
+    this.cacheCapacity = b.cacheCapacity;
+    this.checkpointAfterBytes = b.checkpointAfterBytes;
   }
 
   public static Builder builder() {
@@ -61,6 +65,16 @@ public final class Config {
     return syncOnCommit;
   }
 
+  /** Heap bytes the page cache may hold before it evicts leaves to disk. */
+  public long cacheCapacity() {
+    return cacheCapacity;
+  }
+
+  /** Redo-log bytes written between two checkpoints (the bound on recovery work). */
+  public long checkpointAfterBytes() {
+    return checkpointAfterBytes;
+  }
+
   /** A new builder with this configuration's settings. */
   public Builder toBuilder() {
     Builder b = new Builder();
@@ -70,6 +84,8 @@ public final class Config {
     b.subscriberBuffer = subscriberBuffer;
     b.flushEveryMs = flushEveryMs;
     b.syncOnCommit = syncOnCommit;
+    b.cacheCapacity = cacheCapacity;
+    b.checkpointAfterBytes = checkpointAfterBytes;
     return b;
   }
 
@@ -77,7 +93,8 @@ public final class Config {
   public String toString() {
     return "Config[path=" + path + ", temporary=" + temporary + ", createNew=" + createNew
         + ", subscriberBuffer=" + subscriberBuffer + ", flushEveryMs=" + flushEveryMs
-        + ", syncOnCommit=" + syncOnCommit + "]";
+        + ", syncOnCommit=" + syncOnCommit + ", cacheCapacity=" + cacheCapacity
+        + ", checkpointAfterBytes=" + checkpointAfterBytes + "]";
   }
 
   /** Builds a {@link Config}; invalid settings are rejected with {@link IllegalArgumentException}. */
@@ -88,6 +105,8 @@ public final class Config {
     private int subscriberBuffer = 1 << 16;
     private long flushEveryMs = 500;
     private boolean syncOnCommit;
+    private long cacheCapacity = 256L << 20;
+    private long checkpointAfterBytes = 64L << 20;
 
     private Builder() {}
 
@@ -137,6 +156,33 @@ public final class Config {
     /** Make every write durable before it returns (one fsync per write, shared by concurrent writers). */
     public Builder syncOnCommit(boolean syncOnCommit) {
       this.syncOnCommit = syncOnCommit;
+      return this;
+    }
+
+    /**
+     * Heap bytes the page cache may hold (default 256 MiB, at least 1 MiB). Counted in real heap
+     * bytes of the cached pages, not in bytes on disk: beyond it, the least recently used leaves
+     * are written out and dropped from memory, and read back when needed. Temporary databases
+     * keep everything in memory.
+     */
+    public Builder cacheCapacity(long bytes) {
+      if (bytes < (1 << 20)) {
+        throw new IllegalArgumentException("cacheCapacity must be at least 1 MiB, was " + bytes);
+      }
+      this.cacheCapacity = bytes;
+      return this;
+    }
+
+    /**
+     * Redo-log bytes after which a background checkpoint writes the changed leaves to the page
+     * log (default 64 MiB). Recovery replays at most about this much log; smaller values
+     * recover faster and write more.
+     */
+    public Builder checkpointAfterBytes(long bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException("checkpointAfterBytes must be positive, was " + bytes);
+      }
+      this.checkpointAfterBytes = bytes;
       return this;
     }
 

@@ -101,6 +101,9 @@ class DurabilityTest {
     return c;
   }
 
+  /** Nodes of a few entries, so that small workloads have many leaves to checkpoint and evict. */
+  private static final BLinkTree.Options SMALL_NODES = new BLinkTree.Options(256, 4);
+
   /**
    * Power loss at a random point of a random workload, in every crash mode of the simulated
    * disk: the reopened database equals the state after some prefix of the operations, at least
@@ -121,11 +124,17 @@ class DurabilityTest {
       int ops = 1 + rnd.nextInt(120);
       int flushed = 0;
       SimulatedFileIo crashed;
-      try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, disk)) {
+      try (Db db = Database.open(config, SMALL_NODES, disk)) {
         db.openTree("second");
         for (int i = 0; i < ops; i++) {
           step(db, model, rnd, i);
           states.add(copy(model));
+          if (rnd.nextInt(20) == 0) {
+            ((Database) db).checkpoint(rnd.nextBoolean());
+          }
+          if (rnd.nextInt(20) == 0) {
+            ((Database) db).evictAll();
+          }
           if (rnd.nextInt(15) == 0) {
             db.flush();
             flushed = i + 1;
@@ -133,7 +142,7 @@ class DurabilityTest {
         }
         crashed = disk.crash(modes[trial % modes.length], rnd);
       }
-      try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, crashed)) {
+      try (Db db = Database.open(config, SMALL_NODES, crashed)) {
         List<NavigableMap<String, String>> got = List.of(contents(db),
             db.treeNames().contains("second") ? contents(db.openTree("second")) : new TreeMap<>());
         int match = -1;
@@ -211,7 +220,11 @@ class DurabilityTest {
       db.put(Bytes.utf8("a"), Bytes.utf8("1"));
     }
     // Garbage appended after the end, as a torn write would leave.
-    Path seg = dir.resolve("seg-0000000000000000.log");
+    Path seg;
+    try (var files = java.nio.file.Files.list(dir)) {
+      seg = files.filter(f -> f.getFileName().toString().startsWith("seg-")).sorted()
+          .reduce((a, b) -> b).orElseThrow(); // the last redo segment: the log's end
+    }
     java.nio.file.Files.write(seg, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
         17, 18, 19, 20, 21, 22, 23, 24}, java.nio.file.StandardOpenOption.APPEND);
     try (Db db = Luge.open(dir)) {

@@ -38,7 +38,9 @@ class ProcessCrashTest {
     public static void main(String[] args) throws Exception {
       Path dir = Path.of(args[0]);
       long next = Long.parseLong(args[1]);
-      try (Db db = Luge.open(Config.builder().path(dir).flushEveryMs(20).build())) {
+      // Frequent checkpoints and a small cache: kills land in checkpoints, evictions and cleaning.
+      try (Db db = Luge.open(Config.builder().path(dir).flushEveryMs(20)
+          .checkpointAfterBytes(256 << 10).cacheCapacity(1 << 20).build())) {
         Tree noise = db.openTree("noise");
         Thread other = new Thread(() -> {
           Random rnd = new Random();
@@ -47,7 +49,7 @@ class ProcessCrashTest {
             if (rnd.nextInt(3) == 0) {
               noise.remove(k);
             } else {
-              noise.put(k, new byte[rnd.nextInt(300)]);
+              noise.put(k, new byte[rnd.nextInt(rnd.nextInt(10) == 0 ? 20_000 : 300)]);
             }
             if (rnd.nextInt(50) == 0) {
               noise.scanPrefix(Bytes.utf8("n1")).count(); // iterators run meanwhile

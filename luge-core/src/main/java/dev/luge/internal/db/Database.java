@@ -20,6 +20,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import dev.luge.internal.pagecache.PageTable;
 import dev.luge.internal.tree.BLinkTree;
+import dev.luge.internal.tree.LeafCache;
+import dev.luge.internal.pagecache.PageLog;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongPredicate;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -63,13 +71,31 @@ public final class Database extends TreeHandle implements Db {
   private final java.util.Set<Integer> droppedIds = new java.util.HashSet<>();
   private final FileIo io;
   private final Header header;
+  private final LeafCache cache;
   /** The redo log; null for temporary databases, which keep nothing. */
   private volatile LogWriter log;
+  /** The page log of leaf images; null for temporary databases. */
+  private volatile PageLog pages;
   private volatile boolean closed;
+  /** Serialises checkpoints; guards the fields below it. */
+  private final ReentrantLock checkpointLock = new ReentrantLock();
+  private long checkpointNumber;
+  /** Redo-log bytes flushed when the last checkpoint began. */
+  private volatile long redoBytesAtCheckpoint;
+  /** Image bytes the last checkpoint refers to, by page-log segment. */
+  private Map<Long, Long> liveBySegment = new HashMap<>();
+  /** Tree ids below this that the checkpoint does not list were dropped before it. */
+  private int checkpointNextTreeId;
+  private Thread maintenance;
+  private final Object maintenanceSignal = new Object();
+  /** Held while a tree is created or dropped, and while a checkpoint lists the trees. */
+  private final Object registry = new Object();
+  private boolean maintenanceWanted;
 
   private Database(Config config, Path dir, FileChannel lockChannel, FileLock lock,
-      BLinkTree.Options options, FileIo io, Header header) {
-    super(DEFAULT_TREE, 0, new PageTable<>(), options, config.subscriberBuffer(), null);
+      BLinkTree.Options options, FileIo io, Header header, LeafCache cache, BLinkTree defaultTree) {
+    super(DEFAULT_TREE, 0, defaultTree, config.subscriberBuffer(), null);
+    this.cache = cache;
     this.config = config;
     this.dir = dir;
     this.lockChannel = lockChannel;
@@ -139,8 +165,25 @@ public final class Database extends TreeHandle implements Db {
     FileIo io = files != null ? files : new DirectoryFileIo(dir);
     try {
       Header header = openHeader(io, dir, config);
-      Database db = new Database(config, dir, ch, lock, options, io, header);
-      db.recover();
+      CheckpointFile ckpt = config.temporary() ? null
+          : CheckpointFile.read(io, dir, header.databaseId());
+      LeafCache cache = new LeafCache(new PageTable<>(), config.cacheCapacity());
+      BLinkTree defaultTree = null;
+      if (ckpt != null) {
+        for (CheckpointFile.TreeEntry t : ckpt.trees()) {
+          if (t.id() == 0) {
+            defaultTree = BLinkTree.restore(cache, options, t.leaves());
+          }
+        }
+        if (defaultTree == null) {
+          throw new CorruptionException(dir.resolve(CheckpointFile.FILE), 68,
+              "checkpoint without the default tree");
+        }
+      } else {
+        defaultTree = new BLinkTree(cache, options);
+      }
+      Database db = new Database(config, dir, ch, lock, options, io, header, cache, defaultTree);
+      db.recover(ckpt);
       return db;
     } catch (IOException | RuntimeException e) {
       try {
@@ -167,23 +210,272 @@ public final class Database extends TreeHandle implements Db {
   static final long ID_BLOCK = 1_000_000;
 
   /**
-   * Replays the log into the trees, then opens it for appending at its end. This slice of the
-   * durable design logs every change logically (tree id, key, value) and replays the whole log
-   * at open; page images, checkpoints and cleaning (bounded recovery time and space) come next.
+   * Rebuilds the trees from the last checkpoint (leaves stay on disk until needed), replays the
+   * redo log from where the checkpoint began, then opens both logs for appending.
    */
-  private void recover() throws IOException {
+  private void recover(CheckpointFile ckpt) throws IOException {
     if (config.temporary()) {
       return;
     }
+    long redoStart = 0;
+    long pageEnd = 0;
+    if (ckpt != null) {
+      for (CheckpointFile.TreeEntry t : ckpt.trees()) {
+        if (t.id() != 0) {
+          TreeHandle h = new TreeHandle(t.name(), t.id(), BLinkTree.restore(cache, options, t.leaves()),
+              config.subscriberBuffer(), this);
+          trees.put(t.name(), h);
+          treesById.put(t.id(), h);
+        }
+        for (BLinkTree.LeafRef r : t.leaves()) {
+          liveBySegment.merge(r.location() / header.segmentSize(), (long) r.length(), Long::sum);
+        }
+      }
+      nextTreeId.set(ckpt.nextTreeId());
+      checkpointNextTreeId = ckpt.nextTreeId();
+      idLimit = ckpt.idLimit();
+      nextId.set(ckpt.idLimit());
+      checkpointNumber = ckpt.number();
+      redoStart = ckpt.redoStart();
+      pageEnd = ckpt.pageEnd();
+    }
+    io.delete(CheckpointFile.FILE + ".tmp");
+    PageLog p = new PageLog(io, dir, header.segmentSize(), header.databaseId(), pageEnd);
+    pages = p;
+    cache.setStore(p);
     LogReader reader = new LogReader(io, dir, header.segmentSize(), header.databaseId());
-    LogReader.End end = reader.read(0, this::replay);
+    LogReader.End end = reader.read(redoStart, this::replay);
     LogWriter writer = new LogWriter(io, header.segmentSize(), 1 << 20, header.databaseId(),
         end.lsn(), config.flushEveryMs());
     log = writer;
     for (TreeHandle t : treesById.values()) {
       t.attachLog(redoFor(t.id()));
     }
+    cache.setPressureHandler(this::wakeMaintenance);
+    maintenance = new Thread(this::maintain, "luge-maintenance");
+    maintenance.setDaemon(true);
+    maintenance.start();
   }
+
+  // ------------------------------------------------------------------ checkpoints and cleaning
+
+  private void wakeMaintenance() {
+    synchronized (maintenanceSignal) {
+      maintenanceWanted = true;
+      maintenanceSignal.notifyAll();
+    }
+  }
+
+  /**
+   * The background work of the page cache: eviction when the cache is over capacity, and a
+   * checkpoint when enough redo log was written since the last one. A failure stops the
+   * database from acknowledging anything more (the logs refuse work until it is reopened).
+   */
+  private void maintain() {
+    while (!closed) {
+      synchronized (maintenanceSignal) {
+        if (!maintenanceWanted) {
+          try {
+            maintenanceSignal.wait(50);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+        maintenanceWanted = false;
+      }
+      if (closed) {
+        return;
+      }
+      LogWriter w = log;
+      try {
+        cache.evictIfNeeded();
+        if (w.bytesFlushed() - redoBytesAtCheckpoint >= config.checkpointAfterBytes()) {
+          checkpoint(false);
+        }
+      } catch (RuntimeException | IOException | Error e) {
+        if (closed) {
+          return;
+        }
+        fail(e);
+        return;
+      }
+    }
+  }
+
+  /** Makes both logs refuse all further work after {@code e}. */
+  private void fail(Throwable e) {
+    LogWriter w = log;
+    if (w != null) {
+      w.fail(e);
+    }
+    PageLog p = pages;
+    if (p != null) {
+      p.fail(e);
+    }
+  }
+
+  /**
+   * Writes a checkpoint: images of every leaf changed since the last one, then the CHECKPOINT
+   * file listing all leaves, then deletes the redo segments before it and the page segments
+   * nothing refers to any more. With {@code clean}, or when the page log has grown beyond its
+   * bound, sparse page segments are emptied first (their live images moved to the head).
+   * Steps in fsync order, as docs/ARCHITECTURE.md numbers them:
+   *
+   * <ol>
+   *   <li>end the current page segment, so the ones before it can be chosen for cleaning;
+   *   <li>end the current redo segment and sync it: every change logged before is in the trees
+   *       (a record is committed only after its CAS), so replay may start after it;
+   *   <li>append images of dirty leaves and of leaves in segments being cleaned; sync the page log;
+   *   <li>repoint stubs and clean nodes at the moved images, until none refers to a cleaned segment;
+   *   <li>write CHECKPOINT (temporary file, sync, rename, directory sync);
+   *   <li>delete the redo segments before step 2 and the unreferenced page segments (directory sync).
+   * </ol>
+   */
+  public void checkpoint(boolean clean) throws IOException {
+    // The live bytes per segment are known only at the end of a checkpoint: if they show the
+    // page log beyond its bound, a second round (cheap: few leaves changed since) cleans it.
+    if (checkpointOnce(clean)) {
+      checkpointOnce(clean);
+    }
+  }
+
+  /** One checkpoint; returns whether the page log is still beyond its space bound after it. */
+  private boolean checkpointOnce(boolean clean) throws IOException {
+    LogWriter w = log;
+    PageLog p = pages;
+    if (w == null || p == null) {
+      return false;
+    }
+    checkpointLock.lock();
+    try {
+      long sealedBelow = p.roll();
+      Set<Long> victims = chooseVictims(p, sealedBelow, clean);
+      int segmentSize = p.segmentSize();
+      LongPredicate moving = loc -> victims.contains(loc / segmentSize);
+      long redoBytes = w.bytesFlushed();
+      long redoStart;
+      List<TreeHandle> all;
+      int treeIdLimit;
+      synchronized (registry) {
+        // No tree is created or dropped in between: each is in the list with its creation
+        // before the redo start, or logged after it and not in the list.
+        redoStart = w.rollSegment();
+        all = new ArrayList<>(treesById.values());
+        treeIdLimit = nextTreeId.get();
+      }
+      all.sort(java.util.Comparator.comparingInt(TreeHandle::id));
+      List<Runnable> afterSync = new ArrayList<>();
+      List<CheckpointFile.TreeEntry> entries = new ArrayList<>();
+      Map<Long, Long> live = new HashMap<>();
+      for (TreeHandle t : all) {
+        List<BLinkTree.LeafRef> leaves = t.engine().checkpoint(moving, afterSync);
+        for (BLinkTree.LeafRef r : leaves) {
+          live.merge(r.location() / segmentSize, (long) r.length(), Long::sum);
+        }
+        entries.add(new CheckpointFile.TreeEntry(t.id(), t.id() == 0 ? "" : t.name(), leaves));
+      }
+      long pageEnd = p.syncedEnd();
+      for (Runnable r : afterSync) {
+        r.run();
+      }
+      if (!victims.isEmpty()) {
+        cache.relocate(moving);
+        pageEnd = p.syncedEnd();
+      }
+      long ids;
+      synchronized (this) {
+        ids = log == null ? 0 : idLimit;
+      }
+      CheckpointFile ckpt = new CheckpointFile(checkpointNumber + 1, redoStart, pageEnd, ids,
+          treeIdLimit, entries);
+      ckpt.write(io, header.databaseId());
+      checkpointNumber++;
+      redoBytesAtCheckpoint = redoBytes;
+      liveBySegment = live;
+      List<Long> oldRedo = new ArrayList<>();
+      for (String name : io.list()) {
+        long n = LogFormat.segmentNumber(name);
+        if (n >= 0 && n < redoStart / header.segmentSize()) {
+          oldRedo.add(n);
+        }
+      }
+      w.deleteSegments(oldRedo);
+      List<Long> deadPages = new ArrayList<>();
+      for (long n : p.segmentSizes().keySet()) {
+        if (n < sealedBelow && !live.containsKey(n)) {
+          deadPages.add(n);
+        }
+      }
+      p.delete(deadPages);
+      long total = 0;
+      for (long size : p.segmentSizes().values()) {
+        total += size;
+      }
+      long liveTotal = 0;
+      for (long l : live.values()) {
+        liveTotal += l;
+      }
+      return total > (clean ? 1.02 : SPACE_BOUND) * liveTotal + (64 << 10);
+    } catch (IOException | RuntimeException e) {
+      fail(e);
+      throw e;
+    } finally {
+      checkpointLock.unlock();
+    }
+  }
+
+  /**
+   * Page segments to empty in this checkpoint: when the page log exceeds {@link #SPACE_BOUND}
+   * times the bytes the last checkpoint refers to (or always, with {@code clean}), the sealed
+   * segments with the least live data, until the bound would be met.
+   */
+  private Set<Long> chooseVictims(PageLog p, long sealedBelow, boolean clean) throws IOException {
+    Map<Long, Long> sizes = p.segmentSizes();
+    long total = 0;
+    for (long size : sizes.values()) {
+      total += size;
+    }
+    long liveTotal = 0;
+    for (long l : liveBySegment.values()) {
+      liveTotal += l;
+    }
+    double bound = clean ? 1.02 : SPACE_BOUND;
+    Set<Long> victims = new HashSet<>();
+    if (total <= bound * liveTotal) {
+      return victims;
+    }
+    List<long[]> candidates = new ArrayList<>();
+    for (Map.Entry<Long, Long> e : sizes.entrySet()) {
+      long n = e.getKey();
+      if (n < sealedBelow) {
+        candidates.add(new long[] {n, e.getValue(), liveBySegment.getOrDefault(n, 0L)});
+      }
+    }
+    // Least utilised first: moving their live images frees the most space per byte copied.
+    candidates.sort((a, b) -> Double.compare((double) a[2] / Math.max(1, a[1]),
+        (double) b[2] / Math.max(1, b[1])));
+    for (long[] c : candidates) {
+      if (total <= bound * liveTotal || (!clean && c[2] > 0.9 * c[1])) {
+        break;
+      }
+      victims.add(c[0]);
+      total -= c[1] - c[2];
+    }
+    return victims;
+  }
+
+  /** Evicts every leaf that can go (tests use it to force reads from disk). */
+  public void evictAll() {
+    cache.evict(0);
+  }
+
+  /** The page cache, for tests and statistics. */
+  public LeafCache cache() {
+    return cache;
+  }
+
+  /** The page log may grow to this multiple of the image bytes in use before it is cleaned. */
+  static final double SPACE_BOUND = 1.2;
 
   private CorruptionException badRecord(long lsn, String what) {
     return new CorruptionException(dir.resolve(LogFormat.segmentName(lsn / header.segmentSize())),
@@ -207,8 +499,12 @@ public final class Database extends TreeHandle implements Db {
     byte[] rest = new byte[p.remaining() - 4];
     p.get(4, rest);
     if (kind == TREE_CREATE) {
+      if (treesById.containsKey(id) || (id < checkpointNextTreeId && id != 0)) {
+        return; // the checkpoint has it already (or saw it created and dropped)
+      }
       String name = new String(rest, StandardCharsets.UTF_8);
-      TreeHandle t = new TreeHandle(name, id, table(), options, config.subscriberBuffer(), this);
+      TreeHandle t = new TreeHandle(name, id, new BLinkTree(cache, options),
+          config.subscriberBuffer(), this);
       trees.put(name, t);
       treesById.put(id, t);
       nextTreeId.accumulateAndGet(id + 1, Math::max);
@@ -216,7 +512,7 @@ public final class Database extends TreeHandle implements Db {
     }
     TreeHandle t = treesById.get(id);
     if (t == null) {
-      if (droppedIds.contains(id)) {
+      if (droppedIds.contains(id) || id < checkpointNextTreeId) {
         return; // a write that raced with the drop of its tree
       }
       throw badRecord(lsn, "log record for unknown tree id " + id);
@@ -406,9 +702,20 @@ public final class Database extends TreeHandle implements Db {
     if (name.equals(DEFAULT_TREE)) {
       return this;
     }
+    TreeHandle existing = trees.get(name);
+    if (existing != null) {
+      return existing;
+    }
+    synchronized (registry) {
+      return openTreeLocked(name);
+    }
+  }
+
+  private TreeHandle openTreeLocked(String name) {
     return trees.computeIfAbsent(name, n -> {
       int id = nextTreeId.getAndIncrement();
-      TreeHandle t = new TreeHandle(n, id, table(), options, config.subscriberBuffer(), this);
+      TreeHandle t = new TreeHandle(n, id, new BLinkTree(cache, options),
+          config.subscriberBuffer(), this);
       logTreeRecord(TREE_CREATE, id, n); // before any change of the tree can be logged
       treesById.put(id, t);
       if (log != null) {
@@ -425,14 +732,16 @@ public final class Database extends TreeHandle implements Db {
     if (name.equals(DEFAULT_TREE)) {
       throw new IllegalArgumentException("the default tree cannot be dropped");
     }
-    TreeHandle t = trees.remove(name);
-    if (t == null) {
-      return false;
+    synchronized (registry) {
+      TreeHandle t = trees.remove(name);
+      if (t == null) {
+        return false;
+      }
+      t.markDropped();
+      treesById.remove(t.id());
+      logTreeRecord(TREE_DROP, t.id(), null);
+      return true;
     }
-    t.markDropped();
-    treesById.remove(t.id());
-    logTreeRecord(TREE_DROP, t.id(), null);
-    return true;
   }
 
   private static void validateName(String name) {
@@ -476,7 +785,31 @@ public final class Database extends TreeHandle implements Db {
     for (TreeHandle t : trees.values()) {
       t.closeSubscriptions();
     }
+    Thread m = maintenance;
+    if (m != null) {
+      wakeMaintenance();
+      try {
+        m.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     LogWriter w = log;
+    PageLog p = pages;
+    if (w != null && p != null && !w.isPoisoned()) {
+      try {
+        checkpoint(false); // so that the next open replays nothing
+      } catch (IOException | RuntimeException e) {
+        // The redo log still holds everything flushed; the next open replays it.
+      }
+    }
+    if (p != null) {
+      try {
+        p.close();
+      } catch (IOException e) {
+        // Every image a checkpoint refers to was synced before the checkpoint was written.
+      }
+    }
     if (w != null) {
       try {
         w.close(); // flushes what was written, unless the disk already failed

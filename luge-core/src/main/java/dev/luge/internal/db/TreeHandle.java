@@ -9,7 +9,6 @@ import dev.luge.MergeOperator;
 import dev.luge.Range;
 import dev.luge.Subscriber;
 import dev.luge.Tree;
-import dev.luge.internal.pagecache.PageTable;
 import dev.luge.internal.tree.BLinkTree;
 import dev.luge.internal.sub.Subscriptions;
 import dev.luge.internal.view.MapView;
@@ -26,7 +25,6 @@ import java.util.stream.Stream;
  */
 class TreeHandle implements Tree {
   private final String name;
-  private final PageTable<Object> table;
   private final BLinkTree tree;
   private final Subscriptions subscriptions;
   private final Database owner;
@@ -34,19 +32,13 @@ class TreeHandle implements Tree {
   private volatile MergeOperator mergeOperator;
   private volatile boolean dropped;
 
-  TreeHandle(String name, int id, PageTable<Object> table, BLinkTree.Options options,
-      int subscriberBuffer, Database owner) {
+  TreeHandle(String name, int id, BLinkTree tree, int subscriberBuffer, Database owner) {
     this.name = name;
     this.id = id;
-    this.table = table;
-    this.tree = new BLinkTree(table, options);
+    this.tree = tree;
     this.subscriptions = new Subscriptions(subscriberBuffer);
     this.tree.setChangeSink(subscriptions);
     this.owner = owner;
-  }
-
-  PageTable<Object> table() {
-    return table;
   }
 
   /** The id under which the log records this tree's changes. */

@@ -61,18 +61,34 @@ public final class LogFormat {
     return aligned(RECORD_HEADER + payload);
   }
 
-  /** The file name of segment {@code number}. */
+  /** The file-name prefix of the redo log's segments. */
+  public static final String REDO = "seg";
+  /** The file-name prefix of the page log's segments (leaf images). */
+  public static final String PAGES = "page";
+
+  /** The file name of redo-log segment {@code number}. */
   public static String segmentName(long number) {
-    return String.format("seg-%016x.log", number);
+    return segmentName(REDO, number);
   }
 
-  /** The segment number of a segment file name, or -1 if the name is not a segment's. */
+  /** The file name of segment {@code number} of the log whose files start with {@code prefix}. */
+  public static String segmentName(String prefix, long number) {
+    return String.format("%s-%016x.log", prefix, number);
+  }
+
+  /** The segment number of a redo-log segment file name, or -1 if the name is not one. */
   public static long segmentNumber(String name) {
-    if (!name.startsWith("seg-") || !name.endsWith(".log") || name.length() != 24) {
+    return segmentNumber(REDO, name);
+  }
+
+  /** The segment number of a file name of the log {@code prefix}, or -1 if the name is not one. */
+  public static long segmentNumber(String prefix, String name) {
+    if (!name.startsWith(prefix + "-") || !name.endsWith(".log")
+        || name.length() != prefix.length() + 21) {
       return -1;
     }
     try {
-      return Long.parseUnsignedLong(name.substring(4, 20), 16);
+      return Long.parseUnsignedLong(name.substring(prefix.length() + 1, prefix.length() + 17), 16);
     } catch (NumberFormatException e) {
       return -1;
     }

@@ -36,12 +36,19 @@ public final class LogReader {
   public record End(long lsn, boolean tornTail, String tornFile, long tornOffset) {}
 
   private final FileIo io;
+  private final String prefix;
   private final Path dirForMessages;
   private final int segmentSize;
   private final byte[] dbId;
 
   public LogReader(FileIo io, Path dirForMessages, int segmentSize, byte[] dbId) {
+    this(io, LogFormat.REDO, dirForMessages, segmentSize, dbId);
+  }
+
+  /** A reader of the log whose segment files are named {@code prefix-<number>.log}. */
+  public LogReader(FileIo io, String prefix, Path dirForMessages, int segmentSize, byte[] dbId) {
     this.io = io;
+    this.prefix = prefix;
     this.dirForMessages = dirForMessages;
     this.segmentSize = segmentSize;
     this.dbId = dbId.clone();
@@ -55,7 +62,7 @@ public final class LogReader {
   public List<Long> segments() throws IOException {
     List<Long> out = new ArrayList<>();
     for (String name : io.list()) {
-      long n = LogFormat.segmentNumber(name);
+      long n = LogFormat.segmentNumber(prefix, name);
       if (n >= 0) {
         out.add(n);
       }
@@ -77,7 +84,7 @@ public final class LogReader {
     }
     long segment = lsn / segmentSize;
     while (true) {
-      String name = LogFormat.segmentName(segment);
+      String name = LogFormat.segmentName(prefix, segment);
       if (!segs.contains(segment)) {
         return laterSegmentsMustBeEmpty(segs, segment, lsn);
       }
@@ -124,11 +131,11 @@ public final class LogReader {
     for (long n : segs) {
       if (n > missing) {
         // A segment after a missing one: if it proves durability past the gap, that's damage.
-        ByteBuffer data = readSegment(LogFormat.segmentName(n));
+        ByteBuffer data = readSegment(LogFormat.segmentName(prefix, n));
         long proof = highestMark(data, LogFormat.SEGMENT_HEADER, n);
         if (proof > lsn) {
-          throw new CorruptionException(file(LogFormat.segmentName(missing)), 0,
-              "log segment missing although later segment " + LogFormat.segmentName(n)
+          throw new CorruptionException(file(LogFormat.segmentName(prefix, missing)), 0,
+              "log segment missing although later segment " + LogFormat.segmentName(prefix, n)
                   + " shows the log was durable up to LSN " + proof);
         }
       }
@@ -232,7 +239,7 @@ public final class LogReader {
     long proof = highestMark(data, p + 8, segment);
     for (long n : segs) {
       if (n > segment) {
-        proof = Math.max(proof, highestMark(readSegment(LogFormat.segmentName(n)),
+        proof = Math.max(proof, highestMark(readSegment(LogFormat.segmentName(prefix, n)),
             LogFormat.SEGMENT_HEADER, n));
       }
     }
@@ -245,6 +252,37 @@ public final class LogReader {
       torn |= n > segment;
     }
     return new End(lsn, torn, name, p);
+  }
+
+  /**
+   * Reads one record at {@code lsn} of an open segment {@code h} (random access, as the page
+   * cache reads leaf images): its payload, after checking the header (kind, length within the
+   * segment, LSN) and the checksum. Damage is a {@link CorruptionException} naming {@code file}
+   * and the offset; nothing is allocated before the length is checked.
+   */
+  public static ByteBuffer readRecord(FileHandle h, Path file, long lsn, int segmentSize,
+      byte expectedKind) throws IOException {
+    int offset = (int) (lsn % segmentSize);
+    ByteBuffer head = LogFormat.le(ByteBuffer.allocate(LogFormat.RECORD_HEADER));
+    if (offset < LogFormat.SEGMENT_HEADER || h.read(offset, head) < LogFormat.RECORD_HEADER) {
+      throw new CorruptionException(file, offset, "record header beyond the end of the segment");
+    }
+    int len = head.getInt(0);
+    if (head.get(4) != expectedKind || len < 0
+        || len > segmentSize - offset - LogFormat.RECORD_HEADER || head.getLong(8) != lsn) {
+      throw new CorruptionException(file, offset, "invalid record header (kind " + head.get(4)
+          + ", length " + len + ", LSN " + head.getLong(8) + ", expected kind " + expectedKind
+          + " at LSN " + lsn + ")");
+    }
+    ByteBuffer rec = LogFormat.le(ByteBuffer.allocate(LogFormat.RECORD_HEADER + len));
+    if (h.read(offset, rec) < rec.capacity()) {
+      throw new CorruptionException(file, offset, "record of " + len + " bytes cut short by the end of the segment");
+    }
+    if (LogFormat.checksum(rec, 0, len) != rec.getInt(16)) {
+      throw new CorruptionException(file, offset, "record checksum mismatch");
+    }
+    rec.position(LogFormat.RECORD_HEADER);
+    return rec.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
   }
 
   private static boolean allZero(ByteBuffer data, int from) {

@@ -49,6 +49,7 @@ public final class LogWriter implements AutoCloseable {
   private static final int END_RESERVE = LogFormat.footprint(0);
 
   private final FileIo io;
+  private final String prefix;
   private final int segmentSize;
   private final int bufferSize;
   private final byte[] dbId;
@@ -99,10 +100,17 @@ public final class LogWriter implements AutoCloseable {
    */
   public LogWriter(FileIo io, int segmentSize, int bufferSize, byte[] dbId, long startLsn,
       long flushEveryMs) throws IOException {
+    this(io, LogFormat.REDO, segmentSize, bufferSize, dbId, startLsn, flushEveryMs);
+  }
+
+  /** A writer of the log whose segment files are named {@code prefix-<number>.log}. */
+  public LogWriter(FileIo io, String prefix, int segmentSize, int bufferSize, byte[] dbId,
+      long startLsn, long flushEveryMs) throws IOException {
     if (segmentSize < 4096 || Integer.bitCount(segmentSize) != 1) {
       throw new IllegalArgumentException("segment size must be a power of two >= 4096: " + segmentSize);
     }
     this.io = io;
+    this.prefix = prefix;
     this.segmentSize = segmentSize;
     this.bufferSize = Math.max(4096, Math.min(bufferSize, segmentSize / 2));
     this.dbId = dbId.clone();
@@ -115,7 +123,7 @@ public final class LogWriter implements AutoCloseable {
     this.durableLsn = start;
     this.nextToWrite = start;
     this.current = newBuffer(start, 0);
-    this.flusher = new Thread(this::flushLoop, "luge-log-flusher");
+    this.flusher = new Thread(this::flushLoop, "luge-" + prefix + "-flusher");
     this.flusher.setDaemon(true);
     this.flusher.start();
   }
@@ -124,13 +132,13 @@ public final class LogWriter implements AutoCloseable {
     long segment = start / segmentSize;
     boolean changed = false;
     for (String name : io.list()) {
-      long n = LogFormat.segmentNumber(name);
+      long n = LogFormat.segmentNumber(prefix, name);
       if (n > segment) {
         io.delete(name);
         changed = true;
       }
     }
-    String name = LogFormat.segmentName(segment);
+    String name = LogFormat.segmentName(prefix, segment);
     if (io.exists(name) && start % segmentSize == LogFormat.SEGMENT_HEADER) {
       // Appending from the start of this segment: nothing in it is valid (perhaps not even its
       // header, after a crash right after creating it), so it is made anew.
@@ -297,9 +305,14 @@ public final class LogWriter implements AutoCloseable {
 
   /** Called by the thread that sealed {@code b} at offset {@code end}: installs the next buffer. */
   private void rotate(Buffer b, int end, int need) {
+    rotate(b, end, need, false);
+  }
+
+  /** {@link #rotate(Buffer, int, int)}; with {@code endSegment}, the next buffer starts a segment. */
+  private void rotate(Buffer b, int end, int need, boolean endSegment) {
     long endLsn = b.base + end;
     long segmentEnd = (b.base / segmentSize + 1) * (long) segmentSize;
-    boolean endsSegment = endLsn + MARK_SIZE + need + END_RESERVE > segmentEnd;
+    boolean endsSegment = endSegment || endLsn + MARK_SIZE + need + END_RESERVE > segmentEnd;
     long nextBase = endsSegment ? segmentEnd + LogFormat.SEGMENT_HEADER : endLsn;
     b.end = end;
     b.endsSegment = endsSegment;
@@ -343,6 +356,85 @@ public final class LogWriter implements AutoCloseable {
         release(b);
         return b.nextBase;
       }
+    }
+  }
+
+  /**
+   * Ends the current segment and makes everything appended so far durable: records appended
+   * from now on go to a fresh segment, and every record below the returned LSN (the new
+   * segment's first) is durable, and was committed or aborted by its writer.
+   */
+  public long rollSegment() {
+    checkUsable();
+    long target;
+    for (;;) {
+      Buffer b = current;
+      long s = b.state.get();
+      if ((s & SEALED) != 0) {
+        Thread.onSpinWait();
+        continue;
+      }
+      int off = (int) (s & OFFSET_MASK);
+      if (off == MARK_SIZE && b.base % segmentSize == LogFormat.SEGMENT_HEADER) {
+        target = b.base; // nothing written to this segment yet: it is as good as a fresh one
+        break;
+      }
+      if (b.state.compareAndSet(s, (s | SEALED) + WRITER)) {
+        rotate(b, off, 0, true);
+        release(b);
+        target = b.nextBase;
+        break;
+      }
+    }
+    try {
+      awaitDurable(target, new CompletableFuture<>()).get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LugeException("interrupted while flushing", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable c = e.getCause();
+      throw c instanceof LugeException le ? le : new LugeException("flush failed", c);
+    }
+    return target;
+  }
+
+  /** The segment records are being appended to now. */
+  public long currentSegment() {
+    return current.base / segmentSize;
+  }
+
+  /** The segment size of this log. */
+  public int segmentSize() {
+    return segmentSize;
+  }
+
+  /**
+   * Deletes segments that hold nothing needed any more (all must be below
+   * {@link #currentSegment()}), durably: the directory is synced before this returns.
+   */
+  public void deleteSegments(java.util.Collection<Long> numbers) throws IOException {
+    if (numbers.isEmpty()) {
+      return;
+    }
+    long head = currentSegment();
+    ioLock.lock();
+    try {
+      for (long n : numbers) {
+        if (n >= head) {
+          throw new IllegalArgumentException("segment " + n + " is not below the head " + head);
+        }
+        FileHandle h = segments.remove(n);
+        if (h != null) {
+          h.close();
+        }
+        io.delete(LogFormat.segmentName(prefix, n));
+      }
+      io.syncDirectory();
+    } catch (IOException | RuntimeException e) {
+      poison(e);
+      throw e;
+    } finally {
+      ioLock.unlock();
     }
   }
 
@@ -471,7 +563,7 @@ public final class LogWriter implements AutoCloseable {
       long segment = b.base / segmentSize;
       FileHandle h = segments.get(segment);
       if (h == null) {
-        h = io.open(LogFormat.segmentName(segment), true);
+        h = io.open(LogFormat.segmentName(prefix, segment), true);
         h.write(0, LogFormat.segmentHeader(segment, segmentSize, dbId));
         segments.put(segment, h);
         newFile = true;
@@ -526,6 +618,16 @@ public final class LogWriter implements AutoCloseable {
     LugeException le = poisonedError(e);
     for (CompletableFuture<Long> f : failed) {
       f.completeExceptionally(le);
+    }
+  }
+
+  /**
+   * Refuses all further work, as after a failed write: the database above found that something
+   * it depends on (the page log, a checkpoint) failed, so nothing more may be acknowledged.
+   */
+  public void fail(Throwable cause) {
+    if (poisoned == null) {
+      poison(cause);
     }
   }
 

@@ -56,11 +56,16 @@ public final class PageTable<P> {
     unpublished.add(id);
   }
 
+  /** One more than the highest page id handed out so far. */
+  public long limit() {
+    return nextId.get();
+  }
+
   /** The state of page {@code id} (acquire). */
   @SuppressWarnings("unchecked")
   public P getAcquire(long id) {
     Object[] chunk = (Object[]) CHUNKS.getAcquire(chunks, (int) (id >>> CHUNK_BITS));
-    return (P) SLOTS.getAcquire(chunk, slot(id));
+    return chunk == null ? null : (P) SLOTS.getAcquire(chunk, slot(id));
   }
 
   /** Replaces the state of page {@code id} if it is still {@code expected} (by identity). */

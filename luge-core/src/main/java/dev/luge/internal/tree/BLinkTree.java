@@ -4,7 +4,10 @@ import dev.luge.Entry;
 import dev.luge.EntryVisitor;
 import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.function.LongPredicate;
 import java.util.Iterator;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -84,6 +87,7 @@ public final class BLinkTree {
   public static final byte[] KEEP = new byte[0];
 
   private final PageTable<Object> table;
+  private final LeafCache cache;
   private final long root;
   private final int maxNodeBytes;
   private final int maxDeltas;
@@ -93,12 +97,19 @@ public final class BLinkTree {
   private volatile ChangeSink sink;
   private volatile RedoLog redoLog;
 
+  /** A tree with its own page table and no eviction (tests, in-memory use). */
   public BLinkTree(PageTable<Object> table, Options options) {
-    this.table = table;
+    this(new LeafCache(table, Long.MAX_VALUE), options);
+  }
+
+  /** A tree whose pages live in {@code cache} (shared by the trees of a database). */
+  public BLinkTree(LeafCache cache, Options options) {
+    this.cache = cache;
+    this.table = cache.table();
     this.maxNodeBytes = options.maxNodeBytes();
     this.maxDeltas = options.maxDeltas();
     this.mergeBelowBytes = options.maxNodeBytes() / 4;
-    this.root = table.allocate(Node.emptyRoot());
+    this.root = cache.allocate(Node.emptyRoot());
   }
 
   public void setChangeSink(ChangeSink sink) {
@@ -110,12 +121,18 @@ public final class BLinkTree {
     this.redoLog = log;
   }
 
+  /** The state of page {@code pid}, read back from disk first if it was evicted. */
   private Page page(long pid) {
-    return (Page) table.getAcquire(pid);
+    Object raw = table.getAcquire(pid);
+    Page p = raw instanceof Stub st ? cache.load(pid, st) : (Page) raw;
+    if (!p.referenced) {
+      p.referenced = true;
+    }
+    return p;
   }
 
   private boolean cas(long pid, Page expected, Page update) {
-    return table.cas(pid, expected, update);
+    return cache.replace(pid, expected, update);
   }
 
   // ------------------------------------------------------------------ point reads
@@ -245,6 +262,7 @@ public final class BLinkTree {
         }
         int delta = old == null ? 1 : nv == null ? -1 : 0;
         if (logAndCommit(c.pid, s, key, nv, entries(s) + delta)) {
+          cache.afterChange();
           if (old == null) {
             count.increment();
           } else if (nv == null) {
@@ -317,21 +335,21 @@ public final class BLinkTree {
       int m = list.splitPoint(level);
       byte[] sep = list.separator(m, level);
       if (pid == root) {
-        long r = table.allocate(list.build(level, m, list.size(), sep, null, 0L));
-        long l = table.allocate(list.build(level, 0, m, base.lo, sep, r));
+        long r = cache.allocate(list.build(level, m, list.size(), sep, null, 0L));
+        long l = cache.allocate(list.build(level, 0, m, base.lo, sep, r));
         EntryList top = new EntryList();
         top.addChild(base.lo, l);
         top.addChild(sep, r);
         if (!cas(pid, s, top.build(level + 1, 0, 2, base.lo, null, 0L))) {
-          table.release(l);
-          table.release(r);
+          cache.release(l, (Page) table.getAcquire(l));
+          cache.release(r, (Page) table.getAcquire(r));
           return false;
         }
         return true;
       }
-      long r = table.allocate(list.build(level, m, list.size(), sep, base.hi, base.next));
+      long r = cache.allocate(list.build(level, m, list.size(), sep, base.hi, base.next));
       if (!cas(pid, s, list.build(level, 0, m, base.lo, sep, r))) {
-        table.release(r);
+        cache.release(r, (Page) table.getAcquire(r));
         return false;
       }
       completeSplit(level, sep, r);
@@ -884,6 +902,248 @@ public final class BLinkTree {
   public long visit(byte[] from, boolean fromIncl, byte[] to, boolean toIncl, boolean descending,
       EntryVisitor visitor) {
     return Scans.visit(this, from, fromIncl, to, toIncl, descending, visitor);
+  }
+
+  // ------------------------------------------------------------------ checkpoints and recovery
+
+  /**
+   * One leaf as a checkpoint records it: its low bound, where its image is, the image's size and
+   * entry count. The high bound is the next leaf's low bound (kept here while the list is built).
+   */
+  public record LeafRef(byte[] lo, byte[] hi, long location, int length, int entries) {}
+
+  /** A leaf slot as read, without loading an evicted leaf. */
+  private static final class RawCursor {
+    long pid;
+    Object raw;
+  }
+
+  /**
+   * The leaves of this tree in key order, each with an image on disk: the images of clean
+   * leaves are reused, dirty leaves get new ones (appended to the page store, not yet synced),
+   * and so do leaves whose image is at a location {@code moving} accepts (the segments the
+   * cleaner empties). Leaves stay evicted: nothing is loaded. Actions to run once the store is
+   * synced (marking written leaves clean, pointing stubs at moved images) go to {@code afterSync}.
+   *
+   * <p>Runs alongside writers. Every image is of a state read after this call began, and the
+   * leaves are found by key (from each leaf's high bound to the next), so that together they hold
+   * every key exactly once even while leaves split and merge: a leaf whose low bound moved below
+   * the cursor (a merge) replaces the entries it now covers.
+   */
+  public List<LeafRef> checkpoint(LongPredicate moving, List<Runnable> afterSync) {
+    PageStore store = cache.store();
+    List<LeafRef> out = new ArrayList<>();
+    byte[] cursor = new byte[0];
+    RawCursor c = new RawCursor();
+    for (;;) {
+      rawLeaf(c, cursor);
+      byte[] lo;
+      byte[] hi;
+      if (c.raw instanceof Stub st) {
+        lo = st.lo;
+        hi = st.hi;
+      } else {
+        Node n = ((Page) c.raw).node;
+        lo = n.lo;
+        hi = n.hi;
+      }
+      if (Arrays.compareUnsigned(lo, cursor) < 0) {
+        while (!out.isEmpty() && Arrays.compareUnsigned(out.get(out.size() - 1).lo(), lo) >= 0) {
+          out.remove(out.size() - 1);
+        }
+        LeafRef last = out.isEmpty() ? null : out.get(out.size() - 1);
+        if (last != null && Arrays.compareUnsigned(last.hi(), lo) > 0) {
+          out.remove(out.size() - 1); // it overlaps this leaf: take its range again from the top
+          cursor = last.lo();
+          continue;
+        }
+      }
+      if (!persist(store, c.pid, c.raw, moving, out, afterSync)) {
+        continue;
+      }
+      if (hi == null) {
+        return out;
+      }
+      cursor = hi;
+    }
+  }
+
+  /** Adds the image(s) of leaf state {@code raw} to {@code out}; false to read the leaf again. */
+  private boolean persist(PageStore store, long pid, Object raw, LongPredicate moving,
+      List<LeafRef> out, List<Runnable> afterSync) {
+    if (raw instanceof Stub st) {
+      if (!moving.test(st.location)) {
+        out.add(new LeafRef(st.lo, st.hi, st.location, st.length, st.entries));
+        return true;
+      }
+      Stub moved = st.movedTo(store.append(store.read(st.location)));
+      out.add(new LeafRef(st.lo, st.hi, moved.location, st.length, st.entries));
+      afterSync.add(() -> cas(pid, st, moved));
+      return true;
+    }
+    Page s = (Page) raw;
+    if (s instanceof Frozen || s instanceof Intent || s.node == null) {
+      return false;
+    }
+    if (s instanceof Node n && n.diskLoc >= 0 && !moving.test(n.diskLoc)) {
+      out.add(new LeafRef(n.lo, n.hi, n.diskLoc, LeafImage.size(n), n.count));
+      return true;
+    }
+    Node whole = EntryList.consolidateToNode(s);
+    int size = LeafImage.size(whole);
+    if (size <= store.maxImage()) {
+      long loc = store.append(LeafImage.encode(whole));
+      out.add(new LeafRef(whole.lo, whole.hi, loc, size, whole.count));
+      if (s instanceof Node n) {
+        afterSync.add(() -> cas(pid, n, n.stored(loc)));
+      } else if (whole.buf.length <= maxNodeBytes) {
+        // Consolidate the delta chain into the node just written, which is then clean: the
+        // next checkpoint need not write it again, and the evictor can drop it for free.
+        Node clean = whole.stored(loc);
+        afterSync.add(() -> cas(pid, s, clean));
+      }
+      return true;
+    }
+    // Too large for one image (a few huge values): recorded as several leaves, which recovery
+    // rebuilds as such. The leaf in memory stays dirty.
+    EntryList list = EntryList.consolidate(s);
+    int from = 0;
+    long budget = store.maxImage() / 2;
+    while (from < list.size() || from == 0) {
+      int to = from + 1;
+      while (to < list.size() && list.bytes(from, to + 1, 0) <= budget) {
+        to++;
+      }
+      to = Math.min(to, list.size());
+      byte[] lo = from == 0 ? whole.lo : list.key(from);
+      byte[] hi = to >= list.size() ? whole.hi : list.key(to);
+      Node part = list.build(0, from, to, lo, hi, 0L);
+      long loc = store.append(LeafImage.encode(part));
+      out.add(new LeafRef(lo, hi, loc, LeafImage.size(part), part.count));
+      from = to;
+      if (to >= list.size()) {
+        break;
+      }
+    }
+    return true;
+  }
+
+  /** The leaf slot whose range holds {@code key}, read raw (an evicted leaf stays a stub). */
+  private void rawLeaf(RawCursor c, byte[] key) {
+    restart:
+    for (;;) {
+      long pid = root;
+      Object raw = table.getAcquire(pid);
+      for (;;) {
+        if (raw instanceof Stub st) {
+          if (!st.covers(key)) {
+            pid = st.next;
+            raw = table.getAcquire(pid);
+            continue;
+          }
+          c.pid = pid;
+          c.raw = st;
+          return;
+        }
+        Page s = (Page) raw;
+        if (s instanceof Frozen f) {
+          finishMerge(f);
+          continue restart;
+        }
+        Node n = s.node;
+        if (n == null) {
+          continue restart;
+        }
+        if (!n.covers(key)) {
+          pid = n.next;
+        } else if (n.level == 0) {
+          c.pid = pid;
+          c.raw = s;
+          return;
+        } else {
+          pid = n.child(n.childIndex(key));
+        }
+        raw = table.getAcquire(pid);
+      }
+    }
+  }
+
+  /**
+   * A tree rebuilt from a checkpoint's leaf list (each leaf's {@code hi} is the next one's
+   * {@code lo}; the first {@code lo} is empty): the leaves as stubs, loaded when first needed,
+   * and index levels built over them.
+   */
+  public static BLinkTree restore(LeafCache cache, Options options, List<LeafRef> leaves) {
+    BLinkTree t = new BLinkTree(cache, options);
+    if (leaves.isEmpty()) {
+      return t;
+    }
+    long entries = 0;
+    long[] pids = new long[leaves.size()];
+    for (int i = leaves.size() - 1; i >= 0; i--) {
+      LeafRef r = leaves.get(i);
+      entries += r.entries();
+      byte[] hi = i + 1 < leaves.size() ? leaves.get(i + 1).lo() : null;
+      Stub stub = new Stub(r.lo(), hi, i + 1 < leaves.size() ? pids[i + 1] : 0L, r.location(),
+          r.length(), r.entries());
+      if (leaves.size() == 1) {
+        t.cas(t.root, (Page) t.table.getAcquire(t.root), stub);
+      } else {
+        pids[i] = cache.allocate(stub);
+      }
+    }
+    t.count.add(entries);
+    if (leaves.size() == 1) {
+      return t;
+    }
+    List<byte[]> los = new ArrayList<>();
+    for (LeafRef r : leaves) {
+      los.add(r.lo());
+    }
+    int level = 1;
+    for (;;) {
+      // Group the children into index nodes of at most maxNodeBytes (two children at least).
+      List<int[]> groups = new ArrayList<>();
+      EntryList probe = new EntryList();
+      int start = 0;
+      for (int i = 0; i < pids.length; i++) {
+        probe.addChild(los.get(i), pids[i]);
+        if (i > start + 1 && probe.bytes(0, probe.size(), level) > t.maxNodeBytes) {
+          groups.add(new int[] {start, i});
+          start = i;
+          probe = new EntryList();
+          probe.addChild(los.get(i), pids[i]);
+        }
+      }
+      groups.add(new int[] {start, pids.length});
+      if (groups.size() == 1) {
+        EntryList top = new EntryList();
+        for (int i = 0; i < pids.length; i++) {
+          top.addChild(los.get(i), pids[i]);
+        }
+        t.cas(t.root, (Page) t.table.getAcquire(t.root),
+            top.build(level, 0, top.size(), new byte[0], null, 0L));
+        return t;
+      }
+      long[] up = new long[groups.size()];
+      List<byte[]> upLos = new ArrayList<>();
+      for (int[] g : groups) {
+        upLos.add(los.get(g[0]));
+      }
+      for (int gi = groups.size() - 1; gi >= 0; gi--) {
+        int[] g = groups.get(gi);
+        EntryList e = new EntryList();
+        for (int i = g[0]; i < g[1]; i++) {
+          e.addChild(los.get(i), pids[i]);
+        }
+        byte[] hi = gi + 1 < groups.size() ? upLos.get(gi + 1) : null;
+        up[gi] = cache.allocate(e.build(level, 0, e.size(), upLos.get(gi), hi,
+            gi + 1 < groups.size() ? up[gi + 1] : 0L));
+      }
+      pids = up;
+      los = upLos;
+      level++;
+    }
   }
 
   // ------------------------------------------------------------------ size and checks

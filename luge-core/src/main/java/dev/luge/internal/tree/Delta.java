@@ -8,6 +8,7 @@ final class Delta extends Page {
   final byte[] value;
   /** The number of entries in the leaf with this delta applied. */
   final int entries;
+  private final long weight;
 
   Delta(Page prev, byte[] key, byte[] value, int entries) {
     this.prev = prev;
@@ -16,5 +17,11 @@ final class Delta extends Page {
     this.key = key;
     this.value = value;
     this.entries = entries;
+    this.weight = prev.weight() + 72 + key.length + (value == null ? 0 : 16 + value.length);
+  }
+
+  @Override
+  long weight() {
+    return weight;
   }
 }

@@ -18,4 +18,9 @@ final class Frozen extends Page {
     this.collapse = collapse;
     this.node = content.node;
   }
+
+  @Override
+  long weight() {
+    return content.weight();
+  }
 }

@@ -16,4 +16,9 @@ final class Intent extends Page {
     this.child = child;
     this.left = left;
   }
+
+  @Override
+  long weight() {
+    return base.weight();
+  }
 }

@@ -45,8 +45,17 @@ final class Node extends Page {
   final int prefixLen;
   final byte[] buf;
   final int count;
+  /**
+   * Where an image of exactly this node is on disk (the page log), or -1 if this node is dirty:
+   * a clean leaf can be evicted by swapping it for a {@link Stub} without writing anything.
+   */
+  final long diskLoc;
 
   Node(int level, byte[] lo, byte[] hi, long next, byte[] buf) {
+    this(level, lo, hi, next, buf, -1);
+  }
+
+  Node(int level, byte[] lo, byte[] hi, long next, byte[] buf, long diskLoc) {
     this.level = level;
     this.lo = lo;
     this.hi = hi;
@@ -55,6 +64,17 @@ final class Node extends Page {
     this.buf = buf;
     this.count = (int) INT.get(buf, 0);
     this.node = this;
+    this.diskLoc = diskLoc;
+  }
+
+  /** This node, marked as stored at {@code location} (a new state: states are never republished). */
+  Node stored(long location) {
+    return new Node(level, lo, hi, next, buf, location);
+  }
+
+  @Override
+  long weight() {
+    return 112 + buf.length + lo.length + (hi == null ? 0 : 16 + hi.length);
   }
 
   boolean isLeaf() {

@@ -5,4 +5,9 @@ final class Removed extends Page {
   static final Removed INSTANCE = new Removed();
 
   private Removed() {}
+
+  @Override
+  long weight() {
+    return 0;
+  }
 }

@@ -1,0 +1,188 @@
+package dev.luge.internal.db;
+
+import dev.luge.CorruptionException;
+import dev.luge.UnsupportedFormatException;
+import dev.luge.internal.io.FileHandle;
+import dev.luge.internal.io.FileIo;
+import dev.luge.internal.tree.BLinkTree.LeafRef;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * The {@code CHECKPOINT} file: where recovery starts. It lists every tree and, for each, its
+ * leaves in key order with the location of each leaf's image in the page log; recovery rebuilds
+ * the trees from it without reading any image, then replays the redo log from
+ * {@link #redoStart}. Replaced atomically by each checkpoint (temporary file, sync, rename,
+ * directory sync). Layout in docs/FORMAT.md; all integers little-endian:
+ *
+ * <pre>
+ *   0  8  magic "LUGECKPT"
+ *   8  4  format version (1)
+ *  12  4  reserved, zero
+ *  16 16  database id
+ *  32  8  checkpoint number
+ *  40  8  redo start: the redo-log LSN replay starts at
+ *  48  8  page end: the page-log LSN below which every image it lists lies (durable)
+ *  56  8  id limit (generateId never returns an id below it again)
+ *  64  4  next tree id
+ *  68  4  tree count T
+ *  then T trees: id (4), name length (4), name (UTF-8), leaf count N (4),
+ *                N leaves: lo length (4), lo, image location (8), image length (4), entries (4)
+ *  last 4: CRC32C of everything before
+ * </pre>
+ */
+record CheckpointFile(long number, long redoStart, long pageEnd, long idLimit, int nextTreeId,
+    List<TreeEntry> trees) {
+  static final String FILE = "CHECKPOINT";
+  static final long MAGIC = 0x5450_4b43_4547_554CL; // "LUGECKPT" read little-endian
+  static final int VERSION = 1;
+  private static final int FIXED = 72;
+
+  /** One tree: its id, name (empty for the default tree) and leaves. */
+  record TreeEntry(int id, String name, List<LeafRef> leaves) {}
+
+  /** Writes this checkpoint durably in place of the previous one. */
+  void write(FileIo io, byte[] dbId) throws IOException {
+    long size = FIXED + 4;
+    for (TreeEntry t : trees) {
+      size += 12 + t.name.getBytes(StandardCharsets.UTF_8).length;
+      for (LeafRef r : t.leaves) {
+        size += 20 + r.lo().length;
+      }
+    }
+    if (size > Integer.MAX_VALUE - 64) {
+      throw new IllegalStateException("checkpoint of " + size + " bytes");
+    }
+    ByteBuffer b = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
+    b.putLong(MAGIC).putInt(VERSION).putInt(0).put(dbId, 0, 16);
+    b.putLong(number).putLong(redoStart).putLong(pageEnd).putLong(idLimit);
+    b.putInt(nextTreeId).putInt(trees.size());
+    for (TreeEntry t : trees) {
+      byte[] name = t.name.getBytes(StandardCharsets.UTF_8);
+      b.putInt(t.id).putInt(name.length).put(name).putInt(t.leaves.size());
+      for (LeafRef r : t.leaves) {
+        b.putInt(r.lo().length).put(r.lo()).putLong(r.location()).putInt(r.length())
+            .putInt(r.entries());
+      }
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(b.array(), 0, b.position());
+    b.putInt((int) crc.getValue());
+    b.flip();
+    String tmp = FILE + ".tmp";
+    try (FileHandle h = io.open(tmp, true)) {
+      h.truncate(0);
+      h.write(0, b);
+      h.sync();
+    }
+    io.rename(tmp, FILE);
+    io.syncDirectory();
+  }
+
+  /** Reads and checks the checkpoint; null if there is none yet. */
+  static CheckpointFile read(FileIo io, Path dir, byte[] dbId) throws IOException {
+    if (!io.exists(FILE)) {
+      return null;
+    }
+    Path file = dir.resolve(FILE);
+    ByteBuffer b;
+    try (FileHandle h = io.open(FILE, false)) {
+      long size = h.size();
+      if (size < FIXED + 4 || size > Integer.MAX_VALUE - 64) {
+        throw new CorruptionException(file, 0, "checkpoint of " + size + " bytes");
+      }
+      b = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
+      h.read(0, b);
+      b.flip();
+    }
+    if (b.getLong(0) != MAGIC) {
+      throw new CorruptionException(file, 0, "not a Luge checkpoint (bad magic number)");
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(b.array(), 0, b.limit() - 4);
+    if ((int) crc.getValue() != b.getInt(b.limit() - 4)) {
+      throw new CorruptionException(file, b.limit() - 4, "checkpoint checksum mismatch");
+    }
+    int version = b.getInt(8);
+    if (version != VERSION) {
+      throw new UnsupportedFormatException(version, VERSION, VERSION);
+    }
+    byte[] id = new byte[16];
+    b.get(16, id);
+    if (!Arrays.equals(id, dbId)) {
+      throw new CorruptionException(file, 16, "checkpoint belongs to another database");
+    }
+    long number = b.getLong(32);
+    long redoStart = b.getLong(40);
+    long pageEnd = b.getLong(48);
+    long idLimit = b.getLong(56);
+    int nextTreeId = b.getInt(64);
+    int treeCount = b.getInt(68);
+    b.position(FIXED).limit(b.limit() - 4);
+    if (treeCount < 1 || treeCount > b.remaining() / 12) {
+      throw new CorruptionException(file, 68, "checkpoint with " + treeCount + " trees");
+    }
+    List<TreeEntry> trees = new ArrayList<>(treeCount);
+    for (int t = 0; t < treeCount; t++) {
+      int at = b.position();
+      int tid = b.getInt();
+      byte[] name = bytes(b, file);
+      int leafCount = need(b, 4, file).getInt();
+      if (tid < 0 || tid >= nextTreeId || leafCount < 1 || leafCount > b.remaining() / 20) {
+        throw new CorruptionException(file, at, "checkpoint tree " + tid + " with " + leafCount
+            + " leaves");
+      }
+      List<LeafRef> leaves = new ArrayList<>(leafCount);
+      byte[] prev = null;
+      for (int i = 0; i < leafCount; i++) {
+        int leafAt = b.position();
+        byte[] lo = bytes(b, file);
+        need(b, 16, file);
+        long location = b.getLong();
+        int length = b.getInt();
+        int entries = b.getInt();
+        if ((i == 0 && lo.length > 0) || (prev != null && Arrays.compareUnsigned(prev, lo) >= 0)
+            || location < 0 || length < 0 || entries < 0) {
+          throw new CorruptionException(file, leafAt, "checkpoint leaf " + i + " of tree " + tid
+              + " is out of order or invalid");
+        }
+        if (prev != null) {
+          LeafRef last = leaves.remove(leaves.size() - 1);
+          leaves.add(new LeafRef(last.lo(), lo, last.location(), last.length(), last.entries()));
+        }
+        leaves.add(new LeafRef(lo, null, location, length, entries));
+        prev = lo;
+      }
+      trees.add(new TreeEntry(tid, new String(name, StandardCharsets.UTF_8), leaves));
+    }
+    if (b.hasRemaining()) {
+      throw new CorruptionException(file, b.position(), "trailing bytes in checkpoint");
+    }
+    return new CheckpointFile(number, redoStart, pageEnd, idLimit, nextTreeId, trees);
+  }
+
+  private static ByteBuffer need(ByteBuffer b, int n, Path file) {
+    if (b.remaining() < n) {
+      throw new CorruptionException(file, b.position(), "checkpoint cut short");
+    }
+    return b;
+  }
+
+  private static byte[] bytes(ByteBuffer b, Path file) {
+    int at = b.position();
+    int len = need(b, 4, file).getInt();
+    if (len < 0 || len > b.remaining()) {
+      throw new CorruptionException(file, at, "length " + len + " beyond the checkpoint's end");
+    }
+    byte[] out = new byte[len];
+    b.get(out);
+    return out;
+  }
+}

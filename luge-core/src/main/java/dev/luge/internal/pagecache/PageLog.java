@@ -1,0 +1,147 @@
+package dev.luge.internal.pagecache;
+
+import dev.luge.CorruptionException;
+import dev.luge.LugeException;
+import dev.luge.internal.io.FileHandle;
+import dev.luge.internal.io.FileIo;
+import dev.luge.internal.log.LogFormat;
+import dev.luge.internal.log.LogReader;
+import dev.luge.internal.log.LogWriter;
+import dev.luge.internal.tree.PageStore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The page log: leaf images, appended by the checkpointer, the evictor and the cleaner, read
+ * back at random when an evicted leaf is needed. It is a second log (files {@code page-*.log})
+ * with the redo log's framing, kept apart from the redo log so that the two age differently: the
+ * redo log is dropped whole behind each checkpoint, while the page log is cleaned segment by
+ * segment according to how much of it is still referenced.
+ *
+ * <p>A location is the image record's LSN. Reads go through one cached handle per segment; when
+ * the cleaner deletes a segment its handle is closed, and a reader that was still using it gets
+ * an error, re-reads the leaf's slot and finds the image's new location there.
+ */
+public final class PageLog implements PageStore, AutoCloseable {
+  /** The record kind of a leaf image. */
+  public static final byte IMAGE = LogFormat.FIRST_USER_KIND;
+
+  private final FileIo io;
+  private final Path dir;
+  private final int segmentSize;
+  private final LogWriter writer;
+  private final ConcurrentHashMap<Long, FileHandle> readers = new ConcurrentHashMap<>();
+
+  /** Opens the page log for appending at {@code endLsn} (what the last checkpoint covers). */
+  public PageLog(FileIo io, Path dir, int segmentSize, byte[] dbId, long endLsn) throws IOException {
+    this.io = io;
+    this.dir = dir;
+    this.segmentSize = segmentSize;
+    this.writer = new LogWriter(io, LogFormat.PAGES, segmentSize, 1 << 20, dbId, endLsn, 0);
+  }
+
+  @Override
+  public long append(ByteBuffer image) {
+    return writer.append(IMAGE, image);
+  }
+
+  @Override
+  public void sync() {
+    writer.flush();
+  }
+
+  /** Syncs; returns an LSN below which every image appended so far lies, all durable. */
+  public long syncedEnd() {
+    return writer.flushAsync().join();
+  }
+
+  /** Ends the current segment (so the ones before can be cleaned); returns the next one's number. */
+  public long roll() {
+    return writer.rollSegment() / segmentSize;
+  }
+
+  @Override
+  public ByteBuffer read(long location) {
+    long segment = location / segmentSize;
+    String name = LogFormat.segmentName(LogFormat.PAGES, segment);
+    try {
+      FileHandle h = readers.get(segment);
+      if (h == null) {
+        FileHandle opened = io.open(name, false);
+        h = readers.putIfAbsent(segment, opened);
+        if (h == null) {
+          h = opened;
+        } else {
+          opened.close();
+        }
+      }
+      return LogReader.readRecord(h, dir.resolve(name), location, segmentSize, IMAGE);
+    } catch (NoSuchFileException e) {
+      throw new CorruptionException(dir.resolve(name), location % segmentSize,
+          "page log segment missing");
+    } catch (IOException e) {
+      throw new LugeException("cannot read " + dir.resolve(name) + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public RuntimeException corrupt(long location, String what) {
+    return new CorruptionException(
+        dir.resolve(LogFormat.segmentName(LogFormat.PAGES, location / segmentSize)),
+        location % segmentSize, what);
+  }
+
+  @Override
+  public int maxImage() {
+    return writer.maxPayload();
+  }
+
+  public int segmentSize() {
+    return segmentSize;
+  }
+
+  /** The size of each page-log segment file, by segment number. */
+  public Map<Long, Long> segmentSizes() throws IOException {
+    Map<Long, Long> out = new TreeMap<>();
+    for (String name : io.list()) {
+      long n = LogFormat.segmentNumber(LogFormat.PAGES, name);
+      if (n >= 0) {
+        try (FileHandle h = io.open(name, false)) {
+          out.put(n, h.size());
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Deletes segments nothing refers to any more (durably). */
+  public void delete(Collection<Long> segments) throws IOException {
+    for (long n : segments) {
+      FileHandle h = readers.remove(n);
+      if (h != null) {
+        h.close();
+      }
+    }
+    writer.deleteSegments(segments);
+  }
+
+  /** Stops every write: the database failed, see {@link LogWriter#fail}. */
+  public void fail(Throwable cause) {
+    writer.fail(cause);
+  }
+
+  @Override
+  public void close() throws IOException {
+    for (FileHandle h : readers.values()) {
+      h.close();
+    }
+    readers.clear();
+    writer.close();
+  }
+}

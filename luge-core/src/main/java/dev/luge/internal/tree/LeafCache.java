@@ -1,0 +1,263 @@
+package dev.luge.internal.tree;
+
+import dev.luge.internal.pagecache.PageTable;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongPredicate;
+
+/**
+ * The memory side of the page cache, shared by all trees of a database: the page table, the
+ * count of heap bytes the page states in it keep reachable, eviction of leaves to {@link Stub}s,
+ * and loading them back.
+ *
+ * <p>Accounting: every change of a slot goes through {@link #replace} (or {@link #allocate}),
+ * which adds the new state's {@link Page#weight} and subtracts the old one's, so
+ * {@link #resident()} follows the real heap footprint of the cached states (object headers and
+ * arrays included, not the on-disk size: sled's users saw ten times the configured cache).
+ *
+ * <p>Eviction is a clock sweep over the page ids: a leaf read since the last sweep (its
+ * {@link Page#referenced} bit set) gets a second chance; otherwise a clean leaf (a plain node
+ * whose image is on disk) is swapped for a stub at once, and a dirty one has its image appended
+ * to the page log first, synced, then swapped. Index nodes and a tree's only leaf stay.
+ * Swapping is a CAS like any other change: a writer that raced with it simply retries, and a
+ * reader that meets a stub loads the leaf back ({@link #load}).
+ */
+public final class LeafCache {
+  private final PageTable<Object> table;
+  private final long capacity;
+  private final LongAdder resident = new LongAdder();
+  private final AtomicLong changes = new AtomicLong();
+  private final ReentrantLock evictLock = new ReentrantLock();
+  private final LongAdder evictions = new LongAdder();
+  private final LongAdder loads = new LongAdder();
+  private volatile PageStore store;
+  private volatile Runnable onPressure = () -> { };
+  private long hand = 1;
+
+  /** A cache over {@code table} that tries to keep at most {@code capacity} bytes resident. */
+  public LeafCache(PageTable<Object> table, long capacity) {
+    this.table = table;
+    this.capacity = capacity;
+  }
+
+  public PageTable<Object> table() {
+    return table;
+  }
+
+  /** Where images are written and read; until set, nothing is evicted. */
+  public void setStore(PageStore store) {
+    this.store = store;
+  }
+
+  PageStore store() {
+    return store;
+  }
+
+  /** Called (on a writer's thread, so it must be quick) when the cache is over capacity. */
+  public void setPressureHandler(Runnable r) {
+    this.onPressure = r;
+  }
+
+  /** Heap bytes held by the cached page states. */
+  public long resident() {
+    return resident.sum();
+  }
+
+  public long capacity() {
+    return capacity;
+  }
+
+  /** Leaves evicted so far. */
+  public long evictions() {
+    return evictions.sum();
+  }
+
+  /** Leaves read back from disk so far. */
+  public long loads() {
+    return loads.sum();
+  }
+
+  long allocate(Page initial) {
+    resident.add(initial.weight());
+    return table.allocate(initial);
+  }
+
+  void release(long pid, Page unpublished) {
+    resident.add(-unpublished.weight());
+    table.release(pid);
+  }
+
+  /** CAS of slot {@code pid}, with the accounting. */
+  boolean replace(long pid, Page expected, Page update) {
+    if (!table.cas(pid, expected, update)) {
+      return false;
+    }
+    resident.add(update.weight() - expected.weight());
+    return true;
+  }
+
+  /**
+   * Called after a change that may have grown the cache: every 64th call compares the resident
+   * bytes with the capacity, wakes the background evictor when over, and evicts on this thread
+   * when far over (writers faster than the evictor must not outgrow the heap).
+   */
+  void afterChange() {
+    if ((changes.incrementAndGet() & 63) != 0 || store == null) {
+      return;
+    }
+    long r = resident.sum();
+    if (r <= capacity) {
+      return;
+    }
+    onPressure.run();
+    if (r > capacity + Math.max(capacity / 8, 4 << 20) && evictLock.tryLock()) {
+      try {
+        evictLocked(capacity - capacity / 16);
+      } finally {
+        evictLock.unlock();
+      }
+    }
+  }
+
+  /** Evicts leaves until at most {@code target} bytes are resident (or nothing more can go). */
+  public void evict(long target) {
+    if (store == null) {
+      return;
+    }
+    evictLock.lock();
+    try {
+      evictLocked(target);
+    } finally {
+      evictLock.unlock();
+    }
+  }
+
+  /** Evicts down to the capacity minus a margin, if over it. */
+  public void evictIfNeeded() {
+    if (resident.sum() > capacity) {
+      evict(capacity - capacity / 16);
+    }
+  }
+
+  private void evictLocked(long target) {
+    PageStore s = store;
+    List<long[]> dirtyPids = new ArrayList<>();
+    List<Page> dirtyStates = new ArrayList<>();
+    List<Node> dirtyImages = new ArrayList<>();
+    long pending = 0;
+    long limit = table.limit();
+    // Two turns of the clock at most: the first may only clear reference bits.
+    for (long steps = 0; steps < 2 * limit && resident.sum() - pending > target; steps++) {
+      long pid = hand;
+      hand = pid + 1 >= table.limit() ? 1 : pid + 1;
+      if (!(table.getAcquire(pid) instanceof Page p) || !evictable(p)) {
+        continue;
+      }
+      if (p.referenced) {
+        p.referenced = false;
+        continue;
+      }
+      if (p instanceof Node n && n.diskLoc >= 0) {
+        if (replace(pid, n, Stub.of(n))) {
+          evictions.increment();
+        }
+        continue;
+      }
+      Node whole = EntryList.consolidateToNode(p);
+      if (LeafImage.size(whole) > s.maxImage()) {
+        continue; // too large for one image; the checkpoint writes it in pieces
+      }
+      dirtyPids.add(new long[] {pid, s.append(LeafImage.encode(whole))});
+      dirtyStates.add(p);
+      dirtyImages.add(whole);
+      pending += p.weight();
+    }
+    if (dirtyPids.isEmpty()) {
+      return;
+    }
+    s.sync(); // an image must be durable before a stub can point at it
+    for (int i = 0; i < dirtyPids.size(); i++) {
+      Node w = dirtyImages.get(i);
+      long loc = dirtyPids.get(i)[1];
+      Stub stub = new Stub(w.lo, w.hi, w.next, loc, LeafImage.size(w), w.count);
+      if (replace(dirtyPids.get(i)[0], dirtyStates.get(i), stub)) {
+        evictions.increment();
+      }
+    }
+  }
+
+  /** Leaves only, not a tree's only leaf, and not while a merge holds them. */
+  private static boolean evictable(Page p) {
+    Node n = p.node;
+    return n != null && n.level == 0 && (n.hi != null || n.lo.length > 0)
+        && (p instanceof Node || p instanceof Delta);
+  }
+
+  /**
+   * Reads the leaf {@code stub} stands for back into slot {@code pid}; returns the slot's state
+   * afterwards (the loaded node, or whatever a racing thread installed).
+   */
+  Page load(long pid, Stub stub) {
+    Stub st = stub;
+    for (;;) {
+      Node n;
+      try {
+        n = LeafImage.decode(store.read(st.location), st);
+      } catch (RuntimeException e) {
+        Object now = table.getAcquire(pid);
+        if (now == st) {
+          throw e instanceof LeafImage.BadImage ? store.corrupt(st.location, e.getMessage()) : e;
+        }
+        // The image moved (the cleaner relocated it and may have deleted its old segment).
+        if (now instanceof Stub s2) {
+          st = s2;
+          continue;
+        }
+        return (Page) now;
+      }
+      if (replace(pid, st, n)) {
+        loads.increment();
+        afterChange();
+        return n;
+      }
+      Object now = table.getAcquire(pid);
+      if (now instanceof Stub s2) {
+        st = s2;
+        continue;
+      }
+      return (Page) now;
+    }
+  }
+
+  /**
+   * Moves every image a page state still refers to at a location {@code moving} accepts (the
+   * segments the cleaner is emptying) to the head of the page log, until none is left.
+   */
+  public void relocate(LongPredicate moving) {
+    PageStore s = store;
+    for (;;) {
+      List<Object[]> pending = new ArrayList<>();
+      long limit = table.limit();
+      for (long pid = 1; pid < limit; pid++) {
+        Object raw = table.getAcquire(pid);
+        if (raw instanceof Stub st && moving.test(st.location)) {
+          ByteBuffer image = s.read(st.location);
+          pending.add(new Object[] {pid, st, st.movedTo(s.append(image))});
+        } else if (raw instanceof Node n && n.diskLoc >= 0 && moving.test(n.diskLoc)) {
+          pending.add(new Object[] {pid, n, n.stored(s.append(LeafImage.encode(n)))});
+        }
+      }
+      if (pending.isEmpty()) {
+        return;
+      }
+      s.sync();
+      for (Object[] p : pending) {
+        replace((Long) p[0], (Page) p[1], (Page) p[2]); // a lost race is found by the next pass
+      }
+    }
+  }
+}

@@ -1,0 +1,28 @@
+package dev.luge.internal.tree;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Where leaf images go when the cache writes them out: the page log. Locations are opaque
+ * {@code long}s to the tree (log sequence numbers of the page log).
+ */
+public interface PageStore {
+
+  /**
+   * Appends an image; returns its location. It becomes readable (and durable) only after
+   * {@link #sync()}: callers publish a location only after that.
+   */
+  long append(ByteBuffer image);
+
+  /** Makes every image appended so far readable and durable. */
+  void sync();
+
+  /** The image at {@code location}: a {@code CorruptionException} if it is damaged. */
+  ByteBuffer read(long location);
+
+  /** The error for a damaged image at {@code location}, naming its file and offset. */
+  RuntimeException corrupt(long location, String what);
+
+  /** The largest image one record holds; larger leaves are checkpointed in pieces. */
+  int maxImage();
+}

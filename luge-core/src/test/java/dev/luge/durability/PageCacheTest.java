@@ -1,0 +1,174 @@
+package dev.luge.durability;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.luge.Config;
+import dev.luge.Db;
+import dev.luge.Entry;
+import dev.luge.internal.db.Database;
+import dev.luge.internal.tree.BLinkTree;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The page cache on disk: checkpoints, eviction and reloading, recovery from a checkpoint,
+ * bounded memory with data larger than the cache, bounded space under overwrites.
+ */
+class PageCacheTest {
+  @TempDir
+  Path tmp;
+
+  private static byte[] key(int i) {
+    return String.format("key%08d", i).getBytes();
+  }
+
+  private static byte[] value(int i, int round, int size) {
+    byte[] v = new byte[size];
+    new Random(i * 31L + round).nextBytes(v);
+    return v;
+  }
+
+  private static void assertSameContents(TreeMap<String, byte[]> model, Db db, String what) {
+    Iterator<Map.Entry<String, byte[]>> expected = model.entrySet().iterator();
+    long n = 0;
+    for (Entry e : db.all()) {
+      assertTrue(expected.hasNext(), what + ": extra key " + new String(e.key()));
+      Map.Entry<String, byte[]> x = expected.next();
+      assertEquals(x.getKey(), new String(e.key()), what);
+      assertArrayEquals(x.getValue(), e.value(), what + ": value of " + x.getKey());
+      n++;
+    }
+    assertTrue(!expected.hasNext(), what + ": missing keys after " + n);
+    assertEquals(model.size(), db.size(), what + ": size()");
+  }
+
+  @Test
+  void evictedLeavesAreReadBackAndSurviveReopen() throws Exception {
+    Path dir = tmp.resolve("evict");
+    Config config = Config.builder().path(dir).build();
+    BLinkTree.Options small = new BLinkTree.Options(512, 4);
+    TreeMap<String, byte[]> model = new TreeMap<>();
+    Random rnd = new Random(7);
+    try (Database db = Database.open(config, small)) {
+      for (int round = 0; round < 4; round++) {
+        for (int j = 0; j < 3000; j++) {
+          int i = rnd.nextInt(5000);
+          if (rnd.nextInt(6) == 0) {
+            db.remove(key(i));
+            model.remove(new String(key(i)));
+          } else {
+            byte[] v = value(i, round, rnd.nextInt(60));
+            db.put(key(i), v);
+            model.put(new String(key(i)), v);
+          }
+        }
+        db.checkpoint(round % 2 == 1);
+        db.evictAll();
+        assertTrue(db.cache().evictions() > 0, "leaves were evicted");
+        assertSameContents(model, db, "round " + round);
+        db.engine().checkStructure();
+      }
+      assertTrue(db.cache().loads() > 0, "evicted leaves were loaded back");
+    }
+    try (Database db = Database.open(config, small)) {
+      assertEquals(0, db.cache().loads(), "a reopened database loads leaves only when needed");
+      assertEquals(model.size(), db.size(), "the entry count comes from the checkpoint");
+      assertSameContents(model, db, "after reopen");
+      for (String k : model.descendingKeySet()) {
+        assertArrayEquals(model.get(k), db.get(k.getBytes()), k);
+      }
+    }
+  }
+
+  /**
+   * Four times the cache capacity written, then overwritten, and read back: the cache stays
+   * near its capacity, and so does the heap the database keeps alive.
+   */
+  @Test
+  void dataLargerThanTheCacheKeepsTheHeapNearTheCapacity() throws Exception {
+    long capacity = 16L << 20;
+    int valueSize = 200;
+    int keys = (int) (4 * capacity / (valueSize + 11));
+    Config config = Config.builder().path(tmp.resolve("big")).cacheCapacity(capacity)
+        .checkpointAfterBytes(8 << 20).build();
+    long before = usedHeapAfterGc();
+    try (Database db = Database.open(config)) {
+      for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < keys; i++) {
+          db.put(key(i), value(i, round, valueSize));
+        }
+      }
+      long resident = db.cache().resident();
+      long heap = usedHeapAfterGc() - before;
+      assertTrue(resident <= capacity + capacity / 4, "resident " + resident + " > capacity " + capacity);
+      assertTrue(heap < capacity + (24 << 20), "heap held " + heap + " bytes for a cache of " + capacity
+          + " and " + (long) keys * (valueSize + 11) + " bytes of data");
+      Random rnd = new Random(3);
+      for (int j = 0; j < 20_000; j++) {
+        int i = rnd.nextInt(keys);
+        assertArrayEquals(value(i, 1, valueSize), db.get(key(i)), "key " + i);
+      }
+      long n = 0;
+      ByteBuffer expected = ByteBuffer.allocate(valueSize);
+      for (Entry e : db.all()) {
+        expected.clear();
+        expected.put(value((int) n, 1, valueSize)).flip();
+        assertEquals(expected, ByteBuffer.wrap(e.value()), "scan at " + n);
+        n++;
+      }
+      assertEquals(keys, n);
+      assertTrue(db.cache().evictions() > 0 && db.cache().loads() > 0);
+    }
+  }
+
+  private static long usedHeapAfterGc() throws InterruptedException {
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+      Thread.sleep(50);
+    }
+    Runtime rt = Runtime.getRuntime();
+    return rt.totalMemory() - rt.freeMemory();
+  }
+
+  /** Overwriting everything again and again: the cleaner keeps the files near the live data. */
+  @Test
+  void spaceStaysBoundedUnderOverwrites() throws Exception {
+    Path dir = tmp.resolve("space");
+    Config config = Config.builder().path(dir).checkpointAfterBytes(1 << 20).build();
+    int keys = 20_000;
+    int valueSize = 100;
+    long logical = (long) keys * (11 + valueSize);
+    try (Database db = Database.open(config)) {
+      Random rnd = new Random(11);
+      for (int round = 0; round < 6; round++) {
+        for (int j = 0; j < keys; j++) {
+          int i = round == 0 ? j : rnd.nextInt(keys);
+          db.put(key(i), value(i, round, valueSize));
+        }
+        db.checkpoint(false);
+      }
+    }
+    long onDisk;
+    StringBuilder files = new StringBuilder();
+    try (Database db = Database.open(config)) {
+      onDisk = db.sizeOnDisk();
+      try (var list = java.nio.file.Files.list(dir)) {
+        for (Path f : (Iterable<Path>) list.sorted()::iterator) {
+          files.append(' ').append(f.getFileName()).append('=').append(java.nio.file.Files.size(f));
+        }
+      }
+      assertEquals(keys, db.size());
+    }
+    double amplification = (double) onDisk / logical;
+    assertTrue(amplification <= 1.5, "space amplification " + amplification + " of " + logical
+        + " logical bytes:" + files);
+  }
+}

@@ -78,17 +78,21 @@ class DurabilityTest {
     }
   }
 
-  /** One step of the crash workload, applied to the database and to the model. */
+  /** One step of the crash workload, applied to the database (unless null) and to the model. */
   static void step(Db db, List<NavigableMap<String, String>> model, Random rnd, int i) {
     int tree = rnd.nextInt(2);
-    Tree t = tree == 0 ? db : db.openTree("second");
+    Tree t = db == null ? null : tree == 0 ? db : db.openTree("second");
     String k = "k" + rnd.nextInt(60);
     if (rnd.nextInt(5) == 0) {
-      t.remove(Bytes.utf8(k));
+      if (t != null) {
+        t.remove(Bytes.utf8(k));
+      }
       model.get(tree).remove(k);
     } else {
       String v = "v" + i + "-" + "x".repeat(rnd.nextInt(rnd.nextBoolean() ? 10 : 3000));
-      t.put(Bytes.utf8(k), Bytes.utf8(v));
+      if (t != null) {
+        t.put(Bytes.utf8(k), Bytes.utf8(v));
+      }
       model.get(tree).put(k, v);
     }
   }
@@ -159,6 +163,162 @@ class DurabilityTest {
         assertEquals(db.size(), db.all().count(), what);
       }
     }
+  }
+
+  /**
+   * Power loss right after every sync of fixed workloads (flushes, checkpoints with and without
+   * cleaning, evictions that write images), in every crash mode: each recovered database is a
+   * state of the history, at or after the last completed flush. {@code -Dluge.crash.syncTrials}
+   * sets the number of recoveries checked (default 5,000).
+   */
+  @Test
+  void powerLossAfterEverySyncPoint() throws Exception {
+    int target = Integer.getInteger("luge.crash.syncTrials", 5000);
+    int done = 0;
+    for (long seed = 0; done < target; seed++) {
+      done += syncPointRun(seed, target - done);
+    }
+  }
+
+  private int syncPointRun(long seed, int budget) throws Exception {
+    Random rnd = new Random(seed);
+    Random crashRnd = new Random(~seed);
+    SimulatedFileIo disk = new SimulatedFileIo();
+    Config config = Config.builder().path(tmp.resolve("sync-" + seed)).flushEveryMs(0)
+        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    Config verify = Config.builder().path(tmp.resolve("verify")).flushEveryMs(0)
+        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    List<List<NavigableMap<String, String>>> states =
+        java.util.Collections.synchronizedList(new ArrayList<>());
+    List<NavigableMap<String, String>> model = List.of(new TreeMap<>(), new TreeMap<>());
+    states.add(copy(model));
+    java.util.concurrent.atomic.AtomicInteger flushed = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger trials = new java.util.concurrent.atomic.AtomicInteger();
+    List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+    disk.onSync(() -> {
+      if (trials.get() >= budget || !failures.isEmpty()) {
+        return;
+      }
+      int atLeast = flushed.get();
+      List<List<NavigableMap<String, String>>> possible;
+      synchronized (states) {
+        possible = new ArrayList<>(states.subList(atLeast, states.size()));
+      }
+      for (SimulatedFileIo.CrashMode mode : SimulatedFileIo.CrashMode.values()) {
+        trials.incrementAndGet();
+        try (Db db = Database.open(verify, SMALL_NODES, disk.crash(mode, crashRnd))) {
+          List<NavigableMap<String, String>> got = List.of(contents(db),
+              db.treeNames().contains("second") ? contents(db.openTree("second")) : new TreeMap<>());
+          if (!possible.contains(got)) {
+            failures.add("seed " + seed + ", " + mode + ", sync " + trials.get()
+                + ": recovered a state that is not one of ops " + atLeast + ".." + (atLeast + possible.size() - 1));
+          }
+          if (db.size() != db.all().count()) {
+            failures.add("seed " + seed + ", " + mode + ": size() disagrees with a scan");
+          }
+        } catch (RuntimeException e) {
+          failures.add("seed " + seed + ", " + mode + ": recovery failed: " + e);
+        }
+      }
+    });
+    try (Db db = Database.open(config, SMALL_NODES, disk)) {
+      db.openTree("second");
+      for (int i = 0; i < 150 && trials.get() < budget && failures.isEmpty(); i++) {
+        // The state after op i is recorded before the op runs: a crash during it may keep it.
+        List<NavigableMap<String, String>> next = copy(model);
+        long opSeed = rnd.nextLong();
+        step(null, next, new Random(opSeed), i);
+        states.add(copy(next));
+        step(db, model, new Random(opSeed), i);
+        if (rnd.nextInt(5) == 0) {
+          db.flush();
+          flushed.set(states.size() - 1);
+        }
+        if (rnd.nextInt(25) == 0) {
+          ((Database) db).checkpoint(rnd.nextBoolean());
+        }
+        if (rnd.nextInt(30) == 0) {
+          ((Database) db).evictAll();
+        }
+      }
+      disk.onSync(null);
+    }
+    assertEquals(List.of(), failures);
+    return trials.get();
+  }
+
+  /**
+   * An I/O error, a full disk or a short write at operation N, for every N of a small workload
+   * (opening included): the database reports a {@link dev.luge.LugeException}, never another
+   * exception, and a reopen, after a power loss, finds every write flushed before the error.
+   */
+  @Test
+  void anIoErrorAtEveryOperationIsReportedAndLosesNothingFlushed() throws Exception {
+    int total = ioErrorRun(-1, SimulatedFileIo.Failure.IO_ERROR);
+    assertTrue(total > 50, "the workload does I/O");
+    for (SimulatedFileIo.Failure how : SimulatedFileIo.Failure.values()) {
+      for (int n = 1; n <= total + 5; n++) {
+        ioErrorRun(n, how);
+      }
+    }
+  }
+
+  /** One run failing at operation {@code failAt} (-1: none); returns the operations done. */
+  private int ioErrorRun(int failAt, SimulatedFileIo.Failure how) throws Exception {
+    String what = how + " at operation " + failAt;
+    SimulatedFileIo disk = new SimulatedFileIo();
+    if (failAt > 0) {
+      disk.failAt(failAt, how);
+    }
+    Config config = Config.builder().path(tmp.resolve("ioerr")).flushEveryMs(0)
+        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    Random rnd = new Random(5);
+    List<List<NavigableMap<String, String>>> states = new ArrayList<>();
+    List<NavigableMap<String, String>> model = List.of(new TreeMap<>(), new TreeMap<>());
+    states.add(copy(model));
+    int flushed = 0;
+    Db db = null;
+    try {
+      db = Database.open(config, SMALL_NODES, disk);
+      db.openTree("second");
+      for (int i = 0; i < 40; i++) {
+        List<NavigableMap<String, String>> next = copy(model);
+        long opSeed = rnd.nextLong();
+        step(null, next, new Random(opSeed), i);
+        states.add(copy(next));
+        step(db, model, new Random(opSeed), i);
+        if (i % 4 == 3) {
+          db.flush();
+          flushed = states.size() - 1;
+        }
+        if (i == 20) {
+          ((Database) db).checkpoint(true);
+        }
+        if (i == 30) {
+          ((Database) db).evictAll();
+          contents(db); // reads the evicted leaves back
+        }
+      }
+      db.flush();
+      flushed = states.size() - 1;
+    } catch (dev.luge.LugeException expected) {
+      assertTrue(failAt > 0, "no failure was injected, yet: " + expected);
+    } catch (RuntimeException e) {
+      throw new AssertionError(what + ": not a LugeException", e);
+    } finally {
+      if (db != null) {
+        db.close();
+      }
+    }
+    int ops = (int) disk.operations();
+    disk.clearFailure();
+    try (Db again = Database.open(config, SMALL_NODES, disk.crash(SimulatedFileIo.CrashMode.DROP_ALL, rnd))) {
+      List<NavigableMap<String, String>> got = List.of(contents(again),
+          again.treeNames().contains("second") ? contents(again.openTree("second")) : new TreeMap<>());
+      assertTrue(states.subList(flushed, states.size()).contains(got),
+          what + ": recovered a state that is not one of ops " + flushed + ".." + (states.size() - 1));
+    }
+    return ops;
   }
 
   @Test

@@ -292,7 +292,7 @@ public final class Database extends TreeHandle implements Db {
         if (w.bytesFlushed() - redoBytesAtCheckpoint >= config.checkpointAfterBytes()) {
           checkpoint(false);
         }
-      } catch (RuntimeException | IOException | Error e) {
+      } catch (RuntimeException | Error e) {
         if (closed) {
           return;
         }
@@ -331,11 +331,16 @@ public final class Database extends TreeHandle implements Db {
    *   <li>delete the redo segments before step 2 and the unreferenced page segments (directory sync).
    * </ol>
    */
-  public void checkpoint(boolean clean) throws IOException {
+  public void checkpoint(boolean clean) {
     // The live bytes per segment are known only at the end of a checkpoint: if they show the
     // page log beyond its bound, a second round (cheap: few leaves changed since) cleans it.
-    if (checkpointOnce(clean)) {
-      checkpointOnce(clean);
+    try {
+      if (checkpointOnce(clean)) {
+        checkpointOnce(clean);
+      }
+    } catch (IOException e) {
+      throw new LugeException("checkpoint of " + dir + " failed (" + e.getMessage()
+          + "); the database refuses further writes until it is reopened", e);
     }
   }
 
@@ -799,7 +804,7 @@ public final class Database extends TreeHandle implements Db {
     if (w != null && p != null && !w.isPoisoned()) {
       try {
         checkpoint(false); // so that the next open replays nothing
-      } catch (IOException | RuntimeException e) {
+      } catch (RuntimeException e) {
         // The redo log still holds everything flushed; the next open replays it.
       }
     }

@@ -230,6 +230,26 @@ public final class SimulatedFileIo implements FileIo {
       tick("sync directory", false);
       durableNames.clear();
       durableNames.putAll(names);
+      afterSync();
+    }
+  }
+
+  private Runnable syncListener;
+
+  /**
+   * Calls {@code listener} after every sync of a file or of the directory, with this disk's lock
+   * held: tests take {@link #crash} snapshots there to lose power right after each sync point.
+   */
+  public void onSync(Runnable listener) {
+    synchronized (lock) {
+      syncListener = listener;
+    }
+  }
+
+  private void afterSync() {
+    Runnable l = syncListener;
+    if (l != null) {
+      l.run();
     }
   }
 
@@ -341,6 +361,7 @@ public final class SimulatedFileIo implements FileIo {
         f.durable = d;
         f.pendingAt.clear();
         f.pendingData.clear();
+        afterSync();
       }
     }
 

@@ -58,7 +58,8 @@ public final class PageLog implements PageStore, AutoCloseable {
 
   /** Syncs; returns an LSN below which every image appended so far lies, all durable. */
   public long syncedEnd() {
-    return writer.flushAsync().join();
+    writer.flush();
+    return writer.durableLsn();
   }
 
   /** Ends the current segment (so the ones before can be cleaned); returns the next one's number. */

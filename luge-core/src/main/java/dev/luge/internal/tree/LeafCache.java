@@ -4,7 +4,6 @@ import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongPredicate;
@@ -30,7 +29,6 @@ public final class LeafCache {
   private final PageTable<Object> table;
   private final long capacity;
   private final LongAdder resident = new LongAdder();
-  private final AtomicLong changes = new AtomicLong();
   private final ReentrantLock evictLock = new ReentrantLock();
   private final LongAdder evictions = new LongAdder();
   private final LongAdder loads = new LongAdder();
@@ -101,12 +99,13 @@ public final class LeafCache {
   }
 
   /**
-   * Called after a change that may have grown the cache: every 64th call compares the resident
+   * Called after a change that may have grown the cache: about every 64th call compares the resident
    * bytes with the capacity, wakes the background evictor when over, and evicts on this thread
    * when far over (writers faster than the evictor must not outgrow the heap).
    */
   void afterChange() {
-    if ((changes.incrementAndGet() & 63) != 0 || store == null) {
+    // A random one in 64 calls, not a shared counter: writers on many cores must not contend here.
+    if ((java.util.concurrent.ThreadLocalRandom.current().nextInt() & 63) != 0 || store == null) {
       return;
     }
     long r = resident.sum();

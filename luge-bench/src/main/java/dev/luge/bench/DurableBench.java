@@ -1,0 +1,338 @@
+package dev.luge.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/**
+ * The durable comparison: Luge, RocksDB and LMDB on disk, each in a fresh JVM with the same heap
+ * and cache, driven through the same workloads in one run, plus a raw {@code FileChannel.force}
+ * loop as the physical limit of durable writes. Workloads are whole phases timed end to end
+ * (fills include the close that makes them durable), not JMH microbenchmarks: what is measured
+ * here is disk layout, recovery and space, which JMH's repeated iterations would blur.
+ *
+ * <p>Usage: {@code java -cp benchmarks.jar dev.luge.bench.DurableBench [--keys N]
+ * [--stores luge,rocksdb,lmdb] [--dir DIR]}; {@code bin/bench durable} runs it.
+ */
+public final class DurableBench {
+  private DurableBench() {}
+
+  static final int DURABLE_WRITES = 2000;
+
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("child")) {
+      child(args[1], Integer.parseInt(args[2]), Path.of(args[3]));
+      return;
+    }
+    int keys = 1_000_000;
+    List<String> stores = List.of("luge", "rocksdb", "lmdb");
+    Path dir = Path.of(System.getProperty("java.io.tmpdir"), "luge-durable-bench");
+    for (int i = 0; i < args.length; i += 2) {
+      switch (args[i]) {
+        case "--keys" -> keys = Integer.parseInt(args[i + 1]);
+        case "--stores" -> stores = List.of(args[i + 1].split(","));
+        case "--dir" -> dir = Path.of(args[i + 1]);
+        default -> throw new IllegalArgumentException("unknown option " + args[i]);
+      }
+    }
+    Map<String, Map<String, Double>> results = new LinkedHashMap<>();
+    for (String store : stores) {
+      Path d = dir.resolve(store);
+      deleteTree(d);
+      Files.createDirectories(d);
+      results.put(store, runChild(store, keys, d));
+      deleteTree(d);
+    }
+    print(keys, stores, results);
+  }
+
+  private static Map<String, Double> runChild(String store, int keys, Path dir) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-Xms1g",
+        "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+        "-cp", System.getProperty("java.class.path"), DurableBench.class.getName(),
+        "child", store, Integer.toString(keys), dir.toString()));
+    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    Map<String, Double> out = new LinkedHashMap<>();
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+        StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        System.err.println("[" + store + "] " + line);
+        if (line.startsWith("RESULT ")) {
+          String[] f = line.split(" ");
+          out.put(f[1], Double.parseDouble(f[2]));
+        }
+      }
+    }
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException(store + " run failed with exit code " + p.exitValue());
+    }
+    return out;
+  }
+
+  /** Rows of the table: result name, label, unit, and whether more is better. */
+  private static final String[][] ROWS = {
+      {"fillrandom", "fill, random order", "ops/s", "+"},
+      {"fillseq", "fill, key order", "ops/s", "+"},
+      {"reopen", "reopen after the fill", "s", "-"},
+      {"readrandom1", "random reads after reopen, 1 thread", "ops/s", "+"},
+      {"readrandom2", "random reads, 2 threads", "ops/s", "+"},
+      {"scan", "full scan", "entries/s", "+"},
+      {"overwrite", "overwrite everything twice", "ops/s", "+"},
+      {"durable1", "durable writes (fsync each), 1 thread", "ops/s", "+"},
+      {"durable2", "durable writes, 2 threads", "ops/s", "+"},
+      {"rawfsync", "raw write+force loop (the disk's limit)", "ops/s", "+"},
+      {"spacefill", "bytes on disk / logical, after the fill", "x", "-"},
+      {"spaceoverwrite", "bytes on disk / logical, after the overwrites", "x", "-"},
+      {"heap", "heap retained (max after GC at phase ends)", "MiB", "-"},
+  };
+
+  private static void print(int keys, List<String> stores, Map<String, Map<String, Double>> results) {
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "%,d keys of 16 bytes, 100-byte values; %d cores, %s%n%n",
+        keys, Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version")));
+    sb.append("| workload | unit |");
+    for (String s : stores) {
+      sb.append(' ').append(s).append(" |");
+    }
+    for (String s : stores) {
+      if (!s.equals("luge")) {
+        sb.append(" luge/").append(s).append(" |");
+      }
+    }
+    sb.append('\n').append("|---|---|");
+    sb.append("---:|".repeat(stores.size() * 2 - (stores.contains("luge") ? 1 : 0)));
+    sb.append('\n');
+    for (String[] row : ROWS) {
+      sb.append("| ").append(row[1]).append(" | ").append(row[2]).append(" |");
+      for (String s : stores) {
+        Double v = results.get(s).get(row[0]);
+        sb.append(' ').append(v == null ? "-" : format(v, row[2])).append(" |");
+      }
+      Double l = results.containsKey("luge") ? results.get("luge").get(row[0]) : null;
+      for (String s : stores) {
+        if (!s.equals("luge")) {
+          Double v = results.get(s).get(row[0]);
+          sb.append(' ').append(l == null || v == null || v == 0 ? "-"
+              : String.format(Locale.ROOT, "%.2fx", l / v)).append(" |");
+        }
+      }
+      sb.append('\n');
+    }
+    sb.append("\nRatios are Luge's figure over the peer's: above 1 is more (better for rates, worse for"
+        + " seconds, space and heap).\n");
+    System.out.print(sb);
+  }
+
+  private static String format(double v, String unit) {
+    return switch (unit) {
+      case "s" -> String.format(Locale.ROOT, "%.3f", v);
+      case "x" -> String.format(Locale.ROOT, "%.2f", v);
+      case "MiB" -> String.format(Locale.ROOT, "%.0f", v);
+      default -> String.format(Locale.ROOT, "%,.0f", v);
+    };
+  }
+
+  // ------------------------------------------------------------------ the child JVM
+
+  private static double retainedHeapMiB;
+
+  private static void result(String name, double value) {
+    System.out.println("RESULT " + name + " " + value);
+    System.out.flush();
+  }
+
+  private static void phaseEnd() {
+    for (int i = 0; i < 2; i++) {
+      System.gc();
+    }
+    long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    retainedHeapMiB = Math.max(retainedHeapMiB, used / 1048576.0);
+  }
+
+  private static double rate(long ops, long startNanos) {
+    return ops / ((System.nanoTime() - startNanos) / 1e9);
+  }
+
+  static void child(String store, int n, Path dir) throws Exception {
+    byte[][] keys = Stores.keys(n, 1);
+    int[] order = permutation(n, 2);
+    long logical = (long) n * (Stores.KEY_SIZE + Stores.VALUE_SIZE);
+    Path main = dir.resolve("random");
+
+    long t = System.nanoTime();
+    try (Kv kv = Kv.open(store, main)) {
+      kv.beginBulk();
+      for (int i : order) {
+        kv.put(keys[i], Stores.value(i));
+      }
+      kv.endBulk();
+    }
+    result("fillrandom", rate(n, t));
+    result("spacefill", (double) du(main) / logical);
+    phaseEnd();
+
+    t = System.nanoTime();
+    Kv kv = Kv.open(store, main);
+    result("reopen", (System.nanoTime() - t) / 1e9);
+    int[] reads = permutation(n, 3);
+    t = System.nanoTime();
+    for (int i : reads) {
+      check(kv.get(keys[i]), i);
+    }
+    result("readrandom1", rate(n, t));
+    t = System.nanoTime();
+    Thread[] readers = new Thread[2];
+    for (int r = 0; r < 2; r++) {
+      int from = r * (n / 2);
+      Kv shared = kv;
+      readers[r] = new Thread(() -> {
+        for (int j = from; j < from + n / 2; j++) {
+          check(shared.get(keys[reads[j]]), reads[j]);
+        }
+      });
+      readers[r].start();
+    }
+    for (Thread r : readers) {
+      r.join();
+    }
+    result("readrandom2", rate(2L * (n / 2), t));
+    t = System.nanoTime();
+    long scanned = kv.scan();
+    if (scanned != n) {
+      throw new IllegalStateException("scan saw " + scanned + " of " + n + " entries");
+    }
+    result("scan", rate(n, t));
+    phaseEnd();
+    t = System.nanoTime();
+    kv.beginBulk();
+    for (int round = 1; round <= 2; round++) {
+      for (int i : order) {
+        kv.put(keys[i], Stores.value(i + (long) round * n));
+      }
+    }
+    kv.endBulk();
+    kv.close();
+    result("overwrite", rate(2L * n, t));
+    result("spaceoverwrite", (double) du(main) / logical);
+    phaseEnd();
+    deleteTree(main);
+
+    Path seq = dir.resolve("seq");
+    byte[][] sorted = keys.clone();
+    Arrays.sort(sorted, Arrays::compareUnsigned);
+    t = System.nanoTime();
+    try (Kv s = Kv.open(store, seq)) {
+      s.beginBulk();
+      for (int i = 0; i < n; i++) {
+        s.put(sorted[i], Stores.value(i));
+      }
+      s.endBulk();
+    }
+    result("fillseq", rate(n, t));
+    phaseEnd();
+    deleteTree(seq);
+
+    Path durable = dir.resolve("durable");
+    try (Kv d = Kv.open(store, durable)) {
+      t = System.nanoTime();
+      for (int i = 0; i < DURABLE_WRITES; i++) {
+        d.putDurable(keys[i], Stores.value(i));
+      }
+      result("durable1", rate(DURABLE_WRITES, t));
+      Thread[] writers = new Thread[2];
+      t = System.nanoTime();
+      for (int w = 0; w < 2; w++) {
+        int from = DURABLE_WRITES + w * (DURABLE_WRITES / 2);
+        writers[w] = new Thread(() -> {
+          for (int i = from; i < from + DURABLE_WRITES / 2; i++) {
+            d.putDurable(keys[i], Stores.value(i));
+          }
+        });
+        writers[w].start();
+      }
+      for (Thread w : writers) {
+        w.join();
+      }
+      result("durable2", rate(DURABLE_WRITES, t));
+    }
+    try (FileChannel ch = FileChannel.open(durable.resolve("raw-fsync"), StandardOpenOption.CREATE,
+        StandardOpenOption.WRITE)) {
+      ByteBuffer record = ByteBuffer.allocate(Stores.KEY_SIZE + Stores.VALUE_SIZE);
+      long pos = 0;
+      t = System.nanoTime();
+      for (int i = 0; i < DURABLE_WRITES; i++) {
+        record.clear();
+        pos += ch.write(record, pos);
+        ch.force(false);
+      }
+      result("rawfsync", rate(DURABLE_WRITES, t));
+    }
+    deleteTree(durable);
+    phaseEnd();
+    result("heap", retainedHeapMiB);
+  }
+
+  private static void check(byte[] value, int i) {
+    if (value == null || value.length != Stores.VALUE_SIZE) {
+      throw new IllegalStateException("key " + i + " read back wrong: "
+          + (value == null ? "missing" : value.length + " bytes"));
+    }
+  }
+
+  static int[] permutation(int n, long seed) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = i;
+    }
+    SplittableRandom rnd = new SplittableRandom(seed);
+    for (int i = n - 1; i > 0; i--) {
+      int j = rnd.nextInt(i + 1);
+      int x = p[i];
+      p[i] = p[j];
+      p[j] = x;
+    }
+    return p;
+  }
+
+  static long du(Path dir) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
+      return files.filter(Files::isRegularFile).mapToLong(f -> {
+        try {
+          return Files.size(f);
+        } catch (IOException e) {
+          return 0;
+        }
+      }).sum();
+    }
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      for (Path f : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
+        Files.delete(f);
+      }
+    }
+  }
+}

@@ -68,6 +68,18 @@ public interface Tree {
   /** Removes {@code key}; returns the value it had, or {@code null} if absent. */
   byte[] remove(byte[] key);
 
+  /**
+   * Applies all operations of {@code batch} atomically: point reads and single-entry queries
+   * ({@code get}, {@code containsKey}, {@code firstEntry}, {@code ceilingEntry}...) see all of
+   * them or none, writers of the same keys wait, and after a crash the database holds all of
+   * them or none. Iterators and scans are weakly consistent, as for any concurrent write: one
+   * running meanwhile may see some of the batch.
+   *
+   * @throws LimitExceededException if the batch is larger than one log record can hold (about
+   *     the segment size, 64 MiB by default), before anything is applied
+   */
+  void apply(Batch batch);
+
   /** Whether {@code key} is present. */
   boolean containsKey(byte[] key);
 

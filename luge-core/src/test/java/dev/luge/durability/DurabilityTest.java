@@ -83,7 +83,24 @@ class DurabilityTest {
     int tree = rnd.nextInt(2);
     Tree t = db == null ? null : tree == 0 ? db : db.openTree("second");
     String k = "k" + rnd.nextInt(60);
-    if (rnd.nextInt(5) == 0) {
+    if (rnd.nextInt(8) == 0) {
+      // A batch: recovered whole or not at all, so a partial one matches no state of the model.
+      dev.luge.Batch batch = new dev.luge.Batch();
+      for (int j = rnd.nextInt(5); j >= 0; j--) {
+        String bk = "k" + rnd.nextInt(60);
+        if (rnd.nextInt(3) == 0) {
+          batch.remove(Bytes.utf8(bk));
+          model.get(tree).remove(bk);
+        } else {
+          String v = "b" + i + "-" + j + "x".repeat(rnd.nextInt(200));
+          batch.put(Bytes.utf8(bk), Bytes.utf8(v));
+          model.get(tree).put(bk, v);
+        }
+      }
+      if (t != null) {
+        t.apply(batch);
+      }
+    } else if (rnd.nextInt(5) == 0) {
       if (t != null) {
         t.remove(Bytes.utf8(k));
       }

@@ -89,14 +89,15 @@ class PageCacheTest {
   }
 
   /**
-   * Four times the cache capacity written, then overwritten, and read back: the cache stays
-   * near its capacity, and so does the heap the database keeps alive.
+   * Six times the cache capacity written, then overwritten, and read back: the cache stays near
+   * its capacity, and so does the heap the database keeps alive (the cache plus fixed costs: log
+   * buffers of a few MiB, stubs of evicted leaves, index nodes), far below the data's size.
    */
   @Test
   void dataLargerThanTheCacheKeepsTheHeapNearTheCapacity() throws Exception {
     long capacity = 16L << 20;
     int valueSize = 200;
-    int keys = (int) (4 * capacity / (valueSize + 11));
+    int keys = (int) (6 * capacity / (valueSize + 11));
     Config config = Config.builder().path(tmp.resolve("big")).cacheCapacity(capacity)
         .checkpointAfterBytes(8 << 20).build();
     long before = usedHeapAfterGc();
@@ -109,7 +110,7 @@ class PageCacheTest {
       long resident = db.cache().resident();
       long heap = usedHeapAfterGc() - before;
       assertTrue(resident <= capacity + capacity / 4, "resident " + resident + " > capacity " + capacity);
-      assertTrue(heap < capacity + (24 << 20), "heap held " + heap + " bytes for a cache of " + capacity
+      assertTrue(heap < capacity + (40 << 20), "heap held " + heap + " bytes for a cache of " + capacity
           + " and " + (long) keys * (valueSize + 11) + " bytes of data");
       Random rnd = new Random(3);
       for (int j = 0; j < 20_000; j++) {

@@ -63,6 +63,24 @@ class ProcessCrashTest {
         });
         other.setDaemon(true);
         other.start();
+        Tree batches = db.openTree("batches");
+        Thread batcher = new Thread(() -> {
+          for (long round = 0; ; round++) {
+            // Every batch sets all of its keys to the same value: whole batches leave them equal.
+            dev.luge.Batch b = new dev.luge.Batch();
+            for (int j = 0; j < 20; j++) {
+              b.put(Bytes.utf8("b" + j), Bytes.utf8("round" + round));
+            }
+            batches.apply(b);
+            try {
+              Thread.sleep(1);
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+        });
+        batcher.setDaemon(true);
+        batcher.start();
         System.out.println("open");
         System.out.flush();
         while (true) {
@@ -118,6 +136,13 @@ class ProcessCrashTest {
             + " lost, recovered up to " + (n - 1));
         assertTrue(n >= count, "cycle " + cycle + ": keys from earlier cycles lost");
         ((Database) db).engine().checkStructure();
+        if (db.treeNames().contains("batches")) {
+          java.util.Set<String> values = new java.util.HashSet<>();
+          for (Entry e : db.openTree("batches").all()) {
+            values.add(Bytes.display(e.value()));
+          }
+          assertTrue(values.size() <= 1, "cycle " + cycle + ": a batch was recovered in part: " + values);
+        }
         count = n;
       }
     }

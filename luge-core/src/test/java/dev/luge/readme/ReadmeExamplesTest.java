@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.luge.Batch;
 import dev.luge.Bytes;
 import dev.luge.CasResult;
 import dev.luge.Codec;
@@ -210,12 +211,47 @@ class ReadmeExamplesTest {
       db.put(utf8("order:17"), utf8("paid"));
       db.flush();                                    // durable now: survives kill -9 or power loss
     }
-    try (Db db = Luge.open(dir)) {                   // reopening replays the log
+    try (Db db = Luge.open(dir)) {                   // reopening: from the last checkpoint
       System.out.println(Bytes.display(db.get(utf8("order:17"))));   // paid
     }
     // END
     try (Db db = Luge.open(dir)) {
       assertArrayEquals(utf8("paid"), db.get(utf8("order:17")));
+    }
+  }
+
+  @Test
+  void batches() {
+    try (Db db = Luge.open(tmp.resolve("batch"))) {
+      db.put(utf8("account:a"), utf8("100"));
+      db.put(utf8("account:b"), utf8("100"));
+      db.put(utf8("pending:17"), utf8("a->b 10"));
+      // README:batch
+      db.apply(new Batch()                             // all or none: in memory and after a crash
+          .put(utf8("account:a"), utf8("90"))
+          .put(utf8("account:b"), utf8("110"))
+          .remove(utf8("pending:17")));
+      // END
+      assertArrayEquals(utf8("90"), db.get(utf8("account:a")));
+      assertArrayEquals(utf8("110"), db.get(utf8("account:b")));
+      assertNull(db.get(utf8("pending:17")));
+    }
+  }
+
+  @Test
+  void largerThanMemory() {
+    Path dir = tmp.resolve("cache");
+    // README:cache
+    Config config = Config.builder()
+        .path(dir)
+        .cacheCapacity(64L << 20)                      // heap bytes of cached pages: 64 MiB
+        .build();
+    try (Db db = Luge.open(config)) {                  // the rest stays on disk until read
+      db.put(utf8("big"), new byte[1 << 20]);
+    }
+    // END
+    try (Db db = Luge.open(config)) {
+      assertEquals(1 << 20, db.get(utf8("big")).length);
     }
   }
 
@@ -237,6 +273,6 @@ class ReadmeExamplesTest {
           "README.md lacks the example '" + m.group(2) + "' exactly as in " + source
               + ":\n" + body);
     }
-    assertEquals(9, found, "examples found in " + source);
+    assertEquals(11, found, "examples found in " + source);
   }
 }

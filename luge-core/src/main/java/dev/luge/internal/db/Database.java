@@ -88,6 +88,10 @@ public final class Database extends TreeHandle implements Db {
   private int checkpointNextTreeId;
   private Thread maintenance;
   private final Object maintenanceSignal = new Object();
+  /** Batches being applied, and a count bumped before and after each: readers' seqlock. */
+  private final AtomicInteger batchesActive = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong batchVersion =
+      new java.util.concurrent.atomic.AtomicLong();
   /** Held while a tree is created or dropped, and while a checkpoint lists the trees. */
   private final Object registry = new Object();
   private boolean maintenanceWanted;
@@ -206,6 +210,7 @@ public final class Database extends TreeHandle implements Db {
   static final byte PUT = LogFormat.FIRST_USER_KIND + 2;
   static final byte REMOVE = LogFormat.FIRST_USER_KIND + 3;
   static final byte ID_RESERVE = LogFormat.FIRST_USER_KIND + 4;
+  static final byte BATCH = LogFormat.FIRST_USER_KIND + 5;
   /** Ids reserved per durable record. */
   static final long ID_BLOCK = 1_000_000;
 
@@ -256,6 +261,140 @@ public final class Database extends TreeHandle implements Db {
     maintenance.setDaemon(true);
     maintenance.start();
   }
+
+  // ------------------------------------------------------------------ batches
+
+  /**
+   * Runs {@code read} so that it sees no batch half applied: a read that overlapped a batch is
+   * done again (a seqlock; batches are rare enough that readers almost never wait or retry).
+   */
+  <T> T stable(java.util.function.Supplier<T> read) {
+    for (;;) {
+      long v = batchVersion.get();
+      if (batchesActive.get() == 0) {
+        T r = read.get();
+        if (batchesActive.get() == 0 && batchVersion.get() == v) {
+          return r;
+        }
+      } else {
+        Thread.yield();
+      }
+    }
+  }
+
+  /**
+   * Applies a batch to tree {@code t}: takes the lock stripes of all its keys (in order, so
+   * batches never deadlock), which keeps writers of those keys out; reserves one redo record
+   * holding every operation; applies them unlogged while readers are held off; commits the
+   * record. One record makes recovery all or nothing; the stripes make the log order of every
+   * key its commit order, as for single writes.
+   */
+  void applyBatch(TreeHandle t, java.util.NavigableMap<byte[], byte[]> ops,
+      dev.luge.internal.sub.Subscriptions locks) {
+    boolean[] stripes = new boolean[64];
+    long size = 8;
+    for (Map.Entry<byte[], byte[]> e : ops.entrySet()) {
+      stripes[dev.luge.internal.sub.Subscriptions.stripeOf(e.getKey())] = true;
+      size += 8 + e.getKey().length + (e.getValue() == null ? 0 : e.getValue().length);
+    }
+    LogWriter w = log;
+    if (w != null && size > w.maxPayload()) {
+      throw new dev.luge.LimitExceededException("batch of " + size + " bytes exceeds the largest"
+          + " log record (" + w.maxPayload() + " bytes); split it");
+    }
+    int recordSize = (int) Math.min(size, Integer.MAX_VALUE);
+    lockStripes(stripes, 0, locks, () -> applyLocked(t, ops, w, recordSize));
+  }
+
+  private static void lockStripes(boolean[] stripes, int from,
+      dev.luge.internal.sub.Subscriptions locks, Runnable then) {
+    int i = from;
+    while (i < stripes.length && !stripes[i]) {
+      i++;
+    }
+    if (i == stripes.length) {
+      then.run();
+      return;
+    }
+    synchronized (locks.stripe(i)) {
+      lockStripes(stripes, i + 1, locks, then);
+    }
+  }
+
+  private void applyLocked(TreeHandle t, java.util.NavigableMap<byte[], byte[]> ops, LogWriter w,
+      int size) {
+    LogWriter.Reservation r = null;
+    if (w != null) {
+      r = w.reserve(BATCH, size);
+      ByteBuffer p = r.payload();
+      p.putInt(t.id()).putInt(ops.size());
+      for (Map.Entry<byte[], byte[]> e : ops.entrySet()) {
+        byte[] v = e.getValue();
+        p.putInt(e.getKey().length).putInt(v == null ? -1 : v.length).put(e.getKey());
+        if (v != null) {
+          p.put(v);
+        }
+      }
+    }
+    batchesActive.incrementAndGet();
+    batchVersion.incrementAndGet();
+    try {
+      for (Map.Entry<byte[], byte[]> e : ops.entrySet()) {
+        byte[] v = e.getValue();
+        t.engine().mutate(e.getKey(), old -> v, false);
+      }
+    } catch (RuntimeException | Error e) {
+      // Half applied in memory (a leaf failed to load): the record is dropped and the database
+      // refuses further writes, so the next open, which replays without it, is what counts.
+      if (r != null) {
+        r.abort();
+      }
+      fail(e);
+      throw e;
+    } finally {
+      batchVersion.incrementAndGet();
+      batchesActive.decrementAndGet();
+    }
+    if (r != null) {
+      r.commit();
+    }
+  }
+
+  /** Replays a batch record (its payload after the tree id): all its operations, in order. */
+  private void replayBatch(TreeHandle t, long lsn, ByteBuffer p) {
+    if (p.remaining() < 4) {
+      throw badRecord(lsn, "batch record of " + p.remaining() + " bytes");
+    }
+    int count = p.getInt(0); // the payload after the tree id
+    p.position(4);
+    if (count < 0 || count > p.remaining() / 8) {
+      throw badRecord(lsn, "batch record with " + count + " operations");
+    }
+    for (int i = 0; i < count; i++) {
+      if (p.remaining() < 8) {
+        throw badRecord(lsn, "batch record cut short at operation " + i);
+      }
+      int kl = p.getInt();
+      int vl = p.getInt();
+      if (kl < 0 || kl > MAX_KEY_SIZE || vl < -1 || (long) kl + Math.max(vl, 0) > p.remaining()) {
+        throw badRecord(lsn, "batch operation " + i + " with key " + kl + " and value " + vl
+            + " bytes in " + p.remaining());
+      }
+      byte[] k = new byte[kl];
+      p.get(k);
+      byte[] v = null;
+      if (vl >= 0) {
+        v = new byte[vl];
+        p.get(v);
+      }
+      byte[] value = v;
+      t.engine().mutate(k, old -> value);
+    }
+    if (p.hasRemaining()) {
+      throw badRecord(lsn, "trailing bytes after a batch record");
+    }
+  }
+
 
   // ------------------------------------------------------------------ checkpoints and cleaning
 
@@ -529,6 +668,7 @@ public final class Database extends TreeHandle implements Db {
         droppedIds.add(id);
       }
       case REMOVE -> t.engine().mutate(rest, old -> null);
+      case BATCH -> replayBatch(t, lsn, ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN));
       case PUT -> {
         ByteBuffer b = ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN);
         int keyLength = rest.length >= 4 ? b.getInt(0) : -1;

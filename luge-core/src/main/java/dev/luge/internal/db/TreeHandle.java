@@ -1,5 +1,6 @@
 package dev.luge.internal.db;
 
+import dev.luge.Batch;
 import dev.luge.CasResult;
 import dev.luge.Codec;
 import dev.luge.Entry;
@@ -119,14 +120,16 @@ class TreeHandle implements Tree {
   @Override
   public byte[] get(byte[] key) {
     check();
-    return tree.get(key(key));
+    byte[] k = key(key);
+    return db().stable(() -> tree.get(k));
   }
 
   @Override
   public int get(ByteBuffer key, ByteBuffer out) {
     check();
     Objects.requireNonNull(out, "out");
-    return tree.get(key(bytesOf(Objects.requireNonNull(key, "key"))), out);
+    byte[] k = key(bytesOf(Objects.requireNonNull(key, "key")));
+    return db().stable(() -> tree.get(k, out));
   }
 
   @Override
@@ -167,9 +170,27 @@ class TreeHandle implements Tree {
   }
 
   @Override
+  public void apply(Batch batch) {
+    check();
+    Objects.requireNonNull(batch, "batch");
+    BatchAccess access = BatchAccess.get();
+    // The last operation on each key wins; sorted, so the batch record replays in key order.
+    java.util.TreeMap<byte[], byte[]> ops = new java.util.TreeMap<>(Arrays::compareUnsigned);
+    for (int i = 0; i < batch.size(); i++) {
+      ops.put(access.key(batch, i), access.value(batch, i));
+    }
+    if (ops.isEmpty()) {
+      return;
+    }
+    db().applyBatch(this, ops, subscriptions);
+    written();
+  }
+
+  @Override
   public boolean containsKey(byte[] key) {
     check();
-    return tree.containsKey(key(key));
+    byte[] k = key(key);
+    return db().stable(() -> tree.containsKey(k));
   }
 
   @Override
@@ -245,37 +266,37 @@ class TreeHandle implements Tree {
   @Override
   public Entry firstEntry() {
     check();
-    return tree.ceiling(null, true, false);
+    return db().stable(() -> tree.ceiling(null, true, false));
   }
 
   @Override
   public Entry lastEntry() {
     check();
-    return tree.floor(null, true, false);
+    return db().stable(() -> tree.floor(null, true, false));
   }
 
   @Override
   public Entry lowerEntry(byte[] key) {
     check();
-    return tree.floor(key(key), false, false);
+    return db().stable(() -> tree.floor(key(key), false, false));
   }
 
   @Override
   public Entry floorEntry(byte[] key) {
     check();
-    return tree.floor(key(key), true, false);
+    return db().stable(() -> tree.floor(key(key), true, false));
   }
 
   @Override
   public Entry ceilingEntry(byte[] key) {
     check();
-    return tree.ceiling(key(key), true, false);
+    return db().stable(() -> tree.ceiling(key(key), true, false));
   }
 
   @Override
   public Entry higherEntry(byte[] key) {
     check();
-    return tree.ceiling(key(key), false, false);
+    return db().stable(() -> tree.ceiling(key(key), false, false));
   }
 
   @Override

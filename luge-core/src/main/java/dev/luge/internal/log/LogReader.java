@@ -255,6 +255,20 @@ public final class LogReader {
   }
 
   /**
+   * Checks the header of segment {@code segment} of an open segment file {@code h} (magic,
+   * checksum, version, segment size, database id, number): a {@link CorruptionException} naming
+   * {@code file} if it is not a segment of this log.
+   */
+  public static void checkHeader(FileHandle h, Path file, String prefix, long segment,
+      int segmentSize, byte[] dbId) throws IOException {
+    ByteBuffer head = LogFormat.le(ByteBuffer.allocate(LogFormat.SEGMENT_HEADER));
+    h.read(0, head);
+    head.flip();
+    new LogReader(null, prefix, file.getParent() == null ? file : file.getParent(), segmentSize,
+        dbId).checkSegmentHeader(file.getFileName().toString(), segment, head);
+  }
+
+  /**
    * Reads one record at {@code lsn} of an open segment {@code h} (random access, as the page
    * cache reads leaf images): its payload, after checking the header (kind, length within the
    * segment, LSN) and the checksum. Damage is a {@link CorruptionException} naming {@code file}

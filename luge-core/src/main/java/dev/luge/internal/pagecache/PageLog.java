@@ -36,6 +36,7 @@ public final class PageLog implements PageStore, AutoCloseable {
   private final Path dir;
   private final int segmentSize;
   private final LogWriter writer;
+  private final byte[] dbId;
   private final ConcurrentHashMap<Long, FileHandle> readers = new ConcurrentHashMap<>();
 
   /** Opens the page log for appending at {@code endLsn} (what the last checkpoint covers). */
@@ -43,6 +44,7 @@ public final class PageLog implements PageStore, AutoCloseable {
     this.io = io;
     this.dir = dir;
     this.segmentSize = segmentSize;
+    this.dbId = dbId.clone();
     this.writer = new LogWriter(io, LogFormat.PAGES, segmentSize, 1 << 20, dbId, endLsn, 0);
   }
 
@@ -75,6 +77,13 @@ public final class PageLog implements PageStore, AutoCloseable {
       FileHandle h = readers.get(segment);
       if (h == null) {
         FileHandle opened = io.open(name, false);
+        try {
+          // Once per segment: a segment of another database or a damaged header is refused.
+          LogReader.checkHeader(opened, dir.resolve(name), LogFormat.PAGES, segment, segmentSize, dbId);
+        } catch (RuntimeException | IOException e) {
+          opened.close();
+          throw e;
+        }
         h = readers.putIfAbsent(segment, opened);
         if (h == null) {
           h = opened;

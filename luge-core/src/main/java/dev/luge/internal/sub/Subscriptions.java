@@ -17,9 +17,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The subscribers of one tree, and the {@link ChangeSink} that feeds them.
  *
  * <p>Design: the list of watchers is a copy-on-write array, so a write with nobody watching pays
- * one volatile read and a prefix test per watcher. A watched write holds one of 64 lock stripes
- * (chosen by key hash) across its commit and its delivery, which orders events per key without
- * making writers of other keys wait. Each watcher has an unbounded queue with a counted budget:
+ * one volatile read and a prefix test per watcher. Every write holds one of 64 lock stripes
+ * (chosen by key hash) across its commit and, when watched, its delivery: that orders events per
+ * key without making writers of other keys wait, and lets a batch keep writers off its keys
+ * while it applies them ({@link #stripe}). Each watcher has an unbounded queue with a counted budget:
  * a watcher more than {@code buffer} events behind is ended with an overflow marker instead of
  * making writers wait (the policy documented on {@link Subscriber}).
  */
@@ -72,12 +73,17 @@ public final class Subscriptions implements ChangeSink {
 
   @Override
   public Object lockFor(byte[] key) {
-    for (Watcher w : watchers) {
-      if (w.matches(key)) {
-        return locks[(Arrays.hashCode(key) & 0x7fffffff) % STRIPES];
-      }
-    }
-    return null;
+    return locks[stripeOf(key)];
+  }
+
+  /** The index of the lock stripe of {@code key}. */
+  public static int stripeOf(byte[] key) {
+    return (Arrays.hashCode(key) & 0x7fffffff) % STRIPES;
+  }
+
+  /** Lock stripe {@code i}: a batch takes the stripes of all its keys, in index order. */
+  public Object stripe(int i) {
+    return locks[i];
   }
 
   @Override

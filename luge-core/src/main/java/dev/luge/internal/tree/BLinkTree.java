@@ -230,14 +230,22 @@ public final class BLinkTree {
    * @return the value before the change (null: absent)
    */
   public byte[] mutate(byte[] key, Op op) {
+    return mutate(key, op, true);
+  }
+
+  /**
+   * {@link #mutate(byte[], Op)}, without a redo record if not {@code logged}: for a batch, whose
+   * one record (written by the caller, who holds the key's lock) covers all its changes.
+   */
+  public byte[] mutate(byte[] key, Op op, boolean logged) {
     ChangeSink s = sink;
     Object lock = s == null ? null : s.lockFor(key);
     if (lock == null) {
-      return mutate(key, op, null);
+      return mutate(key, op, null, logged);
     }
     synchronized (lock) {
       byte[][] committed = new byte[1][];
-      byte[] old = mutate(key, op, committed);
+      byte[] old = mutate(key, op, committed, logged);
       if (committed[0] != KEEP) {
         s.publish(key, committed[0]);
       }
@@ -245,7 +253,7 @@ public final class BLinkTree {
     }
   }
 
-  private byte[] mutate(byte[] key, Op op, byte[][] committed) {
+  private byte[] mutate(byte[] key, Op op, byte[][] committed, boolean logged) {
     if (committed != null) {
       committed[0] = KEEP;
     }
@@ -261,7 +269,8 @@ public final class BLinkTree {
           return old;
         }
         int delta = old == null ? 1 : nv == null ? -1 : 0;
-        if (logAndCommit(c.pid, s, key, nv, entries(s) + delta)) {
+        if (logged ? logAndCommit(c.pid, s, key, nv, entries(s) + delta)
+            : commitLeaf(c.pid, s, key, nv, entries(s) + delta)) {
           cache.afterChange();
           if (old == null) {
             count.increment();

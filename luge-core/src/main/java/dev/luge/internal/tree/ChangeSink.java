@@ -7,7 +7,7 @@ package dev.luge.internal.tree;
  * while someone watches those keys.
  */
 public interface ChangeSink {
-  /** The lock to hold while committing a change of {@code key}, or null if nobody watches it. */
+  /** The lock to hold while committing a change of {@code key}, or null if none is needed. */
   Object lockFor(byte[] key);
 
   /** Reports that {@code key} now has {@code value} ({@code null}: removed). */

@@ -8,12 +8,26 @@ import java.util.Arrays;
  * byte-for-byte when built, never materialised as arrays) or a fresh key with its payload.
  */
 final class EntryList {
-  private Node[] src = new Node[16];
-  private int[] idx = new int[16];
-  private byte[][] keys = new byte[16][];
-  private byte[][] values = new byte[16][];
-  private long[] children = new long[16];
+  private Node[] src;
+  private int[] idx;
+  private byte[][] keys;
+  private byte[][] values;
+  private long[] children;
   private int size;
+
+  EntryList() {
+    this(16);
+  }
+
+  /** A list with room for {@code capacity} entries before it grows. */
+  EntryList(int capacity) {
+    int c = Math.max(4, capacity);
+    src = new Node[c];
+    idx = new int[c];
+    keys = new byte[c][];
+    values = new byte[c][];
+    children = new long[c];
+  }
 
   int size() {
     return size;
@@ -27,6 +41,7 @@ final class EntryList {
   }
 
   void addAllFrom(Node n) {
+    ensure(size + n.count + 1);
     for (int i = 0; i < n.count; i++) {
       addFrom(n, i);
     }
@@ -89,7 +104,13 @@ final class EntryList {
 
   private void grow() {
     if (size == src.length) {
-      int n = size * 2;
+      ensure(size * 2);
+    }
+  }
+
+  /** Makes room for {@code n} entries in all, so that a list of known size is allocated once. */
+  private void ensure(int n) {
+    if (n > src.length) {
       src = Arrays.copyOf(src, n);
       idx = Arrays.copyOf(idx, n);
       keys = Arrays.copyOf(keys, n);
@@ -252,7 +273,7 @@ final class EntryList {
    * The entries of a leaf state: its base node with its deltas applied, newest delta winning.
    */
   static EntryList consolidate(Page state) {
-    EntryList out = new EntryList();
+    EntryList out = new EntryList(state.node.count + (state instanceof Delta d ? d.depth : 0) + 1);
     if (!(state instanceof Delta)) {
       out.addAllFrom(state.node);
       return out;

@@ -116,6 +116,9 @@ public final class LeafCache {
     if (r > capacity + Math.max(capacity / 8, 4 << 20) && evictLock.tryLock()) {
       try {
         evictLocked(capacity - capacity / 16);
+      } catch (RuntimeException e) {
+        // The change that called us is done and logged; the failure (a page log that cannot be
+        // written) has stopped the logs, so the next write reports it.
       } finally {
         evictLock.unlock();
       }

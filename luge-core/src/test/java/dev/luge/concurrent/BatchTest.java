@@ -1,0 +1,124 @@
+package dev.luge.concurrent;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.luge.Batch;
+import dev.luge.Bytes;
+import dev.luge.Config;
+import dev.luge.Db;
+import dev.luge.Entry;
+import dev.luge.LimitExceededException;
+import dev.luge.Luge;
+import dev.luge.Tree;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Batches: their contract, all-or-none visibility under concurrency, and recovery. */
+class BatchTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void aBatchAppliesAllItsOperationsAndTheLastOneOnAKeyWins() {
+    try (Db db = Luge.open(tmp.resolve("db"))) {
+      db.put(Bytes.utf8("gone"), Bytes.utf8("x"));
+      Batch b = new Batch()
+          .put(Bytes.utf8("a"), Bytes.utf8("1"))
+          .put(ByteBuffer.wrap(Bytes.utf8("b")), ByteBuffer.wrap(Bytes.utf8("2")))
+          .remove(Bytes.utf8("gone"))
+          .put(Bytes.utf8("a"), Bytes.utf8("3"))
+          .remove(Bytes.utf8("never"));
+      assertEquals(5, b.size());
+      db.apply(b);
+      assertEquals("3", Bytes.display(db.get(Bytes.utf8("a"))));
+      assertEquals("2", Bytes.display(db.get(Bytes.utf8("b"))));
+      assertNull(db.get(Bytes.utf8("gone")));
+      assertEquals(2, db.size());
+      db.apply(new Batch()); // empty: nothing happens
+      assertEquals(2, db.size());
+      b.clear();
+      assertEquals(0, b.size());
+    }
+    try (Db db = Luge.open(tmp.resolve("db"))) {
+      assertEquals("3", Bytes.display(db.get(Bytes.utf8("a"))));
+      assertEquals(2, db.size());
+    }
+  }
+
+  @Test
+  void aBatchCopiesWhatItIsGiven() {
+    try (Db db = Luge.open(Config.builder().temporary(true).build())) {
+      byte[] k = Bytes.utf8("k");
+      byte[] v = Bytes.utf8("v");
+      Batch b = new Batch().put(k, v);
+      k[0] = 'x';
+      v[0] = 'y';
+      db.apply(b);
+      assertArrayEquals(Bytes.utf8("v"), db.get(Bytes.utf8("k")));
+    }
+  }
+
+  @Test
+  void aBatchTooLargeForTheLogIsRefusedBeforeAnythingChanges() {
+    try (Db db = Luge.open(tmp.resolve("big"))) {
+      Batch b = new Batch().put(Bytes.utf8("first"), Bytes.utf8("1"));
+      byte[] value = new byte[Tree.MAX_VALUE_SIZE];
+      for (int i = 0; i < 5; i++) {
+        b.put(Bytes.utf8("big" + i), value);
+      }
+      assertThrows(LimitExceededException.class, () -> db.apply(b));
+      assertEquals(0, db.size());
+      assertThrows(LimitExceededException.class,
+          () -> new Batch().put(new byte[Tree.MAX_KEY_SIZE + 1], new byte[0]));
+    }
+  }
+
+  /**
+   * Batches that move one entry between two keys, so that a half-applied batch leaves none or
+   * both: readers of single entries must always find exactly one.
+   */
+  @Test
+  void readersNeverSeeHalfABatch() throws Exception {
+    try (Db db = Luge.open(Config.builder().temporary(true).build())) {
+      byte[] x0 = Bytes.utf8("x0");
+      byte[] x1 = Bytes.utf8("x1");
+      db.put(x0, Bytes.utf8("token"));
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicLong batches = new AtomicLong();
+      Thread mover = new Thread(() -> {
+        boolean at0 = true;
+        while (!stop.get()) {
+          // Sorted, so {put x1, remove x0} applies the removal first: half of it is "none".
+          db.apply(at0 ? new Batch().put(x1, Bytes.utf8("token")).remove(x0)
+              : new Batch().put(x0, Bytes.utf8("token")).remove(x1));
+          at0 = !at0;
+          batches.incrementAndGet();
+        }
+      });
+      mover.start();
+      long reads = 0;
+      try {
+        long end = System.nanoTime() + 2_000_000_000L;
+        while (System.nanoTime() < end || batches.get() < 1000) {
+          Entry first = db.firstEntry();
+          Entry last = db.lastEntry();
+          assertTrue(first != null && last != null, "a batch was seen half applied");
+          reads++;
+        }
+      } finally {
+        stop.set(true);
+        mover.join();
+      }
+      assertTrue(reads > 0 && batches.get() >= 1000);
+      assertEquals(1, db.size());
+    }
+  }
+}

@@ -19,6 +19,7 @@ public final class Config {
   private final boolean syncOnCommit;
   private final long cacheCapacity;
   private final long checkpointAfterBytes;
+  private final boolean readOnly;
 
   private Config(Builder b) {
     this.path = b.path;
@@ -29,6 +30,7 @@ public final class Config {
     this.syncOnCommit = b.syncOnCommit;
     this.cacheCapacity = b.cacheCapacity;
     this.checkpointAfterBytes = b.checkpointAfterBytes;
+    this.readOnly = b.readOnly;
   }
 
   public static Builder builder() {
@@ -75,6 +77,11 @@ public final class Config {
     return checkpointAfterBytes;
   }
 
+  /** Whether the database is opened for reading only. */
+  public boolean readOnly() {
+    return readOnly;
+  }
+
   /** A new builder with this configuration's settings. */
   public Builder toBuilder() {
     Builder b = new Builder();
@@ -86,6 +93,7 @@ public final class Config {
     b.syncOnCommit = syncOnCommit;
     b.cacheCapacity = cacheCapacity;
     b.checkpointAfterBytes = checkpointAfterBytes;
+    b.readOnly = readOnly;
     return b;
   }
 
@@ -94,7 +102,7 @@ public final class Config {
     return "Config[path=" + path + ", temporary=" + temporary + ", createNew=" + createNew
         + ", subscriberBuffer=" + subscriberBuffer + ", flushEveryMs=" + flushEveryMs
         + ", syncOnCommit=" + syncOnCommit + ", cacheCapacity=" + cacheCapacity
-        + ", checkpointAfterBytes=" + checkpointAfterBytes + "]";
+        + ", checkpointAfterBytes=" + checkpointAfterBytes + ", readOnly=" + readOnly + "]";
   }
 
   /** Builds a {@link Config}; invalid settings are rejected with {@link IllegalArgumentException}. */
@@ -107,6 +115,7 @@ public final class Config {
     private boolean syncOnCommit;
     private long cacheCapacity = 256L << 20;
     private long checkpointAfterBytes = 64L << 20;
+    private boolean readOnly;
 
     private Builder() {}
 
@@ -186,7 +195,22 @@ public final class Config {
       return this;
     }
 
+    /**
+     * Open for reading only: nothing is written to the directory, writes throw
+     * {@link ReadOnlyException}, and any number of read-only openers (in this process or others)
+     * may share the database while no one has it open for writing (a writer holding it makes
+     * the open fail with {@link DatabaseLockedException}, and readers keep writers out). Writes
+     * that a crashed writer left in the log are replayed in memory, not on disk.
+     */
+    public Builder readOnly(boolean readOnly) {
+      this.readOnly = readOnly;
+      return this;
+    }
+
     public Config build() {
+      if (readOnly && (temporary || createNew)) {
+        throw new IllegalArgumentException("a read-only database cannot be temporary or new");
+      }
       if (path == null && !temporary) {
         throw new IllegalArgumentException("a path is required (or temporary(true))");
       }

@@ -56,6 +56,54 @@ public interface Db extends Tree, AutoCloseable {
   /** The bytes the database's files take on disk now. */
   long sizeOnDisk();
 
+  /**
+   * Whether opening had to recover from a crash: it replayed writes that the previous session
+   * logged after its last checkpoint, or dropped the torn tail of writes that were never synced.
+   * False after a clean {@link #close()}, which checkpoints.
+   */
+  boolean wasRecovered();
+
+  /**
+   * A 64-bit checksum of the contents of every tree: names, keys and values in order (FNV-1a
+   * over length-prefixed fields). Equal for databases holding the same data however their files
+   * differ, so it compares a database with its copy, its export, or itself before and after a
+   * migration. Reads everything; concurrent writes may or may not be included.
+   */
+  long checksum();
+
+  /**
+   * Writes a checkpoint and cleans the page log down to its live leaf images: the smallest files
+   * for the current data, and nothing for the next open to replay. Blocks until done; reads and
+   * writes go on meanwhile. Also done in the background as the log grows.
+   *
+   * @throws ReadOnlyException on a read-only database
+   */
+  void compact();
+
+  /** Counters for monitoring: cache use and hit ratio, space, checkpoints, fsync latency. */
+  Stats stats();
+
+  /**
+   * Writes every tree, with all its entries in key order, to {@code out} in Luge's export format
+   * (docs/FORMAT.md, "Export"): a stable, checksummed stream that any later version imports,
+   * the path between format versions. Concurrent writes may or may not be included. Does not
+   * close {@code out}.
+   *
+   * @return the number of entries written
+   */
+  long exportTo(java.io.OutputStream out);
+
+  /**
+   * Reads an export ({@link #exportTo}) into this database: creates its trees and puts its
+   * entries (overwriting equal keys). A damaged stream is a {@link CorruptionException}, raised
+   * where the damage is found: import into an empty database and discard it on error. Does not
+   * close {@code in}.
+   *
+   * @return the number of entries read
+   * @throws ReadOnlyException on a read-only database
+   */
+  long importFrom(java.io.InputStream in);
+
   /** The configuration this database was opened with. */
   Config config();
 

@@ -87,6 +87,11 @@ public final class Database extends TreeHandle implements Db {
   /** Tree ids below this that the checkpoint does not list were dropped before it. */
   private int checkpointNextTreeId;
   private Thread maintenance;
+  /** Records replayed at open, and whether that was a recovery from a crash. */
+  private long replayed;
+  private boolean recovered;
+  private final java.util.concurrent.atomic.AtomicLong checkpoints =
+      new java.util.concurrent.atomic.AtomicLong();
   private final Object maintenanceSignal = new Object();
   /** Batches being applied, and a count bumped before and after each: readers' seqlock. */
   private final AtomicInteger batchesActive = new AtomicInteger();
@@ -138,15 +143,21 @@ public final class Database extends TreeHandle implements Db {
       throw new LugeException("cannot create database directory " + dir + ": " + e, e);
     }
     Path lockPath = dir.resolve(LOCK_FILE);
+    boolean readOnly = config.readOnly();
     FileChannel ch;
     try {
-      ch = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      ch = readOnly && Files.exists(lockPath)
+          ? FileChannel.open(lockPath, StandardOpenOption.READ)
+          : FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+              StandardOpenOption.READ);
     } catch (IOException e) {
       throw new LugeException("cannot open lock file " + lockPath + ": " + e, e);
     }
     FileLock lock;
     try {
-      lock = ch.tryLock();
+      // Writers take the lock exclusively; read-only openers share it: any number of readers,
+      // or one writer.
+      lock = ch.tryLock(0, Long.MAX_VALUE, readOnly);
     } catch (OverlappingFileLockException e) {
       closeQuietly(ch);
       throw new DatabaseLockedException("database " + dir + " is already open in this process"
@@ -157,14 +168,17 @@ public final class Database extends TreeHandle implements Db {
     }
     if (lock == null) {
       closeQuietly(ch);
-      throw new DatabaseLockedException("database " + dir + " is open in another process"
-          + " (it holds the lock on " + lockPath + ")");
+      throw new DatabaseLockedException("database " + dir + " is open "
+          + (readOnly ? "for writing " : "") + "in another process (it holds the lock on "
+          + lockPath + ")");
     }
-    try {
-      ch.truncate(0);
-      ch.write(StandardCharsets.UTF_8.encode(ProcessHandle.current().pid() + "\n"));
-    } catch (IOException e) {
-      // The pid is only a hint for operators; the lock itself is what protects the data.
+    if (!readOnly) {
+      try {
+        ch.truncate(0);
+        ch.write(StandardCharsets.UTF_8.encode(ProcessHandle.current().pid() + "\n"));
+      } catch (IOException e) {
+        // The pid is only a hint for operators; the lock itself is what protects the data.
+      }
     }
     FileIo io = files != null ? files : new DirectoryFileIo(dir);
     try {
@@ -244,12 +258,22 @@ public final class Database extends TreeHandle implements Db {
       redoStart = ckpt.redoStart();
       pageEnd = ckpt.pageEnd();
     }
-    io.delete(CheckpointFile.FILE + ".tmp");
-    PageLog p = new PageLog(io, dir, header.segmentSize(), header.databaseId(), pageEnd);
+    boolean readOnly = config.readOnly();
+    if (!readOnly) {
+      io.delete(CheckpointFile.FILE + ".tmp");
+    }
+    PageLog p = new PageLog(io, dir, header.segmentSize(), header.databaseId(), pageEnd, readOnly);
     pages = p;
     cache.setStore(p);
     LogReader reader = new LogReader(io, dir, header.segmentSize(), header.databaseId());
-    LogReader.End end = reader.read(redoStart, this::replay);
+    LogReader.End end = reader.read(redoStart, (kind, lsn, payload) -> {
+      replayed++;
+      replay(kind, lsn, payload);
+    });
+    recovered = replayed > 0 || end.tornTail();
+    if (readOnly) {
+      return; // nothing is written: no log to append to, no checkpoints
+    }
     LogWriter writer = new LogWriter(io, header.segmentSize(), 1 << 20, header.databaseId(),
         end.lsn(), config.flushEveryMs());
     log = writer;
@@ -261,6 +285,103 @@ public final class Database extends TreeHandle implements Db {
     maintenance.setDaemon(true);
     maintenance.start();
   }
+
+  // ------------------------------------------------------------------ maintenance
+
+  @Override
+  public boolean wasRecovered() {
+    checkOpen();
+    return recovered;
+  }
+
+  @Override
+  public long checksum() {
+    checkOpen();
+    long h = 0xcbf29ce484222325L;
+    for (String name : treeNames()) {
+      Tree t = name.equals(DEFAULT_TREE) ? this : openTree(name);
+      h = fnv(h, name.getBytes(StandardCharsets.UTF_8));
+      for (dev.luge.Entry e : t.all()) {
+        h = fnv(h, e.key());
+        h = fnv(h, e.value());
+      }
+    }
+    return h;
+  }
+
+  /** FNV-1a over the length (4 bytes, big-endian) and then the bytes of {@code b}. */
+  private static long fnv(long h, byte[] b) {
+    int n = b.length;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      h = (h ^ ((n >>> shift) & 0xff)) * 0x100000001b3L;
+    }
+    for (byte x : b) {
+      h = (h ^ (x & 0xff)) * 0x100000001b3L;
+    }
+    return h;
+  }
+
+  @Override
+  public void compact() {
+    checkOpen();
+    checkWritable();
+    if (log != null) {
+      checkpoint(true);
+    }
+  }
+
+  @Override
+  public dev.luge.Stats stats() {
+    checkOpen();
+    long liveBytes = 0;
+    long pageBytes = 0;
+    int segments = 0;
+    checkpointLock.lock();
+    try {
+      for (long l : liveBySegment.values()) {
+        liveBytes += l;
+      }
+      PageLog p = pages;
+      if (p != null) {
+        for (long size : p.segmentSizes().values()) {
+          pageBytes += size;
+          segments++;
+        }
+      }
+    } catch (IOException e) {
+      throw new LugeException("cannot list " + dir + ": " + e, e);
+    } finally {
+      checkpointLock.unlock();
+    }
+    LogWriter w = log;
+    long syncs = w == null ? 0 : w.syncs();
+    double meanSync = syncs == 0 ? 0 : w.syncNanos() / 1e3 / syncs;
+    return new dev.luge.Stats(cache.capacity(), cache.resident(), cache.leafReads(),
+        cache.loads(), cache.evictions(), sizeOnDisk(), liveBytes, pageBytes, segments,
+        checkpoints.get(), syncs, meanSync);
+  }
+
+  @Override
+  public long exportTo(java.io.OutputStream out) {
+    checkOpen();
+    try {
+      return Export.write(this, out);
+    } catch (IOException e) {
+      throw new LugeException("export of " + dir + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public long importFrom(java.io.InputStream in) {
+    checkOpen();
+    checkWritable();
+    try {
+      return Export.read(this, in);
+    } catch (IOException e) {
+      throw new LugeException("import into " + dir + " failed: " + e.getMessage(), e);
+    }
+  }
+
 
   // ------------------------------------------------------------------ batches
 
@@ -534,6 +655,7 @@ public final class Database extends TreeHandle implements Db {
           treeIdLimit, entries);
       ckpt.write(io, header.databaseId());
       checkpointNumber++;
+      checkpoints.incrementAndGet();
       redoBytesAtCheckpoint = redoBytes;
       liveBySegment = live;
       List<Long> oldRedo = new ArrayList<>();
@@ -724,9 +846,17 @@ public final class Database extends TreeHandle implements Db {
     w.append(kind, p);
   }
 
+  /** Throws {@link dev.luge.ReadOnlyException} if the database was opened read-only. */
+  void checkWritable() {
+    if (config.readOnly()) {
+      throw new dev.luge.ReadOnlyException("database " + dir + " is open read-only");
+    }
+  }
+
   @Override
   public long generateId() {
     checkOpen();
+    checkWritable();
     for (;;) {
       long id = nextId.get();
       if (id < reservedIds()) {
@@ -797,6 +927,9 @@ public final class Database extends TreeHandle implements Db {
    * with other files but no header is not a database, and is refused rather than written into.
    */
   private static Header openHeader(FileIo io, Path dir, Config config) throws IOException {
+    if (config.readOnly() && !io.exists(Header.FILE)) {
+      throw new LugeException("no Luge database in " + dir + " to open read-only");
+    }
     if (io.exists(Header.FILE)) {
       if (config.createNew()) {
         throw new LugeException("createNew: a database already exists in " + dir);
@@ -851,6 +984,7 @@ public final class Database extends TreeHandle implements Db {
     if (existing != null) {
       return existing;
     }
+    checkWritable(); // creating a tree is a write
     synchronized (registry) {
       return openTreeLocked(name);
     }
@@ -877,6 +1011,7 @@ public final class Database extends TreeHandle implements Db {
     if (name.equals(DEFAULT_TREE)) {
       throw new IllegalArgumentException("the default tree cannot be dropped");
     }
+    checkWritable();
     synchronized (registry) {
       TreeHandle t = trees.remove(name);
       if (t == null) {

@@ -75,6 +75,12 @@ class TreeHandle implements Tree {
     subscriptions.closeAll();
   }
 
+  /** {@link #check()}, and throws if the database was opened read-only. */
+  final void checkWrite() {
+    check();
+    db().checkWritable();
+  }
+
   /** Throws if the database is closed or this tree was dropped. */
   final void check() {
     db().checkOpen();
@@ -134,7 +140,7 @@ class TreeHandle implements Tree {
 
   @Override
   public byte[] put(byte[] key, byte[] value) {
-    check();
+    checkWrite();
     byte[] k = key(key).clone();
     byte[] v = value(value).clone();
     byte[] old = tree.mutate(k, old0 -> v);
@@ -144,7 +150,7 @@ class TreeHandle implements Tree {
 
   @Override
   public void put(ByteBuffer key, ByteBuffer value) {
-    check();
+    checkWrite();
     byte[] k = key(bytesOf(Objects.requireNonNull(key, "key")));
     byte[] v = value(bytesOf(Objects.requireNonNull(value, "value")));
     tree.mutate(k, new BLinkTree.Op() {
@@ -163,7 +169,7 @@ class TreeHandle implements Tree {
 
   @Override
   public byte[] remove(byte[] key) {
-    check();
+    checkWrite();
     byte[] old = tree.mutate(key(key).clone(), old0 -> null);
     written();
     return old;
@@ -171,7 +177,7 @@ class TreeHandle implements Tree {
 
   @Override
   public void apply(Batch batch) {
-    check();
+    checkWrite();
     Objects.requireNonNull(batch, "batch");
     BatchAccess access = BatchAccess.get();
     // The last operation on each key wins; sorted, so the batch record replays in key order.
@@ -195,7 +201,7 @@ class TreeHandle implements Tree {
 
   @Override
   public CasResult compareAndSet(byte[] key, byte[] expected, byte[] newValue) {
-    check();
+    checkWrite();
     byte[] k = key(key).clone();
     byte[] exp = expected == null ? null : expected.clone();
     byte[] nv = newValue == null ? null : value(newValue).clone();
@@ -218,7 +224,7 @@ class TreeHandle implements Tree {
 
   @Override
   public byte[] getAndUpdate(byte[] key, UnaryOperator<byte[]> fn) {
-    check();
+    checkWrite();
     Objects.requireNonNull(fn, "fn");
     byte[] before = tree.mutate(key(key).clone(),
         old -> produced(fn.apply(old == null ? null : old.clone())));
@@ -228,7 +234,7 @@ class TreeHandle implements Tree {
 
   @Override
   public byte[] updateAndGet(byte[] key, UnaryOperator<byte[]> fn) {
-    check();
+    checkWrite();
     Objects.requireNonNull(fn, "fn");
     byte[][] result = new byte[1][];
     tree.mutate(key(key).clone(), old -> {
@@ -247,7 +253,7 @@ class TreeHandle implements Tree {
 
   @Override
   public byte[] merge(byte[] key, byte[] operand) {
-    check();
+    checkWrite();
     MergeOperator op = mergeOperator;
     if (op == null) {
       throw new IllegalStateException("tree '" + name + "' has no merge operator; call setMergeOperator first");
@@ -301,7 +307,7 @@ class TreeHandle implements Tree {
 
   @Override
   public Entry pollFirstEntry() {
-    check();
+    checkWrite();
     Entry e = tree.ceiling(null, true, true);
     written();
     return e;
@@ -309,7 +315,7 @@ class TreeHandle implements Tree {
 
   @Override
   public Entry pollLastEntry() {
-    check();
+    checkWrite();
     Entry e = tree.floor(null, true, true);
     written();
     return e;
@@ -353,7 +359,7 @@ class TreeHandle implements Tree {
 
   @Override
   public void clear() {
-    check();
+    checkWrite();
     for (byte[] k : all().keys()) {
       tree.mutate(k, old -> null);
     }

@@ -70,6 +70,8 @@ public final class LogWriter implements AutoCloseable {
   private long nextToWrite;
   private final Thread flusher;
   private final AtomicLong bytesFlushed = new AtomicLong();
+  private final AtomicLong syncs = new AtomicLong();
+  private final AtomicLong syncNanos = new AtomicLong();
   private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> pool =
       new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -192,6 +194,16 @@ public final class LogWriter implements AutoCloseable {
   /** Every record below this LSN is durable. */
   public long durableLsn() {
     return durableLsn;
+  }
+
+  /** The number of fsync rounds so far (one per batch of buffers written). */
+  public long syncs() {
+    return syncs.get();
+  }
+
+  /** Total time spent in those fsyncs, in nanoseconds. */
+  public long syncNanos() {
+    return syncNanos.get();
   }
 
   /** Total bytes written to segment files so far. */
@@ -619,9 +631,12 @@ public final class LogWriter implements AutoCloseable {
         touched.add(h);
       }
     }
+    long syncStart = System.nanoTime();
     for (FileHandle h : touched) {
       h.sync();
     }
+    syncNanos.addAndGet(System.nanoTime() - syncStart);
+    syncs.incrementAndGet();
     if (newFile) {
       io.syncDirectory();
     }

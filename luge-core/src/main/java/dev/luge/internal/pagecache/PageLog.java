@@ -39,34 +39,47 @@ public final class PageLog implements PageStore, AutoCloseable {
   private final byte[] dbId;
   private final ConcurrentHashMap<Long, FileHandle> readers = new ConcurrentHashMap<>();
 
-  /** Opens the page log for appending at {@code endLsn} (what the last checkpoint covers). */
-  public PageLog(FileIo io, Path dir, int segmentSize, byte[] dbId, long endLsn) throws IOException {
+  /**
+   * Opens the page log for appending at {@code endLsn} (what the last checkpoint covers), or,
+   * if {@code readOnly}, for reading only: nothing is written, and {@link #maxImage()} is -1 so
+   * that the cache evicts only leaves whose image is already on disk.
+   */
+  public PageLog(FileIo io, Path dir, int segmentSize, byte[] dbId, long endLsn, boolean readOnly)
+      throws IOException {
     this.io = io;
     this.dir = dir;
     this.segmentSize = segmentSize;
     this.dbId = dbId.clone();
-    this.writer = new LogWriter(io, LogFormat.PAGES, segmentSize, 1 << 20, dbId, endLsn, 0);
+    this.writer = readOnly ? null
+        : new LogWriter(io, LogFormat.PAGES, segmentSize, 1 << 20, dbId, endLsn, 0);
+  }
+
+  private LogWriter writer() {
+    if (writer == null) {
+      throw new dev.luge.ReadOnlyException("the page log of " + dir + " is open read-only");
+    }
+    return writer;
   }
 
   @Override
   public long append(ByteBuffer image) {
-    return writer.append(IMAGE, image);
+    return writer().append(IMAGE, image);
   }
 
   @Override
   public void sync() {
-    writer.flush();
+    writer().flush();
   }
 
   /** Syncs; returns an LSN below which every image appended so far lies, all durable. */
   public long syncedEnd() {
-    writer.flush();
+    writer().flush();
     return writer.durableLsn();
   }
 
   /** Ends the current segment (so the ones before can be cleaned); returns the next one's number. */
   public long roll() {
-    return writer.rollSegment() / segmentSize;
+    return writer().rollSegment() / segmentSize;
   }
 
   @Override
@@ -109,7 +122,7 @@ public final class PageLog implements PageStore, AutoCloseable {
 
   @Override
   public int maxImage() {
-    return writer.maxPayload();
+    return writer == null ? -1 : writer.maxPayload();
   }
 
   public int segmentSize() {
@@ -138,12 +151,14 @@ public final class PageLog implements PageStore, AutoCloseable {
         h.close();
       }
     }
-    writer.deleteSegments(segments);
+    writer().deleteSegments(segments);
   }
 
   /** Stops every write: the database failed, see {@link LogWriter#fail}. */
   public void fail(Throwable cause) {
-    writer.fail(cause);
+    if (writer != null) {
+      writer.fail(cause);
+    }
   }
 
   @Override
@@ -152,6 +167,8 @@ public final class PageLog implements PageStore, AutoCloseable {
       h.close();
     }
     readers.clear();
-    writer.close();
+    if (writer != null) {
+      writer.close();
+    }
   }
 }

@@ -128,6 +128,10 @@ public final class BLinkTree {
     if (!p.referenced) {
       p.referenced = true;
     }
+    Node n = p.node;
+    if (n != null && n.level == 0 && cache.counting) {
+      cache.leafRead();
+    }
     return p;
   }
 

@@ -32,14 +32,19 @@ public final class LeafCache {
   private final ReentrantLock evictLock = new ReentrantLock();
   private final LongAdder evictions = new LongAdder();
   private final LongAdder loads = new LongAdder();
+  private final LongAdder leafReads = new LongAdder();
   private volatile PageStore store;
   private volatile Runnable onPressure = () -> { };
   private long hand = 1;
+
+  /** Whether leaf reads are counted (for {@link #leafReads}); off for bare trees in tests. */
+  final boolean counting;
 
   /** A cache over {@code table} that tries to keep at most {@code capacity} bytes resident. */
   public LeafCache(PageTable<Object> table, long capacity) {
     this.table = table;
     this.capacity = capacity;
+    this.counting = capacity != Long.MAX_VALUE;
   }
 
   public PageTable<Object> table() {
@@ -72,6 +77,15 @@ public final class LeafCache {
   /** Leaves evicted so far. */
   public long evictions() {
     return evictions.sum();
+  }
+
+  /** Leaves read by operations so far (from memory or disk). */
+  public long leafReads() {
+    return leafReads.sum();
+  }
+
+  void leafRead() {
+    leafReads.increment();
   }
 
   /** Leaves read back from disk so far. */
@@ -171,7 +185,7 @@ public final class LeafCache {
       }
       Node whole = EntryList.consolidateToNode(p);
       if (LeafImage.size(whole) > s.maxImage()) {
-        continue; // too large for one image; the checkpoint writes it in pieces
+        continue; // too large for one image (checkpoints write it in pieces), or read-only
       }
       dirtyPids.add(new long[] {pid, s.append(LeafImage.encode(whole))});
       dirtyStates.add(p);

@@ -66,19 +66,39 @@ class BatchTest {
     }
   }
 
+  /** A batch larger than a log segment goes to a file of its own and survives a crash. */
   @Test
-  void aBatchTooLargeForTheLogIsRefusedBeforeAnythingChanges() {
-    try (Db db = Luge.open(tmp.resolve("big"))) {
+  void aBatchLargerThanALogSegmentSurvivesACrash() throws Exception {
+    Config config = Config.builder().path(tmp.resolve("big")).flushEveryMs(0).build();
+    dev.luge.internal.io.SimulatedFileIo disk = new dev.luge.internal.io.SimulatedFileIo();
+    byte[] value = new byte[Tree.MAX_VALUE_SIZE];
+    java.util.Arrays.fill(value, (byte) 42);
+    dev.luge.internal.io.SimulatedFileIo crashed;
+    try (Db db = dev.luge.internal.db.Database.open(config,
+        dev.luge.internal.tree.BLinkTree.Options.DEFAULT, disk)) {
       Batch b = new Batch().put(Bytes.utf8("first"), Bytes.utf8("1"));
-      byte[] value = new byte[Tree.MAX_VALUE_SIZE];
       for (int i = 0; i < 5; i++) {
-        b.put(Bytes.utf8("big" + i), value);
+        b.put(Bytes.utf8("big" + i), value); // 80 MiB in all: more than a 64 MiB segment
       }
-      assertThrows(LimitExceededException.class, () -> db.apply(b));
-      assertEquals(0, db.size());
-      assertThrows(LimitExceededException.class,
-          () -> new Batch().put(new byte[Tree.MAX_KEY_SIZE + 1], new byte[0]));
+      db.apply(b);
+      assertEquals(6, db.size());
+      db.flush();
+      assertTrue(disk.list().stream().anyMatch(f -> f.startsWith("batch-")), disk.list().toString());
+      crashed = disk.crash(dev.luge.internal.io.SimulatedFileIo.CrashMode.DROP_ALL, new java.util.Random(1));
     }
+    try (Db db = dev.luge.internal.db.Database.open(config,
+        dev.luge.internal.tree.BLinkTree.Options.DEFAULT, crashed)) {
+      assertTrue(db.wasRecovered());
+      assertEquals(6, db.size());
+      for (int i = 0; i < 5; i++) {
+        assertArrayEquals(value, db.get(Bytes.utf8("big" + i)));
+      }
+      db.compact();
+      assertTrue(crashed.list().stream().noneMatch(f -> f.startsWith("batch-")),
+          "a checkpoint drops the batch file with the log before it: " + crashed.list());
+    }
+    assertThrows(LimitExceededException.class,
+        () -> new Batch().put(new byte[Tree.MAX_KEY_SIZE + 1], new byte[0]));
   }
 
   /**

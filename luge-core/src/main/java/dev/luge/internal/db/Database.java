@@ -72,6 +72,8 @@ public final class Database extends TreeHandle implements Db {
   private final FileIo io;
   private final Header header;
   private final LeafCache cache;
+  /** Batches too large for a log segment, each in a file of its own. */
+  private final SideFiles sideFiles;
   /** The redo log; null for temporary databases, which keep nothing. */
   private volatile LogWriter log;
   /** The page log of leaf images; null for temporary databases. */
@@ -105,6 +107,7 @@ public final class Database extends TreeHandle implements Db {
       BLinkTree.Options options, FileIo io, Header header, LeafCache cache, BLinkTree defaultTree) {
     super(DEFAULT_TREE, 0, defaultTree, config.subscriberBuffer(), null);
     this.cache = cache;
+    this.sideFiles = new SideFiles(io, dir, header.databaseId());
     this.config = config;
     this.dir = dir;
     this.lockChannel = lockChannel;
@@ -225,6 +228,9 @@ public final class Database extends TreeHandle implements Db {
   static final byte REMOVE = LogFormat.FIRST_USER_KIND + 3;
   static final byte ID_RESERVE = LogFormat.FIRST_USER_KIND + 4;
   static final byte BATCH = LogFormat.FIRST_USER_KIND + 5;
+  static final byte BATCH_FILE = LogFormat.FIRST_USER_KIND + 6;
+  /** The largest batch: key and value bytes plus 8 per operation. */
+  static final long MAX_BATCH = 1L << 30;
   /** Ids reserved per durable record. */
   static final long ID_BLOCK = 1_000_000;
 
@@ -274,6 +280,7 @@ public final class Database extends TreeHandle implements Db {
     if (readOnly) {
       return; // nothing is written: no log to append to, no checkpoints
     }
+    sideFiles.deleteUnreferenced();
     LogWriter writer = new LogWriter(io, header.segmentSize(), 1 << 20, header.databaseId(),
         end.lsn(), config.flushEveryMs());
     log = writer;
@@ -419,9 +426,9 @@ public final class Database extends TreeHandle implements Db {
       size += 8 + e.getKey().length + (e.getValue() == null ? 0 : e.getValue().length);
     }
     LogWriter w = log;
-    if (w != null && size > w.maxPayload()) {
-      throw new dev.luge.LimitExceededException("batch of " + size + " bytes exceeds the largest"
-          + " log record (" + w.maxPayload() + " bytes); split it");
+    if (size > MAX_BATCH) {
+      throw new dev.luge.LimitExceededException("batch of " + size + " bytes exceeds the limit of "
+          + MAX_BATCH + " bytes; split it");
     }
     int recordSize = (int) Math.min(size, Integer.MAX_VALUE);
     lockStripes(stripes, 0, locks, () -> applyLocked(t, ops, w, recordSize));
@@ -445,17 +452,19 @@ public final class Database extends TreeHandle implements Db {
   private void applyLocked(TreeHandle t, java.util.NavigableMap<byte[], byte[]> ops, LogWriter w,
       int size) {
     LogWriter.Reservation r = null;
-    if (w != null) {
+    if (w != null && size <= w.maxPayload()) {
       r = w.reserve(BATCH, size);
-      ByteBuffer p = r.payload();
-      p.putInt(t.id()).putInt(ops.size());
-      for (Map.Entry<byte[], byte[]> e : ops.entrySet()) {
-        byte[] v = e.getValue();
-        p.putInt(e.getKey().length).putInt(v == null ? -1 : v.length).put(e.getKey());
-        if (v != null) {
-          p.put(v);
-        }
-      }
+      encodeBatch(t, ops, r.payload());
+    } else if (w != null) {
+      // Too large for a segment: the operations go to a file of their own, durable before the
+      // small record that names it is logged.
+      ByteBuffer payload = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+      encodeBatch(t, ops, payload);
+      payload.flip();
+      long number = sideFiles.writeFile(payload);
+      r = w.reserve(BATCH_FILE, SideFiles.REF_SIZE);
+      sideFiles.writeRef(r.payload(), t.id(), number, payload);
+      sideFiles.logged(number, r.lsn());
     }
     batchesActive.incrementAndGet();
     batchVersion.incrementAndGet();
@@ -478,6 +487,18 @@ public final class Database extends TreeHandle implements Db {
     }
     if (r != null) {
       r.commit();
+    }
+  }
+
+  private static void encodeBatch(TreeHandle t, java.util.NavigableMap<byte[], byte[]> ops,
+      ByteBuffer p) {
+    p.putInt(t.id()).putInt(ops.size());
+    for (Map.Entry<byte[], byte[]> e : ops.entrySet()) {
+      byte[] v = e.getValue();
+      p.putInt(e.getKey().length).putInt(v == null ? -1 : v.length).put(e.getKey());
+      if (v != null) {
+        p.put(v);
+      }
     }
   }
 
@@ -666,6 +687,7 @@ public final class Database extends TreeHandle implements Db {
         }
       }
       w.deleteSegments(oldRedo);
+      sideFiles.deleteBefore(redoStart);
       List<Long> deadPages = new ArrayList<>();
       for (long n : p.segmentSizes().keySet()) {
         if (n < sealedBelow && !live.containsKey(n)) {
@@ -791,6 +813,13 @@ public final class Database extends TreeHandle implements Db {
       }
       case REMOVE -> t.engine().mutate(rest, old -> null);
       case BATCH -> replayBatch(t, lsn, ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN));
+      case BATCH_FILE -> {
+        ByteBuffer whole = sideFiles.read(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN), id,
+            lsn, this::badRecord);
+        sideFiles.logged(sideFiles.lastRead(), lsn);
+        whole.position(4); // past the tree id, checked by read
+        replayBatch(t, lsn, whole.slice().order(ByteOrder.LITTLE_ENDIAN));
+      }
       case PUT -> {
         ByteBuffer b = ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN);
         int keyLength = rest.length >= 4 ? b.getInt(0) : -1;

@@ -61,6 +61,8 @@ public final class LogWriter implements AutoCloseable {
   private volatile boolean closed;
 
   private final Object flusherLock = new Object();
+  /** Notified when the durable LSN moves: callers of {@link #flush()} wait on it. */
+  private final Object durableSignal = new Object();
   /** Held by whoever writes and syncs buffers: the flusher thread or a flushing caller. */
   private final java.util.concurrent.locks.ReentrantLock ioLock =
       new java.util.concurrent.locks.ReentrantLock();
@@ -337,7 +339,11 @@ public final class LogWriter implements AutoCloseable {
     if ((s & SEALED) != 0 && (s & ~SEALED) >>> 32 == 0 && b.handedOver.compareAndSet(false, true)) {
       synchronized (flusherLock) {
         ready.put(b.base, b);
-        flusherLock.notifyAll();
+        if (!ioLock.isLocked()) {
+          // Wake the flusher thread only when no caller has the disk: a flushing caller takes
+          // ready buffers itself, and a woken flusher would only compete with it for the CPU.
+          flusherLock.notifyAll();
+        }
       }
     }
   }
@@ -480,46 +486,54 @@ public final class LogWriter implements AutoCloseable {
   /**
    * Makes every record appended so far durable; returns the bytes written since the last call.
    *
-   * <p>Group commit, leader and followers: a caller that finds the disk free seals the current
-   * buffer, with whatever other writers put in it, and writes and syncs it on its own thread
-   * (no hand-off to the flusher and back, which costs as much as the fsync on a fast disk). A
-   * caller that finds the disk busy does not seal: its record waits in the open buffer, where the
-   * records of other writers join it, until the sync in progress ends; then one of the waiting
-   * callers leads the next sync for all of them. So concurrent durable writers share fsyncs.
+   * <p>Group commit, leader and followers: a caller takes the disk (a lock), seals the current
+   * buffer with whatever other writers put in it, and writes and syncs it on its own thread (no
+   * hand-off to the flusher and back, which costs as much as the fsync on a fast disk). Callers
+   * that arrive while a sync runs queue for the disk without sealing: their records wait in the
+   * open buffer, where more records join them, and the first of them to get the disk syncs them
+   * all; the others then find their records durable and return. So concurrent durable writers
+   * share fsyncs.
    */
   public long flush() {
     long before = bytesFlushed.get();
     checkUsable();
     long target = appendedEnd();
+    Thread me = Thread.currentThread();
+    if (lastFlusher != me) {
+      lastFlusher = me;
+      sharedUntil = System.nanoTime() + SHARED_WINDOW_NANOS;
+    }
     while (durableLsn < target) {
       Throwable p = poisoned;
       if (p != null) {
         throw poisonedError(p);
       }
       boolean wrote = false;
-      if (ioLock.tryLock()) {
-        try {
-          if (durableLsn < target) {
-            sealCurrent();
-            List<Buffer> batch = takeReady();
-            if (!batch.isEmpty()) {
-              writeAndSync(batch);
-              wrote = true;
-            }
+      // Queue for the disk: whoever gets it next seals everything appended meanwhile, so the
+      // callers that waited during one fsync share the next one.
+      ioLock.lock();
+      try {
+        if (durableLsn < target) {
+          awaitCompany(target);
+          sealCurrent();
+          List<Buffer> batch = takeReady();
+          if (!batch.isEmpty()) {
+            writeAndSync(batch);
+            wrote = true;
           }
-        } catch (Throwable e) {
-          poison(e);
-        } finally {
-          ioLock.unlock();
         }
+      } catch (Throwable e) {
+        poison(e);
+      } finally {
+        ioLock.unlock();
       }
       if (!wrote) {
-        // The disk is busy, or our buffer still has a writer copying (the flusher thread takes
-        // it when that writer releases it): wait for the next sync to end, then try again.
-        synchronized (flusherLock) {
+        // Our buffer still has a writer copying into it: the flusher thread takes it when that
+        // writer releases it. Wait for the sync to end, then look again.
+        synchronized (durableSignal) {
           if (durableLsn < target && poisoned == null) {
             try {
-              flusherLock.wait(1);
+              durableSignal.wait(1);
             } catch (InterruptedException e) {
               Thread.currentThread().interrupt();
               throw new LugeException("interrupted while flushing", e);
@@ -529,6 +543,31 @@ public final class LogWriter implements AutoCloseable {
       }
     }
     return bytesFlushed.get() - before;
+  }
+
+  /** How long after two threads flushed in turn the log keeps expecting concurrent flushes. */
+  private static final long SHARED_WINDOW_NANOS = 20_000_000;
+  private volatile Thread lastFlusher;
+  private volatile long sharedUntil;
+
+  /**
+   * The group-commit delay. When several threads flush in turn, each sync would otherwise carry
+   * just one of their records: the thread whose record was just made durable comes back with the
+   * next one a few microseconds after the next leader sealed. So a leader that saw other threads
+   * flush recently waits a little (at most a quarter of a recent fsync, and 200 us) for a record
+   * after its own, which then shares its sync. A lone writer never waits.
+   */
+  private void awaitCompany(long target) {
+    long now = System.nanoTime();
+    if (now >= sharedUntil) {
+      return;
+    }
+    long n = syncs.get();
+    long wait = n == 0 ? 50_000 : Math.min(200_000, syncNanos.get() / n / 4);
+    long deadline = now + wait;
+    while (appendedEnd() <= target && System.nanoTime() < deadline) {
+      Thread.yield(); // the writer we wait for may need this core
+    }
   }
 
   /** The LSN just past every record reserved so far. */
@@ -567,7 +606,18 @@ public final class LogWriter implements AutoCloseable {
           return;
         }
       }
-      ioLock.lock();
+      if (!ioLock.tryLock()) {
+        // A flushing caller has the disk and takes the ready buffers itself: stay out of its
+        // way (queueing here would make its next flush wait for this thread), look again soon.
+        synchronized (flusherLock) {
+          try {
+            flusherLock.wait(1);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+        continue;
+      }
       try {
         batch = takeReady();
         if (!batch.isEmpty()) {
@@ -647,10 +697,12 @@ public final class LogWriter implements AutoCloseable {
     List<CompletableFuture<Long>> done = new ArrayList<>();
     synchronized (flusherLock) {
       durableLsn = last.nextBase;
-      flusherLock.notifyAll(); // callers waiting in flush() may lead the next sync
       while (!waiters.isEmpty() && waiters.firstKey() <= durableLsn) {
         done.addAll(waiters.pollFirstEntry().getValue());
       }
+    }
+    synchronized (durableSignal) {
+      durableSignal.notifyAll(); // callers waiting in flush()
     }
     for (CompletableFuture<Long> f : done) {
       f.complete(last.nextBase);
@@ -666,6 +718,9 @@ public final class LogWriter implements AutoCloseable {
       }
       waiters.clear();
       flusherLock.notifyAll();
+    }
+    synchronized (durableSignal) {
+      durableSignal.notifyAll();
     }
     LugeException le = poisonedError(e);
     for (CompletableFuture<Long> f : failed) {

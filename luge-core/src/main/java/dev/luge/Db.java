@@ -84,6 +84,25 @@ public interface Db extends Tree, AutoCloseable {
   Stats stats();
 
   /**
+   * Reads every leaf of every tree back from disk or memory and checks it: image checksums and
+   * bounds, key order, the tree's structure (links, separators, levels). The redo log was checked
+   * when the database was opened.
+   *
+   * @return the number of entries checked
+   * @throws CorruptionException naming the file and offset of the first damage found
+   */
+  long verify();
+
+  /**
+   * Copies the database, consistently, into {@code target} (a new or empty directory) while it
+   * stays open: the copy holds every write that completed before the call and opens like the
+   * original after a crash at that instant. Writes go on meanwhile; checkpoints wait.
+   *
+   * @throws LugeException if {@code target} is not empty or cannot be written
+   */
+  void backup(Path target);
+
+  /**
    * Writes every tree, with all its entries in key order, to {@code out} in Luge's export format
    * (docs/FORMAT.md, "Export"): a stable, checksummed stream that any later version imports,
    * the path between format versions. Concurrent writes may or may not be included. Does not

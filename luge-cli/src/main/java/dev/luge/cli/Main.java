@@ -11,15 +11,27 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The {@code luge} command. Exit codes follow sysexits.h: 0 success, 64 usage error, 70 internal
- * error, 74 I/O error, 75 temporary failure (the database is locked by another opener).
+ * The {@code luge} command. Exit codes follow sysexits.h: 0 success, 1 key not found (get, del),
+ * 64 usage error, 65 damaged data (corruption, a bad dump, a format this version cannot read),
+ * 66 no database there, 70 internal error, 73 cannot create the output (backup target not empty), 74 I/O error, 75 temporary failure (the database is
+ * locked by another opener), 77 a write to a read-only database, 78 missing setup (bench jar).
  */
 @Command(name = "luge", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Luge, an embedded ordered key-value store: operator tools.",
-    subcommands = {DemoCommand.class})
+    subcommands = {DemoCommand.class, DataCommands.Get.class, DataCommands.Put.class,
+        DataCommands.Del.class, DataCommands.Scan.class, DataCommands.Trees.class,
+        AdminCommands.Dump.class, AdminCommands.Load.class, AdminCommands.StatsCommand.class,
+        AdminCommands.Verify.class, AdminCommands.Compact.class, AdminCommands.Backup.class,
+        BenchCommand.class, ShellCommand.class})
 public final class Main implements Runnable {
   static final int EX_OK = 0;
+  static final int EX_NOTFOUND = 1;
   static final int EX_USAGE = 64;
+  static final int EX_DATAERR = 65;
+  static final int EX_NOINPUT = 66;
+  static final int EX_CANTCREAT = 73;
+  static final int EX_NOPERM = 77;
+  static final int EX_CONFIG = 78;
   static final int EX_SOFTWARE = 70;
   static final int EX_IOERR = 74;
   static final int EX_TEMPFAIL = 75;
@@ -65,6 +77,19 @@ public final class Main implements Runnable {
   static int exitCode(Throwable e) {
     if (e instanceof DatabaseLockedException) {
       return EX_TEMPFAIL;
+    }
+    if (e instanceof dev.luge.CorruptionException || e instanceof dev.luge.UnsupportedFormatException
+        || e instanceof AdminCommands.BadInput) {
+      return EX_DATAERR;
+    }
+    if (e instanceof DbOptions.NoDatabase) {
+      return EX_NOINPUT;
+    }
+    if (e instanceof dev.luge.ReadOnlyException) {
+      return EX_NOPERM;
+    }
+    if (e instanceof IllegalArgumentException || e instanceof dev.luge.LimitExceededException) {
+      return EX_USAGE;
     }
     if (e instanceof LugeException && e.getCause() instanceof IOException) {
       return EX_IOERR;

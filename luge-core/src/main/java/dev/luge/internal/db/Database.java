@@ -390,6 +390,104 @@ public final class Database extends TreeHandle implements Db {
   }
 
 
+  @Override
+  public long verify() {
+    checkOpen();
+    long entries = 0;
+    for (String name : treeNames()) {
+      TreeHandle t = name.equals(DEFAULT_TREE) ? this : (TreeHandle) openTree(name);
+      try {
+        entries += t.engine().checkStructure(); // loads every leaf: every image is checked
+      } catch (IllegalStateException e) {
+        throw new CorruptionException(dir, 0, "tree '" + name + "' is malformed: " + e.getMessage());
+      }
+    }
+    return entries;
+  }
+
+  @Override
+  public void backup(Path target) {
+    checkOpen();
+    Path to = target.toAbsolutePath();
+    try {
+      if (Files.isDirectory(to)) {
+        try (var existing = Files.list(to)) {
+          if (existing.findAny().isPresent()) {
+            throw new LugeException("backup target " + to + " is not empty");
+          }
+        }
+      }
+      createPrivateDirectory(to);
+      if (log == null) {
+        // Temporary or read-only: no log to make the copy from; write a fresh database instead.
+        try (Database copy = Database.open(Config.builder().path(to).build())) {
+          java.io.PipedInputStream in = new java.io.PipedInputStream(1 << 16);
+          java.io.PipedOutputStream out = new java.io.PipedOutputStream(in);
+          Thread writer = new Thread(() -> {
+            try (out) {
+              exportTo(out);
+            } catch (IOException e) {
+              throw new LugeException("backup export failed", e);
+            }
+          }, "luge-backup");
+          writer.start();
+          copy.importFrom(in);
+          writer.join();
+        }
+        return;
+      }
+      // Deletions happen only under the checkpoint lock: holding it, every file the copy needs
+      // stays put. A flush first makes every completed write durable, so the copy holds them.
+      checkpointLock.lock();
+      try {
+        log.flush();
+        long durable = log.durableLsn();
+        long durableSegment = durable / header.segmentSize();
+        FileIo target0 = new DirectoryFileIo(to);
+        for (String name : io.list()) {
+          if (name.equals(LOCK_FILE) || name.endsWith(".tmp")) {
+            continue;
+          }
+          // Redo segments only up to the durable end: bytes past it may be a buffer being
+          // written right now, and half of it next to a later one would look like damage.
+          long seg = LogFormat.segmentNumber(name);
+          long limit = seg < 0 || seg < durableSegment ? Long.MAX_VALUE
+              : seg == durableSegment ? durable % header.segmentSize() : -1;
+          if (limit >= 0) {
+            copyFile(name, target0, limit);
+          }
+        }
+        target0.syncDirectory();
+      } finally {
+        checkpointLock.unlock();
+      }
+    } catch (IOException e) {
+      throw new LugeException("backup of " + dir + " to " + to + " failed: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LugeException("interrupted during backup", e);
+    }
+  }
+
+  private void copyFile(String name, FileIo target, long limit) throws IOException {
+    try (dev.luge.internal.io.FileHandle from = io.open(name, false);
+        dev.luge.internal.io.FileHandle to = target.open(name, true)) {
+      long size = Math.min(limit, from.size());
+      ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+      for (long pos = 0; pos < size; ) {
+        buf.clear().limit((int) Math.min(buf.capacity(), size - pos));
+        int n = from.read(pos, buf);
+        if (n <= 0) {
+          break;
+        }
+        buf.flip();
+        to.write(pos, buf);
+        pos += n;
+      }
+      to.sync();
+    }
+  }
+
   // ------------------------------------------------------------------ batches
 
   /**

@@ -1,0 +1,288 @@
+package dev.luge.cli;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.luge.Batch;
+import dev.luge.Db;
+import dev.luge.Entry;
+import dev.luge.Stats;
+import dev.luge.Tree;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** The operator verbs: dump, load, stats, verify, compact, backup. */
+final class AdminCommands {
+  private AdminCommands() {}
+
+  /** Dump formats. */
+  enum Format { text, ndjson }
+
+  static final String TEXT_HEADER = "# luge dump 1";
+
+  @Command(name = "dump", description = {
+      "Write every tree (or --tree) to stdout or --output, exactly, for any bytes.",
+      "text: '" + TEXT_HEADER + "', then '@tree NAME' lines and 'KEY VALUE' lines, bytes outside",
+      "0x21..0x7e and \\ # @ { written as \\xHH. ndjson: one object per entry, text fields",
+      "for UTF-8 keys and values, key_hex/value_hex otherwise."})
+  static final class Dump implements Callable<Integer> {
+    @Mixin DbOptions db;
+    @Option(names = "--format", defaultValue = "text", description = "text or ndjson (default: ${DEFAULT-VALUE}).") Format format;
+    @Option(names = "--output", description = "File to write (default: stdout).") Path output;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      try (Db d = db.open(false)) {
+        Writer w = output == null ? spec.commandLine().getOut()
+            : new BufferedWriter(new OutputStreamWriter(Files.newOutputStream(output), StandardCharsets.UTF_8));
+        long total = 0;
+        List<String> names = db.tree != null ? List.of(db.tree) : d.treeNames();
+        for (String name : names) {
+          total += (name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name)).size();
+        }
+        try (Progress progress = new Progress("dump", total, spec.commandLine().getErr())) {
+          if (format == Format.text) {
+            w.write(TEXT_HEADER + "\n");
+          }
+          for (String name : names) {
+            Tree t = name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name);
+            if (format == Format.text) {
+              w.write("@tree " + Text.escape(Text.utf8(name)) + "\n");
+            }
+            for (Entry e : t.all()) {
+              if (format == Format.text) {
+                w.write(Text.escape(e.key()) + " " + Text.escape(e.value()) + "\n");
+              } else {
+                JsonObject o = new JsonObject();
+                o.addProperty("tree", name);
+                DataCommands.bytes(o, "key", e.key(), false);
+                DataCommands.bytes(o, "value", e.value(), false);
+                w.write(DataCommands.GSON.toJson(o) + "\n");
+              }
+              progress.step();
+            }
+          }
+        } finally {
+          if (output != null) {
+            w.close();
+          } else {
+            w.flush();
+          }
+        }
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "load", description = "Read a dump (text or ndjson, detected) from stdin or --input into the database.")
+  static final class Load implements Callable<Integer> {
+    @Mixin DbOptions db;
+    @Option(names = "--input", description = "File to read (default: stdin).") Path input;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      Reader r = input == null ? new InputStreamReader(System.in, StandardCharsets.UTF_8)
+          : Files.newBufferedReader(input, StandardCharsets.UTF_8);
+      long loaded = 0;
+      try (Db d = db.open(true); BufferedReader in = new BufferedReader(r);
+          Progress progress = new Progress("load", -1, spec.commandLine().getErr())) {
+        Tree tree = db.tree(d);
+        Batch batch = new Batch();
+        String line;
+        long lineNo = 0;
+        Boolean json = null; // decided by the first line that is not empty or a comment
+        while ((line = in.readLine()) != null) {
+          lineNo++;
+          if (line.isEmpty() || line.startsWith("#")) {
+            continue;
+          }
+          if (json == null) {
+            json = line.startsWith("{");
+          }
+          try {
+            if (json) {
+              JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+              Tree t = o.has("tree") ? named(d, o.get("tree").getAsString()) : tree;
+              if (t != tree) {
+                flush(tree, batch);
+                tree = t;
+              }
+              batch.put(field(o, "key"), field(o, "value"));
+            } else if (line.startsWith("@tree ")) {
+              flush(tree, batch);
+              tree = named(d, new String(Text.unescape(line.substring(6)), StandardCharsets.UTF_8));
+            } else {
+              int sp = line.indexOf(' ');
+              if (sp < 0 || line.indexOf(' ', sp + 1) >= 0) {
+                throw new IllegalArgumentException("expected 'KEY VALUE'");
+              }
+              batch.put(Text.unescape(line.substring(0, sp)), Text.unescape(line.substring(sp + 1)));
+            }
+          } catch (RuntimeException e) {
+            throw new BadInput((input == null ? "stdin" : input.toString()) + ", line " + lineNo
+                + ": " + e.getMessage());
+          }
+          loaded++;
+          progress.step();
+          if (batch.size() >= 1000) {
+            flush(tree, batch);
+          }
+        }
+        flush(tree, batch);
+        d.flush();
+      }
+      spec.commandLine().getErr().println("loaded " + loaded + " entries");
+      return 0;
+    }
+
+    private static Tree named(Db d, String name) {
+      return name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name);
+    }
+
+    private static void flush(Tree tree, Batch batch) {
+      if (batch.size() > 0) {
+        tree.apply(batch);
+        batch.clear();
+      }
+    }
+
+    private static byte[] field(JsonObject o, String name) {
+      if (o.has(name)) {
+        return Text.utf8(o.get(name).getAsString());
+      }
+      if (o.has(name + "_hex")) {
+        return Text.fromHex(o.get(name + "_hex").getAsString());
+      }
+      throw new IllegalArgumentException("no '" + name + "' or '" + name + "_hex' field");
+    }
+  }
+
+  /** Input a command cannot use (a damaged dump line): exit 65. */
+  static final class BadInput extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    BadInput(String message) {
+      super(message);
+    }
+  }
+
+  @Command(name = "stats", description = "Print sizes, space amplification, cache use and segment utilisation.")
+  static final class StatsCommand implements Callable<Integer> {
+    @Mixin DbOptions db;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      try (Db d = db.open(false)) {
+        Stats s = d.stats();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("path", d.path().toString());
+        m.put("trees", d.treeNames().size());
+        long entries = 0;
+        for (String name : d.treeNames()) {
+          entries += (name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name)).size();
+        }
+        m.put("entries", entries);
+        m.put("sizeOnDisk", s.sizeOnDisk());
+        m.put("liveImageBytes", s.liveImageBytes());
+        m.put("spaceAmplification", round(s.spaceAmplification()));
+        m.put("pageLogBytes", s.pageLogBytes());
+        m.put("pageSegments", s.pageSegments());
+        m.put("segmentUtilisation", round(s.segmentUtilisation()));
+        m.put("cacheCapacity", s.cacheCapacity());
+        m.put("cacheBytes", s.cacheBytes());
+        m.put("cacheHitRatio", round(s.cacheHitRatio()));
+        m.put("wasRecovered", d.wasRecovered());
+        if (db.json) {
+          out.println(DataCommands.GSON.toJson(m));
+        } else {
+          m.forEach((k, v) -> out.println(k + ": " + v));
+        }
+        return 0;
+      }
+    }
+
+    private static double round(double x) {
+      return Math.round(x * 1000) / 1000.0;
+    }
+  }
+
+  @Command(name = "verify", description = "Check every leaf and the trees' structure; exit 65 on damage, naming the file and offset.")
+  static final class Verify implements Callable<Integer> {
+    @Mixin DbOptions db;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      try (Db d = db.open(false)) {
+        long entries = d.verify();
+        spec.commandLine().getOut().println("ok: " + entries + " entries in " + d.treeNames().size()
+            + " trees, checksum " + Long.toHexString(d.checksum()));
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "compact", description = "Checkpoint and shrink the files to the live data.")
+  static final class Compact implements Callable<Integer> {
+    @Mixin DbOptions db;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      try (Db d = db.open(true)) {
+        long before = d.sizeOnDisk();
+        d.compact();
+        spec.commandLine().getOut().println("compacted " + d.path() + ": " + before + " -> "
+            + d.sizeOnDisk() + " bytes");
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "backup", description = "Copy the database consistently into DEST (new or empty).")
+  static final class Backup implements Callable<Integer> {
+    @Mixin DbOptions db;
+    @Parameters(paramLabel = "DEST") Path dest;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      if (Files.isDirectory(dest)) {
+        try (var files = Files.list(dest)) {
+          if (files.findAny().isPresent()) {
+            spec.commandLine().getErr().println("luge: backup target " + dest.toAbsolutePath()
+                + " is not empty; give a new or empty directory");
+            return Main.EX_CANTCREAT;
+          }
+        }
+      }
+      try (Db d = db.open(true)) {
+        d.backup(dest);
+        spec.commandLine().getOut().println("backed up " + d.path() + " to " + dest.toAbsolutePath());
+        return 0;
+      }
+    }
+  }
+}

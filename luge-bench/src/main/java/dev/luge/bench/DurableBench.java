@@ -21,19 +21,26 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * The durable comparison: Luge, RocksDB and LMDB on disk, each in a fresh JVM with the same heap
- * and cache, driven through the same workloads in one run, plus a raw {@code FileChannel.force}
- * loop as the physical limit of durable writes. Workloads are whole phases timed end to end
+ * The comparison harness: Luge and its peers (RocksDB, LMDB, H2 MVStore, Berkeley DB JE, Xodus,
+ * SQLite in WAL mode, and {@code ConcurrentSkipListMap} as the in-memory ceiling), each in a fresh
+ * JVM with the same heap and cache, driven through the same workloads in one run, plus a raw
+ * {@code FileChannel.force} loop as the physical limit of durable writes. Per-operation
+ * latencies go to HdrHistogram. Workloads are whole phases timed end to end
  * (fills include the close that makes them durable), not JMH microbenchmarks: what is measured
  * here is disk layout, recovery and space, which JMH's repeated iterations would blur.
  *
  * <p>Usage: {@code java -cp benchmarks.jar dev.luge.bench.DurableBench [--keys N]
- * [--stores luge,rocksdb,lmdb] [--dir DIR]}; {@code bin/bench durable} runs it.
+ * [--stores all|luge,rocksdb,...] [--dir DIR]}; {@code bin/bench durable} and {@code luge bench}
+ * run it.
  */
 public final class DurableBench {
   private DurableBench() {}
 
   static final int DURABLE_WRITES = 2000;
+
+  /** Every store the harness knows, Luge first. */
+  static final List<String> ALL = List.of("luge", "rocksdb", "lmdb", "mvstore", "je", "xodus",
+      "sqlite", "skiplist");
 
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("child")) {
@@ -41,12 +48,12 @@ public final class DurableBench {
       return;
     }
     int keys = 1_000_000;
-    List<String> stores = List.of("luge", "rocksdb", "lmdb");
+    List<String> stores = ALL;
     Path dir = Path.of(System.getProperty("java.io.tmpdir"), "luge-durable-bench");
     for (int i = 0; i < args.length; i += 2) {
       switch (args[i]) {
         case "--keys" -> keys = Integer.parseInt(args[i + 1]);
-        case "--stores" -> stores = List.of(args[i + 1].split(","));
+        case "--stores" -> stores = args[i + 1].equals("all") ? ALL : List.of(args[i + 1].split(","));
         case "--dir" -> dir = Path.of(args[i + 1]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -97,6 +104,7 @@ public final class DurableBench {
       {"readrandom2", "random reads, 2 threads", "ops/s", "+"},
       {"scan", "full scan", "entries/s", "+"},
       {"overwrite", "overwrite everything twice", "ops/s", "+"},
+      {"mix", "90% reads / 10% overwrites, 2 threads", "ops/s", "+"},
       {"durable1", "durable writes (fsync each), 1 thread", "ops/s", "+"},
       {"durable2", "durable writes, 2 threads", "ops/s", "+"},
       {"rawfsync", "raw write+force loop (the disk's limit)", "ops/s", "+"},
@@ -137,9 +145,51 @@ public final class DurableBench {
       }
       sb.append('\n');
     }
+    sb.append("\nLatency percentiles, microseconds (p50 / p99, HdrHistogram):\n\n| workload |");
+    for (String s : stores) {
+      sb.append(' ').append(s).append(" |");
+    }
+    sb.append('\n').append("|---|").append("---:|".repeat(stores.size())).append('\n');
+    for (String w : LATENCIES) {
+      sb.append("| ").append(w).append(" |");
+      for (String s : stores) {
+        Double p50 = results.get(s).get("lat." + w + ".p50");
+        Double p99 = results.get(s).get("lat." + w + ".p99");
+        sb.append(' ').append(p50 == null ? "-" : String.format(Locale.ROOT, "%.1f / %.1f", p50, p99))
+            .append(" |");
+      }
+      sb.append('\n');
+    }
     sb.append("\nRatios are Luge's figure over the peer's: above 1 is more (better for rates, worse for"
-        + " seconds, space and heap).\n");
+        + " seconds, space and heap). '-': not applicable (the skip list keeps nothing on disk).\n");
     System.out.print(sb);
+  }
+
+  /** The workloads whose per-operation latency is reported. */
+  static final String[] LATENCIES = {"readrandom1", "mix", "overwrite", "durable1", "durable2"};
+
+  /** Per-operation latencies of one workload, from every thread that ran it. */
+  private static final java.util.Map<String, org.HdrHistogram.Histogram> HISTOGRAMS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static org.HdrHistogram.Histogram histogram(String workload) {
+    return HISTOGRAMS.computeIfAbsent(workload, w -> new org.HdrHistogram.Histogram(3_600_000_000L, 2));
+  }
+
+  /** Records one operation that started at {@code start} (thread-safe: recording is synchronized). */
+  private static void record(org.HdrHistogram.Histogram h, long start) {
+    long ns = System.nanoTime() - start;
+    synchronized (h) {
+      h.recordValue(Math.max(1, ns));
+    }
+  }
+
+  private static void latencies(String workload) {
+    org.HdrHistogram.Histogram h = histogram(workload);
+    if (h.getTotalCount() > 0) {
+      result("lat." + workload + ".p50", h.getValueAtPercentile(50) / 1e3);
+      result("lat." + workload + ".p99", h.getValueAtPercentile(99) / 1e3);
+    }
   }
 
   private static String format(double v, String unit) {
@@ -187,18 +237,24 @@ public final class DurableBench {
       kv.endBulk();
     }
     result("fillrandom", rate(n, t));
-    result("spacefill", (double) du(main) / logical);
+    if (durableStore(store)) {
+      result("spacefill", (double) du(main) / logical);
+    }
     phaseEnd();
 
     t = System.nanoTime();
     Kv kv = Kv.open(store, main);
     result("reopen", (System.nanoTime() - t) / 1e9);
     int[] reads = permutation(n, 3);
+    org.HdrHistogram.Histogram h1 = histogram("readrandom1");
     t = System.nanoTime();
     for (int i : reads) {
+      long s0 = System.nanoTime();
       check(kv.get(keys[i]), i);
+      h1.recordValue(Math.max(1, System.nanoTime() - s0));
     }
     result("readrandom1", rate(n, t));
+    latencies("readrandom1");
     t = System.nanoTime();
     Thread[] readers = new Thread[2];
     for (int r = 0; r < 2; r++) {
@@ -222,17 +278,50 @@ public final class DurableBench {
     }
     result("scan", rate(n, t));
     phaseEnd();
+    // The mix: two threads, each 90% random reads and 10% random overwrites.
+    t = System.nanoTime();
+    Thread[] mixers = new Thread[2];
+    org.HdrHistogram.Histogram hm = histogram("mix");
+    for (int r = 0; r < 2; r++) {
+      long seed = 100 + r;
+      Kv shared = kv;
+      mixers[r] = new Thread(() -> {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int j = 0; j < n / 2; j++) {
+          int i = rnd.nextInt(n);
+          long s0 = System.nanoTime();
+          if (rnd.nextInt(10) == 0) {
+            shared.put(keys[i], Stores.value(i + 7L * n));
+          } else {
+            check(shared.get(keys[i]), i);
+          }
+          record(hm, s0);
+        }
+      });
+      mixers[r].start();
+    }
+    for (Thread m : mixers) {
+      m.join();
+    }
+    result("mix", rate(2L * (n / 2), t));
+    latencies("mix");
+    org.HdrHistogram.Histogram ho = histogram("overwrite");
     t = System.nanoTime();
     kv.beginBulk();
     for (int round = 1; round <= 2; round++) {
       for (int i : order) {
+        long s0 = System.nanoTime();
         kv.put(keys[i], Stores.value(i + (long) round * n));
+        ho.recordValue(Math.max(1, System.nanoTime() - s0));
       }
     }
     kv.endBulk();
     kv.close();
     result("overwrite", rate(2L * n, t));
-    result("spaceoverwrite", (double) du(main) / logical);
+    latencies("overwrite");
+    if (durableStore(store)) {
+      result("spaceoverwrite", (double) du(main) / logical);
+    }
     phaseEnd();
     deleteTree(main);
 
@@ -253,18 +342,27 @@ public final class DurableBench {
 
     Path durable = dir.resolve("durable");
     try (Kv d = Kv.open(store, durable)) {
+      org.HdrHistogram.Histogram hd1 = histogram("durable1");
+      org.HdrHistogram.Histogram hd2 = histogram("durable2");
       t = System.nanoTime();
       for (int i = 0; i < DURABLE_WRITES; i++) {
+        long s0 = System.nanoTime();
         d.putDurable(keys[i], Stores.value(i));
+        hd1.recordValue(Math.max(1, System.nanoTime() - s0));
       }
-      result("durable1", rate(DURABLE_WRITES, t));
+      if (d.durable()) {
+        result("durable1", rate(DURABLE_WRITES, t));
+        latencies("durable1");
+      }
       Thread[] writers = new Thread[2];
       t = System.nanoTime();
       for (int w = 0; w < 2; w++) {
         int from = DURABLE_WRITES + w * (DURABLE_WRITES / 2);
         writers[w] = new Thread(() -> {
           for (int i = from; i < from + DURABLE_WRITES / 2; i++) {
+            long s0 = System.nanoTime();
             d.putDurable(keys[i], Stores.value(i));
+            record(hd2, s0);
           }
         });
         writers[w].start();
@@ -272,7 +370,10 @@ public final class DurableBench {
       for (Thread w : writers) {
         w.join();
       }
-      result("durable2", rate(DURABLE_WRITES, t));
+      if (d.durable()) {
+        result("durable2", rate(DURABLE_WRITES, t));
+        latencies("durable2");
+      }
     }
     try (FileChannel ch = FileChannel.open(durable.resolve("raw-fsync"), StandardOpenOption.CREATE,
         StandardOpenOption.WRITE)) {
@@ -289,6 +390,10 @@ public final class DurableBench {
     deleteTree(durable);
     phaseEnd();
     result("heap", retainedHeapMiB);
+  }
+
+  private static boolean durableStore(String store) {
+    return !store.equals("skiplist");
   }
 
   private static void check(byte[] value, int i) {

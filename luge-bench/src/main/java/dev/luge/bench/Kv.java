@@ -37,10 +37,18 @@ interface Kv extends AutoCloseable {
   /** Visits every entry in key order; returns the count. */
   long scan();
 
+  /** Hands up to {@code limit} entries from {@code from} on, in key order, to {@code sink}. */
+  void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink);
+
   /** Starts a bulk load phase (LMDB batches writes into transactions). */
   default void beginBulk() {}
 
   default void endBulk() {}
+
+  /** Whether the store keeps data on disk (the in-memory ceiling does not). */
+  default boolean durable() {
+    return true;
+  }
 
   @Override
   void close();
@@ -53,6 +61,11 @@ interface Kv extends AutoCloseable {
       case "luge" -> new LugeKv(dir);
       case "rocksdb" -> new RocksKv(dir);
       case "lmdb" -> new LmdbKv(dir);
+      case "mvstore" -> new Peers.MvStoreKv(dir);
+      case "je" -> new Peers.JeKv(dir);
+      case "xodus" -> new Peers.XodusKv(dir);
+      case "sqlite" -> new Peers.SqliteKv(dir);
+      case "skiplist" -> new Peers.SkipListKv(dir);
       default -> throw new IllegalArgumentException("unknown store " + store);
     };
   }
@@ -90,6 +103,17 @@ interface Kv extends AutoCloseable {
       };
       db.all().visit(v);
       return n[0];
+    }
+
+    @Override
+    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+      int n = 0;
+      for (dev.luge.Entry e : db.range(from, null)) {
+        if (n++ >= limit) {
+          break;
+        }
+        sink.accept(e.key(), e.value());
+      }
     }
 
     @Override
@@ -154,6 +178,16 @@ interface Kv extends AutoCloseable {
         }
       }
       return n;
+    }
+
+    @Override
+    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+      try (RocksIterator it = db.newIterator()) {
+        int n = 0;
+        for (it.seek(from); it.isValid() && n < limit; it.next(), n++) {
+          sink.accept(it.key(), it.value());
+        }
+      }
     }
 
     @Override
@@ -264,6 +298,24 @@ interface Kv extends AutoCloseable {
         }
       }
       return n;
+    }
+
+    @Override
+    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+      try (Txn<ByteBuffer> txn = env.txnRead();
+          var it = dbi.iterate(txn, org.lmdbjava.KeyRange.atLeast(fill(readKey.get(), from)))) {
+        int n = 0;
+        for (var kv : it) {
+          if (n++ >= limit) {
+            break;
+          }
+          byte[] k = new byte[kv.key().remaining()];
+          kv.key().get(k);
+          byte[] v = new byte[kv.val().remaining()];
+          kv.val().get(v);
+          sink.accept(k, v);
+        }
+      }
     }
 
     @Override

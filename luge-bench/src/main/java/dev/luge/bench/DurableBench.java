@@ -375,6 +375,7 @@ public final class DurableBench {
         latencies("durable2");
       }
     }
+    Files.createDirectories(durable);
     try (FileChannel ch = FileChannel.open(durable.resolve("raw-fsync"), StandardOpenOption.CREATE,
         StandardOpenOption.WRITE)) {
       ByteBuffer record = ByteBuffer.allocate(Stores.KEY_SIZE + Stores.VALUE_SIZE);

@@ -13,19 +13,26 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code luge bench}: runs the comparison harness of {@code luge-bench} (Luge against RocksDB and
- * LMDB on disk, each store in its own JVM) and prints its table. The harness and its peers are
- * large, so they live in their own jar, found next to this one in a source checkout.
+ * {@code luge bench}: runs the comparison harness of {@code luge-bench} on this machine (Luge
+ * against RocksDB, LMDB, H2 MVStore, Berkeley DB JE, Xodus, SQLite and the skip list, each store
+ * in its own JVM): the harness's own workloads, then YCSB's core workloads A-F. The harness and
+ * its peers are large, so they live in their own jar, found next to this one in a checkout.
  */
-@Command(name = "bench", description = "Compare Luge with its peers on this machine (luge-bench's DurableBench).")
+@Command(name = "bench", description = "Compare Luge with its peers on this machine: fills, reads, scans, overwrites, a 90/10 mix, durable writes, then YCSB A-F.")
 final class BenchCommand implements Callable<Integer> {
   @Option(names = "--vs", defaultValue = "all", description = "Peers: all, or a list such as rocksdb,lmdb (default: ${DEFAULT-VALUE}).")
   String vs;
 
-  @Option(names = "--keys", defaultValue = "1000000", description = "Number of keys (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--keys", defaultValue = "1000000", description = "Keys for the harness's workloads (default: ${DEFAULT-VALUE}).")
   int keys;
 
-  @Option(names = "--quick", description = "100,000 keys: about a minute.")
+  @Option(names = "--records", defaultValue = "100000", description = "YCSB records and operations per workload (default: ${DEFAULT-VALUE}).")
+  int records;
+
+  @Option(names = "--no-ycsb", description = "Skip the YCSB workloads.")
+  boolean noYcsb;
+
+  @Option(names = "--quick", description = "30,000 keys, no YCSB: under two minutes.")
   boolean quick;
 
   @Option(names = "--jar", description = "The benchmarks jar (default: luge-bench/target/benchmarks.jar of this checkout).")
@@ -43,14 +50,19 @@ final class BenchCommand implements Callable<Integer> {
           + " 'mvn -B -DskipTests -pl luge-bench -am package' (bin/luge bench does this for you)");
       return Main.EX_CONFIG;
     }
-    String stores = vs.equals("all") ? "luge,rocksdb,lmdb" : "luge," + vs;
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", j.toString(), "dev.luge.bench.DurableBench",
-        "--keys", Integer.toString(quick ? 100_000 : keys), "--stores", stores));
+    String stores = vs.equals("all") ? "all" : "luge," + vs;
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> cmd = new ArrayList<>(List.of(java, "-cp", j.toString(),
+        "dev.luge.bench.DurableBench", "--keys", Integer.toString(quick ? 30_000 : keys),
+        "--stores", stores));
     cmd.addAll(rest);
-    Process p = new ProcessBuilder(cmd).inheritIO().start();
-    return p.waitFor();
+    int code = new ProcessBuilder(cmd).inheritIO().start().waitFor();
+    if (code != 0 || quick || noYcsb) {
+      return code;
+    }
+    return new ProcessBuilder(java, "-cp", j.toString(), "dev.luge.bench.YcsbBench",
+        "--records", Integer.toString(records), "--ops", Integer.toString(records),
+        "--stores", stores).inheritIO().start().waitFor();
   }
 
   /** luge-bench/target/benchmarks.jar beside luge-cli/target/luge.jar, if this runs from there. */

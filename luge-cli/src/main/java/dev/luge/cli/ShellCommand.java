@@ -1,7 +1,10 @@
 package dev.luge.cli;
 
 import dev.luge.Db;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,9 +38,19 @@ final class ShellCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    PrintWriter err = spec.commandLine().getErr();
-    try (Db d = db.open(!db.readOnly);
-        Terminal terminal = TerminalBuilder.builder().system(true).build()) {
+    try (Db d = db.open(!db.readOnly)) {
+      DbOptions.SHELL.set(d);
+      try {
+        return System.console() != null ? interactive(d) : scripted(d);
+      } finally {
+        DbOptions.SHELL.remove();
+      }
+    }
+  }
+
+  /** At a terminal: JLine's line editor, history and completion. */
+  private int interactive(Db d) throws IOException {
+    try (Terminal terminal = TerminalBuilder.builder().system(true).build()) {
       LineReader reader = LineReaderBuilder.builder()
           .terminal(terminal)
           .appName("luge")
@@ -48,37 +61,51 @@ final class ShellCommand implements Callable<Integer> {
       PrintWriter out = terminal.writer();
       out.println("luge shell on " + d.path() + (db.readOnly ? " (read-only)" : "")
           + ": commands as for 'luge', without --path; 'help', 'exit'");
-      DbOptions.SHELL.set(d);
-      try {
-        for (;;) {
-          String line;
-          try {
-            line = reader.readLine("luge> ");
-          } catch (UserInterruptException e) {
-            continue;
-          } catch (EndOfFileException e) {
-            return 0;
-          }
-          List<String> words = new ArrayList<>(reader.getParsedLine().words());
-          words.removeIf(String::isEmpty);
-          if (words.isEmpty()) {
-            continue;
-          }
-          if (words.get(0).equals("exit") || words.get(0).equals("quit")) {
-            return 0;
-          }
-          if (words.get(0).equals("help")) {
-            words.set(0, "--help");
-          }
-          Main.run(out, new PrintWriter(terminal.writer(), true), words.toArray(new String[0]));
-          out.flush();
+      for (;;) {
+        String line;
+        try {
+          line = reader.readLine("luge> ");
+        } catch (UserInterruptException e) {
+          continue;
+        } catch (EndOfFileException e) {
+          return 0;
         }
-      } finally {
-        DbOptions.SHELL.remove();
+        if (!execute(reader.getParsedLine().words(), out)) {
+          return 0;
+        }
       }
-    } catch (IOException e) {
-      err.println("luge: no terminal for the shell: " + e.getMessage());
-      return Main.EX_IOERR;
     }
+  }
+
+  /** Without a terminal (a script piping commands in): one command per line, no prompt. */
+  private int scripted(Db d) throws IOException {
+    PrintWriter out = spec.commandLine().getOut();
+    DefaultParser parser = new DefaultParser();
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    String line;
+    while ((line = in.readLine()) != null) {
+      if (!execute(parser.parse(line, line.length()).words(), out)) {
+        break;
+      }
+    }
+    return 0;
+  }
+
+  /** Runs one command line; false when it asks to leave. */
+  private boolean execute(List<String> parsed, PrintWriter out) {
+    List<String> words = new ArrayList<>(parsed);
+    words.removeIf(String::isEmpty);
+    if (words.isEmpty()) {
+      return true;
+    }
+    if (words.get(0).equals("exit") || words.get(0).equals("quit")) {
+      return false;
+    }
+    if (words.get(0).equals("help")) {
+      words.set(0, "--help");
+    }
+    Main.run(out, out, words.toArray(new String[0]));
+    out.flush();
+    return true;
   }
 }

@@ -106,6 +106,24 @@ class VerbsTest {
   }
 
   @Test
+  void theShellRunsCommandsOnOneOpenDatabase() throws Exception {
+    java.io.InputStream savedIn = System.in;
+    String shown;
+    try {
+      System.setIn(new java.io.ByteArrayInputStream(
+          "put greeting hello\nget greeting\nscan\nget missing\nexit\n".getBytes()));
+      assertEquals(0, run("shell", "--path", db), err.toString());
+      shown = out.toString();
+    } finally {
+      System.setIn(savedIn);
+    }
+    assertTrue(shown.contains("hello\n") && shown.contains("greeting\thello"), shown);
+    assertTrue(shown.contains("key not found: missing"), shown);
+    assertEquals(0, run("get", "greeting", "--path", db), "the shell's writes are durable");
+    assertEquals("hello\n", out.toString());
+  }
+
+  @Test
   void statsVerifyCompactBackup() throws Exception {
     try (Db d = Luge.open(Path.of(db))) {
       for (int i = 0; i < 20_000; i++) {

@@ -49,12 +49,14 @@ public final class DurableBench {
     }
     int keys = 1_000_000;
     List<String> stores = ALL;
+    cache = Kv.CACHE;
     Path dir = Path.of(System.getProperty("java.io.tmpdir"), "luge-durable-bench");
     for (int i = 0; i < args.length; i += 2) {
       switch (args[i]) {
         case "--keys" -> keys = Integer.parseInt(args[i + 1]);
         case "--stores" -> stores = args[i + 1].equals("all") ? ALL : List.of(args[i + 1].split(","));
         case "--dir" -> dir = Path.of(args[i + 1]);
+        case "--cache" -> cache = Long.parseLong(args[i + 1]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -69,9 +71,12 @@ public final class DurableBench {
     print(keys, stores, results);
   }
 
+  /** The cache given to every store (bytes). */
+  private static long cache;
+
   private static Map<String, Double> runChild(String store, int keys, Path dir) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-Xms1g",
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-Xms1g", "-Dluge.bench.cache=" + cache,
         "--add-opens", "java.base/java.nio=ALL-UNNAMED",
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
         "-cp", System.getProperty("java.class.path"), DurableBench.class.getName(),
@@ -115,8 +120,8 @@ public final class DurableBench {
 
   private static void print(int keys, List<String> stores, Map<String, Map<String, Double>> results) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%,d keys of 16 bytes, 100-byte values; %d cores, %s%n%n",
-        keys, Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version")));
+    sb.append(String.format(Locale.ROOT, "%,d keys of 16 bytes, 100-byte values; cache %d MiB; %d cores, %s%n%n",
+        keys, cache >> 20, Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version")));
     sb.append("| workload | unit |");
     for (String s : stores) {
       sb.append(' ').append(s).append(" |");

@@ -53,8 +53,11 @@ interface Kv extends AutoCloseable {
   @Override
   void close();
 
-  /** Bytes of heap the store may use for caching, the same for every store. */
-  long CACHE = 256L << 20;
+  /**
+   * Bytes the store may use for caching, the same for every store: 256 MiB, or
+   * {@code -Dluge.bench.cache} (the harness's {@code --cache}, for larger-than-cache runs).
+   */
+  long CACHE = Long.getLong("luge.bench.cache", 256L << 20);
 
   static Kv open(String store, Path dir) throws IOException {
     return switch (store) {

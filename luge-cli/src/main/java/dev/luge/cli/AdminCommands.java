@@ -236,6 +236,18 @@ final class AdminCommands {
     @Override
     public Integer call() {
       try (Db d = db.open(false)) {
+        long total = 0;
+        for (String name : d.treeNames()) {
+          total += (name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name)).size();
+        }
+        // Reading every entry reads (and checks) every leaf image; then the structure.
+        try (Progress progress = new Progress("verify", total, spec.commandLine().getErr())) {
+          for (String name : d.treeNames()) {
+            for (Entry e : (name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name)).all()) {
+              progress.step();
+            }
+          }
+        }
         long entries = d.verify();
         spec.commandLine().getOut().println("ok: " + entries + " entries in " + d.treeNames().size()
             + " trees, checksum " + Long.toHexString(d.checksum()));
@@ -250,10 +262,13 @@ final class AdminCommands {
     @Spec CommandSpec spec;
 
     @Override
+    @SuppressWarnings("try") // the progress line only needs closing
     public Integer call() {
       try (Db d = db.open(true)) {
         long before = d.sizeOnDisk();
-        d.compact();
+        try (Progress p = Progress.timed("compact", spec.commandLine().getErr())) {
+          d.compact();
+        }
         spec.commandLine().getOut().println("compacted " + d.path() + ": " + before + " -> "
             + d.sizeOnDisk() + " bytes");
         return 0;

@@ -22,6 +22,37 @@ final class Progress implements AutoCloseable {
     draw(true);
   }
 
+  /**
+   * A progress line for work that reports no steps (compaction): the time elapsed, redrawn by a
+   * daemon thread until {@link #close()}.
+   */
+  static Progress timed(String what, PrintWriter err) {
+    Progress p = new Progress(what, -1, err);
+    if (p.enabled) {
+      long start = System.nanoTime();
+      Thread t = new Thread(() -> {
+        while (!p.closed) {
+          synchronized (p) {
+            if (!p.closed) {
+              p.err.print(String.format("\r%s: %.1f s", what, (System.nanoTime() - start) / 1e9));
+              p.err.flush();
+            }
+          }
+          try {
+            Thread.sleep(200);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }, "luge-progress");
+      t.setDaemon(true);
+      t.start();
+    }
+    return p;
+  }
+
+  private volatile boolean closed;
+
   void step() {
     done++;
     if (enabled && (done & 1023) == 0) {
@@ -48,7 +79,8 @@ final class Progress implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
+    closed = true;
     if (enabled) {
       err.print("\r" + " ".repeat(72) + "\r");
       err.flush();

@@ -57,14 +57,14 @@ final class AdminCommands {
         long total = 0;
         List<String> names = db.tree != null ? List.of(db.tree) : d.treeNames();
         for (String name : names) {
-          total += (name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name)).size();
+          total += DbOptions.named(d, name).size();
         }
         try (Progress progress = new Progress("dump", total, spec.commandLine().getErr())) {
           if (format == Format.text) {
             w.write(TEXT_HEADER + "\n");
           }
           for (String name : names) {
-            Tree t = name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name);
+            Tree t = DbOptions.named(d, name);
             if (format == Format.text) {
               w.write("@tree " + Text.escape(Text.utf8(name)) + "\n");
             }
@@ -122,7 +122,7 @@ final class AdminCommands {
           try {
             if (json) {
               JsonObject o = JsonParser.parseString(line).getAsJsonObject();
-              Tree t = o.has("tree") ? named(d, o.get("tree").getAsString()) : tree;
+              Tree t = o.has("tree") ? DbOptions.named(d, o.get("tree").getAsString()) : tree;
               if (t != tree) {
                 flush(tree, batch);
                 tree = t;
@@ -130,7 +130,7 @@ final class AdminCommands {
               batch.put(field(o, "key"), field(o, "value"));
             } else if (line.startsWith("@tree ")) {
               flush(tree, batch);
-              tree = named(d, new String(Text.unescape(line.substring(6)), StandardCharsets.UTF_8));
+              tree = DbOptions.named(d, new String(Text.unescape(line.substring(6)), StandardCharsets.UTF_8));
             } else {
               int sp = line.indexOf(' ');
               if (sp < 0 || line.indexOf(' ', sp + 1) >= 0) {
@@ -155,9 +155,6 @@ final class AdminCommands {
       return 0;
     }
 
-    private static Tree named(Db d, String name) {
-      return name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name);
-    }
 
     private static void flush(Tree tree, Batch batch) {
       if (batch.size() > 0) {
@@ -201,7 +198,7 @@ final class AdminCommands {
         m.put("trees", d.treeNames().size());
         long entries = 0;
         for (String name : d.treeNames()) {
-          entries += (name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name)).size();
+          entries += DbOptions.named(d, name).size();
         }
         m.put("entries", entries);
         m.put("sizeOnDisk", s.sizeOnDisk());
@@ -238,12 +235,12 @@ final class AdminCommands {
       try (Db d = db.open(false)) {
         long total = 0;
         for (String name : d.treeNames()) {
-          total += (name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name)).size();
+          total += DbOptions.named(d, name).size();
         }
         // Reading every entry reads (and checks) every leaf image; then the structure.
         try (Progress progress = new Progress("verify", total, spec.commandLine().getErr())) {
           for (String name : d.treeNames()) {
-            for (Entry e : (name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name)).all()) {
+            for (Entry e : DbOptions.named(d, name).all()) {
               progress.step();
             }
           }

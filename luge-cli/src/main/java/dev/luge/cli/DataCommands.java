@@ -152,7 +152,7 @@ final class DataCommands {
       try (Db d = db.open(false)) {
         Map<String, Long> sizes = new LinkedHashMap<>();
         for (String name : d.treeNames()) {
-          sizes.put(name, (name.equals(Db.DEFAULT_TREE) ? d : d.openTree(name)).size());
+          sizes.put(name, DbOptions.named(d, name).size());
         }
         if (db.json) {
           out.println(GSON.toJson(sizes));

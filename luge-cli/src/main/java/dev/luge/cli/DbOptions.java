@@ -62,6 +62,11 @@ final class DbOptions {
     }
   }
 
+  /** The tree called {@code name}, the default tree included. */
+  static Tree named(Db db, String name) {
+    return name.equals(Db.DEFAULT_TREE) ? db : db.openTree(name);
+  }
+
   Tree tree(Db db) {
     return tree == null || tree.equals(Db.DEFAULT_TREE) ? db : db.openTree(tree);
   }

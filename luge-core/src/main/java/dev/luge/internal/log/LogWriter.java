@@ -355,9 +355,15 @@ public final class LogWriter implements AutoCloseable {
 
   /**
    * Seals the current buffer; with {@code evenIfEmpty} also one that holds only its mark (whose
-   * only content then is the proof that everything before it was durable).
+   * only content then is the proof that everything before it was durable); with
+   * {@code endSegment} the next buffer starts a new segment (unless nothing was written to this
+   * one yet, which is then as good as a fresh one).
    */
   private long sealCurrent(boolean evenIfEmpty) {
+    return sealCurrent(evenIfEmpty, false);
+  }
+
+  private long sealCurrent(boolean evenIfEmpty, boolean endSegment) {
     for (;;) {
       Buffer b = current;
       long s = b.state.get();
@@ -366,11 +372,12 @@ public final class LogWriter implements AutoCloseable {
         continue;
       }
       int off = (int) (s & OFFSET_MASK);
-      if (off == MARK_SIZE && !evenIfEmpty) {
+      if (off == MARK_SIZE && !evenIfEmpty
+          && (!endSegment || b.base % segmentSize == LogFormat.SEGMENT_HEADER)) {
         return b.base; // nothing in it: everything before it is in sealed buffers
       }
       if (b.state.compareAndSet(s, (s | SEALED) + WRITER)) {
-        rotate(b, off, 0);
+        rotate(b, off, 0, endSegment);
         release(b);
         return b.nextBase;
       }
@@ -384,26 +391,7 @@ public final class LogWriter implements AutoCloseable {
    */
   public long rollSegment() {
     checkUsable();
-    long target;
-    for (;;) {
-      Buffer b = current;
-      long s = b.state.get();
-      if ((s & SEALED) != 0) {
-        Thread.onSpinWait();
-        continue;
-      }
-      int off = (int) (s & OFFSET_MASK);
-      if (off == MARK_SIZE && b.base % segmentSize == LogFormat.SEGMENT_HEADER) {
-        target = b.base; // nothing written to this segment yet: it is as good as a fresh one
-        break;
-      }
-      if (b.state.compareAndSet(s, (s | SEALED) + WRITER)) {
-        rotate(b, off, 0, true);
-        release(b);
-        target = b.nextBase;
-        break;
-      }
-    }
+    long target = sealCurrent(false, true);
     try {
       awaitDurable(target, new CompletableFuture<>()).get();
     } catch (InterruptedException e) {

@@ -109,7 +109,9 @@ class PageCacheTest {
       }
       long resident = db.cache().resident();
       long heap = usedHeapAfterGc() - before;
-      assertTrue(resident <= capacity + capacity / 4, "resident " + resident + " > capacity " + capacity);
+      // Writers evict inline past capacity + max(capacity / 8, 4 MiB), checking about every 64
+      // changes: the resident bytes stay within half the capacity above it.
+      assertTrue(resident <= capacity + capacity / 2, "resident " + resident + " > capacity " + capacity);
       assertTrue(heap < capacity + (40 << 20), "heap held " + heap + " bytes for a cache of " + capacity
           + " and " + (long) keys * (valueSize + 11) + " bytes of data");
       Random rnd = new Random(3);

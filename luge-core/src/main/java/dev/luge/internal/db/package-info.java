@@ -1,7 +1,13 @@
 /**
  * The database as users see it: the directory, its {@code HEADER} and {@code LOCK}, the registry
- * of named trees, and the tree handles that check arguments and copy arrays before the engine
- * sees them.
+ * of named trees, the tree handles that check arguments and copy arrays before the engine sees
+ * them, redo records, batches, checkpoints ({@code CHECKPOINT}), cleaning, recovery, backup and
+ * export. The write path, checkpoints and recovery step by step: docs/ARCHITECTURE.md.
+ *
+ * <p>Checkpoint invariants: a checkpoint's redo start is an LSN below which every logged change
+ * is in the trees (the redo segment before it was synced after all its writers finished); every
+ * image a checkpoint lists was synced before the checkpoint file; no file a durable checkpoint
+ * needs is deleted before a newer checkpoint is durable.
  *
  * <p>Invariants: one open {@code Database} per directory (an OS file lock); a directory without
  * a valid header is never written into unless it is empty; after {@code close()} every call on

@@ -1,5 +1,8 @@
 /**
- * The page cache: page ids mapped to page states by compare-and-swap.
+ * The page cache: page ids mapped to page states by compare-and-swap ({@link
+ * dev.luge.internal.pagecache.PageTable}), and the page log on disk where leaf images live
+ * ({@link dev.luge.internal.pagecache.PageLog}). The memory side (accounting, eviction, reload)
+ * is {@code internal.tree.LeafCache}, since it must see the tree's page states.
  *
  * <p>Invariants: a page state object is immutable once published and is never published twice
  * (so a CAS that expects it cannot suffer ABA); a slot only ever moves forward to a newer state.

@@ -6,7 +6,8 @@ package dev.luge;
  *
  * @param cacheCapacity the configured cache capacity, in heap bytes
  * @param cacheBytes heap bytes the cached pages hold now
- * @param leafReads leaves read by operations (from the cache or from disk)
+ * @param leafReads leaf reads by operations, from the cache or from disk (counted by sampling:
+ *     accurate to a few percent)
  * @param leafLoads leaves read back from disk after eviction (cache misses)
  * @param evictions leaves evicted from the cache
  * @param sizeOnDisk bytes of all the database's files

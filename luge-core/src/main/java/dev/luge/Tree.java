@@ -75,8 +75,11 @@ public interface Tree {
    * them or none. Iterators and scans are weakly consistent, as for any concurrent write: one
    * running meanwhile may see some of the batch.
    *
-   * @throws LimitExceededException if the batch is larger than one log record can hold (about
-   *     the segment size, 64 MiB by default), before anything is applied
+   * <p>A batch larger than a log segment (64 MiB by default) is written to a file of its own
+   * first, then named by a small log record.
+   *
+   * @throws LimitExceededException if the batch holds more than 1 GiB (its key and value bytes
+   *     plus 8 per operation), before anything is applied
    */
   void apply(Batch batch);
 

@@ -173,24 +173,24 @@ public final class DurableBench {
   /** The workloads whose per-operation latency is reported. */
   static final String[] LATENCIES = {"readrandom1", "mix", "overwrite", "durable1", "durable2"};
 
-  /** Per-operation latencies of one workload, from every thread that ran it. */
-  private static final java.util.Map<String, org.HdrHistogram.Histogram> HISTOGRAMS =
-      new java.util.concurrent.ConcurrentHashMap<>();
-
-  private static org.HdrHistogram.Histogram histogram(String workload) {
-    return HISTOGRAMS.computeIfAbsent(workload, w -> new org.HdrHistogram.Histogram(3_600_000_000L, 2));
+  /** A latency histogram: 1 ns to an hour, two significant digits. */
+  private static org.HdrHistogram.Histogram histogram() {
+    return new org.HdrHistogram.Histogram(3_600_000_000L, 2);
   }
 
-  /** Records one operation that started at {@code start} (thread-safe: recording is synchronized). */
+  /** Records one operation that started at {@code start} (a histogram per thread: no lock). */
   private static void record(org.HdrHistogram.Histogram h, long start) {
-    long ns = System.nanoTime() - start;
-    synchronized (h) {
-      h.recordValue(Math.max(1, ns));
+    h.recordValue(Math.max(1, System.nanoTime() - start));
+  }
+
+  /** Adds a thread's histogram to the workload's, once the thread is done. */
+  private static void merge(org.HdrHistogram.Histogram into, org.HdrHistogram.Histogram from) {
+    synchronized (into) {
+      into.add(from);
     }
   }
 
-  private static void latencies(String workload) {
-    org.HdrHistogram.Histogram h = histogram(workload);
+  private static void latencies(String workload, org.HdrHistogram.Histogram h) {
     if (h.getTotalCount() > 0) {
       result("lat." + workload + ".p50", h.getValueAtPercentile(50) / 1e3);
       result("lat." + workload + ".p99", h.getValueAtPercentile(99) / 1e3);
@@ -234,7 +234,9 @@ public final class DurableBench {
     Path main = dir.resolve("random");
 
     long t = System.nanoTime();
+    boolean onDisk;
     try (Kv kv = Kv.open(store, main)) {
+      onDisk = kv.durable();
       kv.beginBulk();
       for (int i : order) {
         kv.put(keys[i], Stores.value(i));
@@ -242,7 +244,7 @@ public final class DurableBench {
       kv.endBulk();
     }
     result("fillrandom", rate(n, t));
-    if (durableStore(store)) {
+    if (onDisk) {
       result("spacefill", (double) du(main) / logical);
     }
     phaseEnd();
@@ -251,15 +253,15 @@ public final class DurableBench {
     Kv kv = Kv.open(store, main);
     result("reopen", (System.nanoTime() - t) / 1e9);
     int[] reads = permutation(n, 3);
-    org.HdrHistogram.Histogram h1 = histogram("readrandom1");
+    org.HdrHistogram.Histogram h1 = histogram();
     t = System.nanoTime();
     for (int i : reads) {
       long s0 = System.nanoTime();
       check(kv.get(keys[i]), i);
-      h1.recordValue(Math.max(1, System.nanoTime() - s0));
+      record(h1, s0);
     }
     result("readrandom1", rate(n, t));
-    latencies("readrandom1");
+    latencies("readrandom1", h1);
     t = System.nanoTime();
     Thread[] readers = new Thread[2];
     for (int r = 0; r < 2; r++) {
@@ -286,12 +288,13 @@ public final class DurableBench {
     // The mix: two threads, each 90% random reads and 10% random overwrites.
     t = System.nanoTime();
     Thread[] mixers = new Thread[2];
-    org.HdrHistogram.Histogram hm = histogram("mix");
+    org.HdrHistogram.Histogram hm = histogram();
     for (int r = 0; r < 2; r++) {
       long seed = 100 + r;
       Kv shared = kv;
       mixers[r] = new Thread(() -> {
         SplittableRandom rnd = new SplittableRandom(seed);
+        org.HdrHistogram.Histogram mine = histogram();
         for (int j = 0; j < n / 2; j++) {
           int i = rnd.nextInt(n);
           long s0 = System.nanoTime();
@@ -300,8 +303,9 @@ public final class DurableBench {
           } else {
             check(shared.get(keys[i]), i);
           }
-          record(hm, s0);
+          record(mine, s0);
         }
+        merge(hm, mine);
       });
       mixers[r].start();
     }
@@ -309,22 +313,22 @@ public final class DurableBench {
       m.join();
     }
     result("mix", rate(2L * (n / 2), t));
-    latencies("mix");
-    org.HdrHistogram.Histogram ho = histogram("overwrite");
+    latencies("mix", hm);
+    org.HdrHistogram.Histogram ho = histogram();
     t = System.nanoTime();
     kv.beginBulk();
     for (int round = 1; round <= 2; round++) {
       for (int i : order) {
         long s0 = System.nanoTime();
         kv.put(keys[i], Stores.value(i + (long) round * n));
-        ho.recordValue(Math.max(1, System.nanoTime() - s0));
+        record(ho, s0);
       }
     }
     kv.endBulk();
     kv.close();
     result("overwrite", rate(2L * n, t));
-    latencies("overwrite");
-    if (durableStore(store)) {
+    latencies("overwrite", ho);
+    if (onDisk) {
       result("spaceoverwrite", (double) du(main) / logical);
     }
     phaseEnd();
@@ -347,28 +351,30 @@ public final class DurableBench {
 
     Path durable = dir.resolve("durable");
     try (Kv d = Kv.open(store, durable)) {
-      org.HdrHistogram.Histogram hd1 = histogram("durable1");
-      org.HdrHistogram.Histogram hd2 = histogram("durable2");
+      org.HdrHistogram.Histogram hd1 = histogram();
+      org.HdrHistogram.Histogram hd2 = histogram();
       t = System.nanoTime();
       for (int i = 0; i < DURABLE_WRITES; i++) {
         long s0 = System.nanoTime();
         d.putDurable(keys[i], Stores.value(i));
-        hd1.recordValue(Math.max(1, System.nanoTime() - s0));
+        record(hd1, s0);
       }
       if (d.durable()) {
         result("durable1", rate(DURABLE_WRITES, t));
-        latencies("durable1");
+        latencies("durable1", hd1);
       }
       Thread[] writers = new Thread[2];
       t = System.nanoTime();
       for (int w = 0; w < 2; w++) {
         int from = DURABLE_WRITES + w * (DURABLE_WRITES / 2);
         writers[w] = new Thread(() -> {
+          org.HdrHistogram.Histogram mine = histogram();
           for (int i = from; i < from + DURABLE_WRITES / 2; i++) {
             long s0 = System.nanoTime();
             d.putDurable(keys[i], Stores.value(i));
-            record(hd2, s0);
+            record(mine, s0);
           }
+          merge(hd2, mine);
         });
         writers[w].start();
       }
@@ -377,7 +383,7 @@ public final class DurableBench {
       }
       if (d.durable()) {
         result("durable2", rate(DURABLE_WRITES, t));
-        latencies("durable2");
+        latencies("durable2", hd2);
       }
     }
     Files.createDirectories(durable);
@@ -396,10 +402,6 @@ public final class DurableBench {
     deleteTree(durable);
     phaseEnd();
     result("heap", retainedHeapMiB);
-  }
-
-  private static boolean durableStore(String store) {
-    return !store.equals("skiplist");
   }
 
   private static void check(byte[] value, int i) {

@@ -271,6 +271,7 @@ final class Peers {
     private final PreparedStatement put;
     private final PreparedStatement durablePut;
     private final ThreadLocal<PreparedStatement> reads;
+    private final ThreadLocal<PreparedStatement> scans;
     private final java.util.List<Connection> readers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private int inBulk;
     private boolean bulk;
@@ -286,15 +287,8 @@ final class Peers {
         put = writer.prepareStatement("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)");
         durable = connect("FULL");
         durablePut = durable.prepareStatement("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)");
-        reads = ThreadLocal.withInitial(() -> {
-          try {
-            Connection c = connect("NORMAL");
-            readers.add(c);
-            return c.prepareStatement("SELECT v FROM kv WHERE k = ?");
-          } catch (SQLException e) {
-            throw new IllegalStateException(e);
-          }
-        });
+        reads = perThread("SELECT v FROM kv WHERE k = ?");
+        scans = perThread("SELECT k, v FROM kv WHERE k >= ? ORDER BY k LIMIT ?");
       } catch (SQLException e) {
         throw new IOException(e);
       }
@@ -389,15 +383,18 @@ final class Peers {
       }
     }
 
-    private final ThreadLocal<PreparedStatement> scans = ThreadLocal.withInitial(() -> {
-      try {
-        Connection c = connect("NORMAL");
-        readers.add(c);
-        return c.prepareStatement("SELECT k, v FROM kv WHERE k >= ? ORDER BY k LIMIT ?");
-      } catch (SQLException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    /** A statement per thread, on a connection of its own (readers run in parallel in WAL mode). */
+    private ThreadLocal<PreparedStatement> perThread(String sql) {
+      return ThreadLocal.withInitial(() -> {
+        try {
+          Connection c = connect("NORMAL");
+          readers.add(c);
+          return c.prepareStatement(sql);
+        } catch (SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+    }
 
     @Override
     public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {

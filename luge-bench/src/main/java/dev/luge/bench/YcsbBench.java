@@ -135,9 +135,4 @@ public final class YcsbBench {
     }
     throw new IllegalStateException("no throughput in YCSB's report for " + phase + " on " + store);
   }
-
-  private static void result(String name, double value) {
-    System.out.println("RESULT " + name + " " + value);
-    System.out.flush();
-  }
 }

@@ -68,7 +68,7 @@ final class DbOptions {
   }
 
   Tree tree(Db db) {
-    return tree == null || tree.equals(Db.DEFAULT_TREE) ? db : db.openTree(tree);
+    return tree == null ? db : named(db, tree);
   }
 
   byte[] key(String s) {

@@ -1,6 +1,5 @@
 package dev.luge.durability;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -191,6 +190,6 @@ class CorruptionTest {
         swapped++;
       }
     }
-    assertEquals(true, swapped > 0 || base.list().stream().noneMatch(f -> f.startsWith("seg-")));
+    assertTrue(swapped > 0, "both databases have a redo segment of the same number");
   }
 }

@@ -247,6 +247,10 @@ class MaintenanceTest {
       assertThrows(ReadOnlyException.class, db::generateId);
       assertThrows(ReadOnlyException.class, () -> db.dropTree("other"));
       assertEquals(sum, db.checksum(), "nothing changed");
+      db.backup(tmp.resolve("ro-copy")); // no log to copy: the entries are written anew
+    }
+    try (Db copy = Luge.open(tmp.resolve("ro-copy"))) {
+      assertEquals(sum, copy.checksum(), "a backup of a read-only database");
     }
     java.util.Map<String, Long> after = new java.util.TreeMap<>();
     try (var list = java.nio.file.Files.list(dir)) {

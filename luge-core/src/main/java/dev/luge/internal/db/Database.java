@@ -345,15 +345,12 @@ public final class Database extends TreeHandle implements Db {
     int segments = 0;
     checkpointLock.lock();
     try {
-      for (long l : liveBySegment.values()) {
-        liveBytes += l;
-      }
+      liveBytes = sum(liveBySegment);
       PageLog p = pages;
       if (p != null) {
-        for (long size : p.segmentSizes().values()) {
-          pageBytes += size;
-          segments++;
-        }
+        Map<Long, Long> sizes = p.segmentSizes();
+        pageBytes = sum(sizes);
+        segments = sizes.size();
       }
     } catch (IOException e) {
       throw new LugeException("cannot list " + dir + ": " + e, e);
@@ -419,20 +416,15 @@ public final class Database extends TreeHandle implements Db {
       }
       createPrivateDirectory(to);
       if (log == null) {
-        // Temporary or read-only: no log to make the copy from; write a fresh database instead.
+        // Temporary or read-only: no log to copy from; write the entries into a new database.
         try (Database copy = Database.open(Config.builder().path(to).build())) {
-          java.io.PipedInputStream in = new java.io.PipedInputStream(1 << 16);
-          java.io.PipedOutputStream out = new java.io.PipedOutputStream(in);
-          Thread writer = new Thread(() -> {
-            try (out) {
-              exportTo(out);
-            } catch (IOException e) {
-              throw new LugeException("backup export failed", e);
+          for (String name : treeNames()) {
+            Tree from = name.equals(DEFAULT_TREE) ? this : openTree(name);
+            Tree into = name.equals(DEFAULT_TREE) ? copy : copy.openTree(name);
+            for (dev.luge.Entry e : from.all()) {
+              into.put(e.key(), e.value());
             }
-          }, "luge-backup");
-          writer.start();
-          copy.importFrom(in);
-          writer.join();
+          }
         }
         return;
       }
@@ -463,9 +455,6 @@ public final class Database extends TreeHandle implements Db {
       }
     } catch (IOException e) {
       throw new LugeException("backup of " + dir + " to " + to + " failed: " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new LugeException("interrupted during backup", e);
     }
   }
 
@@ -793,15 +782,7 @@ public final class Database extends TreeHandle implements Db {
         }
       }
       p.delete(deadPages);
-      long total = 0;
-      for (long size : p.segmentSizes().values()) {
-        total += size;
-      }
-      long liveTotal = 0;
-      for (long l : live.values()) {
-        liveTotal += l;
-      }
-      return total > (clean ? 1.02 : SPACE_BOUND) * liveTotal + (64 << 10);
+      return beyondBound(sum(p.segmentSizes()), sum(live), clean);
     } catch (IOException | RuntimeException e) {
       fail(e);
       throw e;
@@ -817,17 +798,10 @@ public final class Database extends TreeHandle implements Db {
    */
   private Set<Long> chooseVictims(PageLog p, long sealedBelow, boolean clean) throws IOException {
     Map<Long, Long> sizes = p.segmentSizes();
-    long total = 0;
-    for (long size : sizes.values()) {
-      total += size;
-    }
-    long liveTotal = 0;
-    for (long l : liveBySegment.values()) {
-      liveTotal += l;
-    }
-    double bound = clean ? 1.02 : SPACE_BOUND;
+    long total = sum(sizes);
+    long liveTotal = sum(liveBySegment);
     Set<Long> victims = new HashSet<>();
-    if (total <= bound * liveTotal) {
+    if (!beyondBound(total, liveTotal, clean)) {
       return victims;
     }
     List<long[]> candidates = new ArrayList<>();
@@ -841,7 +815,7 @@ public final class Database extends TreeHandle implements Db {
     candidates.sort((a, b) -> Double.compare((double) a[2] / Math.max(1, a[1]),
         (double) b[2] / Math.max(1, b[1])));
     for (long[] c : candidates) {
-      if (total <= bound * liveTotal || (!clean && c[2] > 0.9 * c[1])) {
+      if (!beyondBound(total, liveTotal, clean) || (!clean && c[2] > 0.9 * c[1])) {
         break;
       }
       victims.add(c[0]);
@@ -858,6 +832,23 @@ public final class Database extends TreeHandle implements Db {
   /** The page cache, for tests and statistics. */
   public LeafCache cache() {
     return cache;
+  }
+
+  /**
+   * Whether a page log of {@code total} bytes holding {@code live} bytes of images in use is
+   * beyond its bound: {@link #SPACE_BOUND} times the live bytes, or nearly all of them when
+   * compacting, with 64 KiB of slack (segment headers and marks).
+   */
+  private static boolean beyondBound(long total, long live, boolean clean) {
+    return total > (clean ? 1.02 : SPACE_BOUND) * live + (64 << 10);
+  }
+
+  private static long sum(Map<Long, Long> bytes) {
+    long total = 0;
+    for (long b : bytes.values()) {
+      total += b;
+    }
+    return total;
   }
 
   /** The page log may grow to this multiple of the image bytes in use before it is cleaned. */

@@ -87,6 +87,16 @@ public final class Subscriptions implements ChangeSink {
   }
 
   @Override
+  public boolean watched(byte[] key) {
+    for (Watcher w : watchers) {
+      if (w.matches(key)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
   public void publish(byte[] key, byte[] value) {
     for (Watcher w : watchers) {
       if (w.matches(key)) {

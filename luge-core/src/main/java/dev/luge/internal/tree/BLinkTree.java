@@ -248,9 +248,10 @@ public final class BLinkTree {
       return mutate(key, op, null, logged);
     }
     synchronized (lock) {
-      byte[][] committed = new byte[1][];
+      // The committed value is kept only for a watcher: unwatched writes allocate nothing here.
+      byte[][] committed = s.watched(key) ? new byte[1][] : null;
       byte[] old = mutate(key, op, committed, logged);
-      if (committed[0] != KEEP) {
+      if (committed != null && committed[0] != KEEP) {
         s.publish(key, committed[0]);
       }
       return old;

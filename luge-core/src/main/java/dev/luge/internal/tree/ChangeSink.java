@@ -10,6 +10,9 @@ public interface ChangeSink {
   /** The lock to hold while committing a change of {@code key}, or null if none is needed. */
   Object lockFor(byte[] key);
 
+  /** Whether anyone watches {@code key}: only then is a change reported. */
+  boolean watched(byte[] key);
+
   /** Reports that {@code key} now has {@code value} ({@code null}: removed). */
   void publish(byte[] key, byte[] value);
 }

@@ -37,6 +37,8 @@ public final class DurableBench {
   private DurableBench() {}
 
   static final int DURABLE_WRITES = 2000;
+  /** Turns the durable writes on one and on two threads take, see {@link #child}. */
+  static final int DURABLE_ROUNDS = 4;
 
   /** Every store the harness knows, Luge first. */
   static final List<String> ALL = List.of("luge", "rocksdb", "lmdb", "mvstore", "je", "xodus",
@@ -267,8 +269,8 @@ public final class DurableBench {
 
   /**
    * An untimed round of the same work on a scratch store, as JMH's warm-up iterations: random
-   * writes and reads of up to 200,000 other keys, so that the JIT has compiled the store's (and
-   * its binding's) paths before the timed phases.
+   * writes and reads of up to 200,000 other keys, and durable writes on one and on two threads,
+   * so that the JIT has compiled the store's (and its binding's) paths before the timed phases.
    */
   static void warmUp(String store, int n, Path dir) throws Exception {
     int w = Math.min(n, 200_000);
@@ -286,6 +288,42 @@ public final class DurableBench {
       }
     }
     deleteTree(scratch);
+    try (Kv kv = Kv.open(store, scratch)) {
+      durableWrites(kv, keys, 0, 1, DURABLE_WRITES / 4, null);
+      durableWrites(kv, keys, DURABLE_WRITES / 4, 2, DURABLE_WRITES / 4, null);
+    }
+    deleteTree(scratch);
+  }
+
+  /**
+   * Durable writes (each acknowledged only once on disk) of {@code count} keys from
+   * {@code keys[from]} on {@code threads} threads; returns the nanoseconds they took, and adds
+   * each write's latency to {@code into} (if not null).
+   */
+  static long durableWrites(Kv kv, byte[][] keys, int from, int threads, int count,
+      org.HdrHistogram.Histogram into) throws InterruptedException {
+    Thread[] writers = new Thread[threads];
+    int each = count / threads;
+    long t = System.nanoTime();
+    for (int w = 0; w < threads; w++) {
+      int first = from + w * each;
+      writers[w] = new Thread(() -> {
+        org.HdrHistogram.Histogram mine = histogram();
+        for (int i = first; i < first + each; i++) {
+          long s0 = System.nanoTime();
+          kv.putDurable(keys[i], Stores.value(i));
+          record(mine, s0);
+        }
+        if (into != null) {
+          merge(into, mine);
+        }
+      });
+      writers[w].start();
+    }
+    for (Thread w : writers) {
+      w.join();
+    }
+    return System.nanoTime() - t;
   }
 
   static void child(String store, int n, Path dir) throws Exception {
@@ -415,36 +453,19 @@ public final class DurableBench {
     try (Kv d = Kv.open(store, durable)) {
       org.HdrHistogram.Histogram hd1 = histogram();
       org.HdrHistogram.Histogram hd2 = histogram();
-      t = System.nanoTime();
-      for (int i = 0; i < DURABLE_WRITES; i++) {
-        long s0 = System.nanoTime();
-        d.putDurable(keys[i], Stores.value(i));
-        record(hd1, s0);
+      // One and two threads take turns, a quarter of the writes at a time, so that a disk whose
+      // speed drifts over seconds (a shared one does) weighs on both alike.
+      long nanos1 = 0;
+      long nanos2 = 0;
+      int per = DURABLE_WRITES / DURABLE_ROUNDS;
+      for (int r = 0; r < DURABLE_ROUNDS; r++) {
+        nanos1 += durableWrites(d, keys, 2 * r * per, 1, per, hd1);
+        nanos2 += durableWrites(d, keys, (2 * r + 1) * per, 2, per, hd2);
       }
       if (d.durable()) {
-        result("durable1", rate(DURABLE_WRITES, t));
+        result("durable1", per * DURABLE_ROUNDS / (nanos1 / 1e9));
         latencies("durable1", hd1);
-      }
-      Thread[] writers = new Thread[2];
-      t = System.nanoTime();
-      for (int w = 0; w < 2; w++) {
-        int from = DURABLE_WRITES + w * (DURABLE_WRITES / 2);
-        writers[w] = new Thread(() -> {
-          org.HdrHistogram.Histogram mine = histogram();
-          for (int i = from; i < from + DURABLE_WRITES / 2; i++) {
-            long s0 = System.nanoTime();
-            d.putDurable(keys[i], Stores.value(i));
-            record(mine, s0);
-          }
-          merge(hd2, mine);
-        });
-        writers[w].start();
-      }
-      for (Thread w : writers) {
-        w.join();
-      }
-      if (d.durable()) {
-        result("durable2", rate(DURABLE_WRITES, t));
+        result("durable2", per * DURABLE_ROUNDS / (nanos2 / 1e9));
         latencies("durable2", hd2);
       }
     }

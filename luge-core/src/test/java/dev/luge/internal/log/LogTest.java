@@ -141,6 +141,49 @@ class LogTest {
   }
 
   /**
+   * Small flushes are written into space zeroed ahead of them (so that their syncs need not
+   * grow the file), and the zeros read back as the clean end of the log, also after reopening
+   * and appending again, and after a crash that kept the zeros but lost the last record.
+   */
+  @Test
+  void smallFlushesLandInZeroedSpaceThatReadsAsTheEnd() throws Exception {
+    FileIo io = new DirectoryFileIo(tmp);
+    int seg = 4 << 20;
+    try (LogWriter w = new LogWriter(io, seg, 4096, DB, 0, 0)) {
+      for (int i = 0; i < 20; i++) {
+        w.append(KIND, payload(i, 100));
+        w.flush();
+      }
+      try (FileHandle h = io.open(LogFormat.segmentName(0), false)) {
+        assertEquals(1 << 20, h.size(), "zeroed to the next MiB");
+      }
+    }
+    LogReader.End end = new LogReader(io, tmp, seg, DB).read(0, (k, l, p) -> { });
+    assertTrue(!end.tornTail(), "zeros after the last record are a clean end");
+    try (LogWriter w = new LogWriter(io, seg, 4096, DB, end.lsn(), 0)) {
+      for (int i = 20; i < 40; i++) {
+        w.append(KIND, payload(i, 100));
+        w.flush();
+      }
+    }
+    List<Long> ids = readAll(io, seg);
+    assertEquals(40, ids.size());
+    for (int i = 0; i < 40; i++) {
+      assertEquals(i, ids.get(i));
+    }
+
+    SimulatedFileIo sim = new SimulatedFileIo();
+    SimulatedFileIo crashed;
+    try (LogWriter w = new LogWriter(sim, seg, 4096, DB, 0, 0)) {
+      w.append(KIND, payload(0, 100));
+      w.flush();
+      w.append(KIND, payload(1, 100));
+      crashed = sim.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(1));
+    }
+    assertEquals(List.of(0L), readAll(crashed, seg));
+  }
+
+  /**
    * Power loss at random points of a single-writer workload, in every crash mode: recovery
    * returns a prefix of what was appended that holds everything acknowledged by a flush.
    */

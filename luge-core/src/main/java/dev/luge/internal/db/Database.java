@@ -700,11 +700,16 @@ public final class Database extends TreeHandle implements Db {
    * </ol>
    */
   public void checkpoint(boolean clean) {
+    checkpoint(clean ? COMPACT_BOUND : SPACE_BOUND);
+  }
+
+  /** A checkpoint that cleans the page log down to {@code bound} times its live bytes. */
+  private void checkpoint(double bound) {
     // The live bytes per segment are known only at the end of a checkpoint: if they show the
     // page log beyond its bound, a second round (cheap: few leaves changed since) cleans it.
     try {
-      if (checkpointOnce(clean)) {
-        checkpointOnce(clean);
+      if (checkpointOnce(bound)) {
+        checkpointOnce(bound);
       }
     } catch (IOException e) {
       throw new LugeException("checkpoint of " + dir + " failed (" + e.getMessage()
@@ -713,7 +718,7 @@ public final class Database extends TreeHandle implements Db {
   }
 
   /** One checkpoint; returns whether the page log is still beyond its space bound after it. */
-  private boolean checkpointOnce(boolean clean) throws IOException {
+  private boolean checkpointOnce(double bound) throws IOException {
     LogWriter w = log;
     PageLog p = pages;
     if (w == null || p == null) {
@@ -722,7 +727,7 @@ public final class Database extends TreeHandle implements Db {
     checkpointLock.lock();
     try {
       long sealedBelow = p.roll();
-      Set<Long> victims = chooseVictims(p, sealedBelow, clean);
+      Set<Long> victims = chooseVictims(p, sealedBelow, bound);
       int segmentSize = p.segmentSize();
       LongPredicate moving = loc -> victims.contains(loc / segmentSize);
       long redoBytes = w.bytesFlushed();
@@ -782,7 +787,7 @@ public final class Database extends TreeHandle implements Db {
         }
       }
       p.delete(deadPages);
-      return beyondBound(sum(p.segmentSizes()), sum(live), clean);
+      return beyondBound(sum(p.segmentSizes()), sum(live), bound);
     } catch (IOException | RuntimeException e) {
       fail(e);
       throw e;
@@ -792,16 +797,19 @@ public final class Database extends TreeHandle implements Db {
   }
 
   /**
-   * Page segments to empty in this checkpoint: when the page log exceeds {@link #SPACE_BOUND}
-   * times the bytes the last checkpoint refers to (or always, with {@code clean}), the sealed
-   * segments with the least live data, until the bound would be met.
+   * Page segments to empty in this checkpoint: when the page log exceeds {@code bound} times
+   * the bytes the last checkpoint refers to, the sealed segments with the least live data, until
+   * the bound would be met. Compaction moves any segment; the close only those at most half
+   * live (so that it copies no more than it frees); the background checkpoints those at most 90%
+   * live.
    */
-  private Set<Long> chooseVictims(PageLog p, long sealedBelow, boolean clean) throws IOException {
+  private Set<Long> chooseVictims(PageLog p, long sealedBelow, double bound) throws IOException {
+    double maxLive = bound <= COMPACT_BOUND ? 1.0 : bound < SPACE_BOUND ? 0.5 : 0.9;
     Map<Long, Long> sizes = p.segmentSizes();
     long total = sum(sizes);
     long liveTotal = sum(liveBySegment);
     Set<Long> victims = new HashSet<>();
-    if (!beyondBound(total, liveTotal, clean)) {
+    if (!beyondBound(total, liveTotal, bound)) {
       return victims;
     }
     List<long[]> candidates = new ArrayList<>();
@@ -815,7 +823,7 @@ public final class Database extends TreeHandle implements Db {
     candidates.sort((a, b) -> Double.compare((double) a[2] / Math.max(1, a[1]),
         (double) b[2] / Math.max(1, b[1])));
     for (long[] c : candidates) {
-      if (!beyondBound(total, liveTotal, clean) || (!clean && c[2] > 0.9 * c[1])) {
+      if (!beyondBound(total, liveTotal, bound) || c[2] > maxLive * c[1]) {
         break;
       }
       victims.add(c[0]);
@@ -836,11 +844,10 @@ public final class Database extends TreeHandle implements Db {
 
   /**
    * Whether a page log of {@code total} bytes holding {@code live} bytes of images in use is
-   * beyond its bound: {@link #SPACE_BOUND} times the live bytes, or nearly all of them when
-   * compacting, with 64 KiB of slack (segment headers and marks).
+   * beyond {@code bound} times the live bytes, with 64 KiB of slack (segment headers and marks).
    */
-  private static boolean beyondBound(long total, long live, boolean clean) {
-    return total > (clean ? 1.02 : SPACE_BOUND) * live + (64 << 10);
+  private static boolean beyondBound(long total, long live, double bound) {
+    return total > bound * live + (64 << 10);
   }
 
   private static long sum(Map<Long, Long> bytes) {
@@ -853,6 +860,13 @@ public final class Database extends TreeHandle implements Db {
 
   /** The page log may grow to this multiple of the image bytes in use before it is cleaned. */
   static final double SPACE_BOUND = 1.2;
+  /**
+   * The bound the checkpoint at close cleans to, as far as segments at most half live allow: a
+   * closed database may sit on disk for long.
+   */
+  static final double CLOSE_BOUND = 1.1;
+  /** The bound {@link #compact()} cleans to: nearly everything dead goes. */
+  static final double COMPACT_BOUND = 1.02;
 
   private CorruptionException badRecord(long lsn, String what) {
     return new CorruptionException(dir.resolve(LogFormat.segmentName(lsn / header.segmentSize())),
@@ -1196,7 +1210,7 @@ public final class Database extends TreeHandle implements Db {
     PageLog p = pages;
     if (w != null && p != null && !w.isPoisoned()) {
       try {
-        checkpoint(false); // so that the next open replays nothing
+        checkpoint(CLOSE_BOUND); // so that the next open replays nothing
       } catch (RuntimeException e) {
         // The redo log still holds everything flushed; the next open replays it.
       }

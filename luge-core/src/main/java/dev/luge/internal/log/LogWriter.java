@@ -11,9 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Appends records to the log: lock-free reservation in memory, group commit to disk.
@@ -62,7 +64,6 @@ public final class LogWriter implements AutoCloseable {
 
   private final Object flusherLock = new Object();
   /** Notified when the durable LSN moves: callers of {@link #flush()} wait on it. */
-  private final Object durableSignal = new Object();
   /** Held by whoever writes and syncs buffers: the flusher thread or a flushing caller. */
   private final java.util.concurrent.locks.ReentrantLock ioLock =
       new java.util.concurrent.locks.ReentrantLock();
@@ -452,7 +453,7 @@ public final class LogWriter implements AutoCloseable {
       poison(e);
       throw e;
     } finally {
-      ioLock.unlock();
+      releaseDisk();
     }
   }
 
@@ -508,10 +509,11 @@ public final class LogWriter implements AutoCloseable {
       if (p != null) {
         throw poisonedError(p);
       }
+      if (!ioLock.tryLock()) {
+        awaitDisk(target, me);
+        continue;
+      }
       boolean wrote = false;
-      // Queue for the disk: whoever gets it next seals everything appended meanwhile, so the
-      // callers that waited during one fsync share the next one.
-      ioLock.lock();
       try {
         if (durableLsn < target) {
           awaitCompany(target);
@@ -525,24 +527,56 @@ public final class LogWriter implements AutoCloseable {
       } catch (Throwable e) {
         poison(e);
       } finally {
-        ioLock.unlock();
+        releaseDisk();
       }
-      if (!wrote) {
-        // Our buffer still has a writer copying into it: the flusher thread takes it when that
-        // writer releases it. Wait for the sync to end, then look again.
-        synchronized (durableSignal) {
-          if (durableLsn < target && poisoned == null) {
-            try {
-              durableSignal.wait(1);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              throw new LugeException("interrupted while flushing", e);
-            }
-          }
-        }
+      if (!wrote && durableLsn < target) {
+        // Our buffer still has a writer copying into it (a few microseconds): whoever has the
+        // disk once that writer releases it writes it, this caller or the flusher thread.
+        LockSupport.parkNanos(20_000);
       }
     }
     return bytesFlushed.get() - before;
+  }
+
+  /**
+   * Callers waiting while another has the disk. They wait here, not queued on {@link #ioLock}:
+   * a caller parked on the lock could learn that the sync it waited for carried its record only
+   * once it got the lock, and the leader of the next sync (holding the lock while it waits for
+   * company) would wait for it in vain; measured, one thread then led every sync alone.
+   */
+  private final ConcurrentLinkedQueue<Thread> diskWaiters = new ConcurrentLinkedQueue<>();
+
+  /**
+   * Waits until {@code target} is durable or the disk is free (1 ms at most). The waiter queues
+   * itself before it looks at the lock, and {@link #releaseDisk} wakes the queue after releasing
+   * it, so a wake-up cannot be missed; {@link #writeAndSync} wakes it too, as soon as a sync ends,
+   * so that waiters whose records it carried return while the leader still holds the lock.
+   */
+  private void awaitDisk(long target, Thread me) {
+    diskWaiters.add(me);
+    try {
+      if (durableLsn < target && ioLock.isLocked() && poisoned == null) {
+        LockSupport.parkNanos(this, 1_000_000);
+      }
+    } finally {
+      diskWaiters.remove(me);
+    }
+    if (Thread.interrupted()) {
+      Thread.currentThread().interrupt();
+      throw new LugeException("interrupted while flushing");
+    }
+  }
+
+  private void wakeDiskWaiters() {
+    for (Thread t : diskWaiters) {
+      LockSupport.unpark(t);
+    }
+  }
+
+  /** Releases {@link #ioLock} and wakes the callers waiting for it. */
+  private void releaseDisk() {
+    ioLock.unlock();
+    wakeDiskWaiters();
   }
 
   /** How long after two threads flushed in turn the log keeps expecting concurrent flushes. */
@@ -627,7 +661,7 @@ public final class LogWriter implements AutoCloseable {
         poison(e);
         return;
       } finally {
-        ioLock.unlock();
+        releaseDisk();
       }
       if (batch.isEmpty() && flushEveryMs > 0 && System.nanoTime() >= nextTimedFlush) {
         // The periodic flush: seal what writers left in the current buffer.
@@ -736,9 +770,7 @@ public final class LogWriter implements AutoCloseable {
         done.addAll(waiters.pollFirstEntry().getValue());
       }
     }
-    synchronized (durableSignal) {
-      durableSignal.notifyAll(); // callers waiting in flush()
-    }
+    wakeDiskWaiters(); // callers whose records this sync carried return at once
     for (CompletableFuture<Long> f : done) {
       f.complete(last.nextBase);
     }
@@ -754,9 +786,7 @@ public final class LogWriter implements AutoCloseable {
       waiters.clear();
       flusherLock.notifyAll();
     }
-    synchronized (durableSignal) {
-      durableSignal.notifyAll();
-    }
+    wakeDiskWaiters();
     LugeException le = poisonedError(e);
     for (CompletableFuture<Long> f : failed) {
       f.completeExceptionally(le);

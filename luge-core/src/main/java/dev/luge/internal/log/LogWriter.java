@@ -63,7 +63,6 @@ public final class LogWriter implements AutoCloseable {
   private volatile boolean closed;
 
   private final Object flusherLock = new Object();
-  /** Notified when the durable LSN moves: callers of {@link #flush()} wait on it. */
   /** Held by whoever writes and syncs buffers: the flusher thread or a flushing caller. */
   private final java.util.concurrent.locks.ReentrantLock ioLock =
       new java.util.concurrent.locks.ReentrantLock();
@@ -490,10 +489,10 @@ public final class LogWriter implements AutoCloseable {
    * <p>Group commit, leader and followers: a caller takes the disk (a lock), seals the current
    * buffer with whatever other writers put in it, and writes and syncs it on its own thread (no
    * hand-off to the flusher and back, which costs as much as the fsync on a fast disk). Callers
-   * that arrive while a sync runs queue for the disk without sealing: their records wait in the
-   * open buffer, where more records join them, and the first of them to get the disk syncs them
-   * all; the others then find their records durable and return. So concurrent durable writers
-   * share fsyncs.
+   * that arrive while a sync runs wait for it without sealing ({@link #awaitDisk}): their records
+   * wait in the open buffer, where more records join them, and the first of them to get the disk
+   * syncs them all; the others then find their records durable and return. So concurrent durable
+   * writers share fsyncs.
    */
   public long flush() {
     long before = bytesFlushed.get();

@@ -252,17 +252,22 @@ public final class DurableBench {
     return ops / ((System.nanoTime() - startNanos) / 1e9);
   }
 
+  /** Writes {@code keys} in {@code order}, as one bulk phase; key i gets value i. */
+  static void fill(Kv kv, byte[][] keys, int[] order) {
+    kv.beginBulk();
+    for (int i : order) {
+      kv.put(keys[i], Stores.value(i));
+    }
+    kv.endBulk();
+  }
+
   /** The random fill alone, first thing in a fresh JVM whose heap is not pre-touched. */
   static void coldFill(String store, int n, Path dir) throws Exception {
     byte[][] keys = Stores.keys(n, 1);
     int[] order = permutation(n, 2);
     long t = System.nanoTime();
     try (Kv kv = Kv.open(store, dir.resolve("cold"))) {
-      kv.beginBulk();
-      for (int i : order) {
-        kv.put(keys[i], Stores.value(i));
-      }
-      kv.endBulk();
+      fill(kv, keys, order);
     }
     result("fillcold", rate(n, t));
   }
@@ -278,11 +283,7 @@ public final class DurableBench {
     int[] order = permutation(w, 98);
     Path scratch = dir.resolve("warmup");
     try (Kv kv = Kv.open(store, scratch)) {
-      kv.beginBulk();
-      for (int i : order) {
-        kv.put(keys[i], Stores.value(i));
-      }
-      kv.endBulk();
+      fill(kv, keys, order);
       for (int i : order) {
         check(kv.get(keys[i]), i);
       }
@@ -337,11 +338,7 @@ public final class DurableBench {
     boolean onDisk;
     try (Kv kv = Kv.open(store, main)) {
       onDisk = kv.durable();
-      kv.beginBulk();
-      for (int i : order) {
-        kv.put(keys[i], Stores.value(i));
-      }
-      kv.endBulk();
+      fill(kv, keys, order);
     }
     result("fillrandom", rate(n, t));
     if (onDisk) {

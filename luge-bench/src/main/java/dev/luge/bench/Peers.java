@@ -332,9 +332,7 @@ final class Peers {
     @Override
     public synchronized void put(byte[] key, byte[] value) {
       try {
-        put.setBytes(1, key);
-        put.setBytes(2, value);
-        put.executeUpdate();
+        upsert(put, key, value);
         if (bulk && ++inBulk == 1000) {
           writer.commit();
           inBulk = 0;
@@ -347,12 +345,16 @@ final class Peers {
     @Override
     public synchronized void putDurable(byte[] key, byte[] value) {
       try {
-        durablePut.setBytes(1, key);
-        durablePut.setBytes(2, value);
-        durablePut.executeUpdate();
+        upsert(durablePut, key, value);
       } catch (SQLException e) {
         throw new IllegalStateException(e);
       }
+    }
+
+    private static void upsert(PreparedStatement st, byte[] key, byte[] value) throws SQLException {
+      st.setBytes(1, key);
+      st.setBytes(2, value);
+      st.executeUpdate();
     }
 
     @Override

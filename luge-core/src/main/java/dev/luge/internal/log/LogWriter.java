@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -498,11 +499,31 @@ public final class LogWriter implements AutoCloseable {
     long before = bytesFlushed.get();
     checkUsable();
     long target = appendedEnd();
-    Thread me = Thread.currentThread();
-    if (lastFlusher != me) {
-      lastFlusher = me;
-      sharedUntil = System.nanoTime() + SHARED_WINDOW_NANOS;
+    if (durableLsn >= target) {
+      return 0;
     }
+    int in = inFlush.incrementAndGet();
+    if (in > peak.get()) {
+      peak.accumulateAndGet(in, Math::max);
+    }
+    boolean left = false;
+    try {
+      left = syncUpTo(target);
+    } finally {
+      if (!left) {
+        inFlush.decrementAndGet();
+      }
+    }
+    return bytesFlushed.get() - before;
+  }
+
+  /**
+   * Waits for or leads syncs until {@code target} is durable. Returns whether the caller has
+   * left {@link #inFlush} already: a leader leaves before it wakes the others, so that they do
+   * not count it as present.
+   */
+  private boolean syncUpTo(long target) {
+    Thread me = Thread.currentThread();
     while (durableLsn < target) {
       Throwable p = poisoned;
       if (p != null) {
@@ -516,6 +537,7 @@ public final class LogWriter implements AutoCloseable {
       try {
         if (durableLsn < target) {
           awaitCompany(target);
+          group = Math.max(1, peak.getAndSet(inFlush.get()));
           sealCurrent();
           List<Buffer> batch = takeReady();
           if (!batch.isEmpty()) {
@@ -526,15 +548,20 @@ public final class LogWriter implements AutoCloseable {
       } catch (Throwable e) {
         poison(e);
       } finally {
+        if (durableLsn >= target) {
+          inFlush.decrementAndGet();
+          releaseDisk();
+          return true;
+        }
         releaseDisk();
       }
-      if (!wrote && durableLsn < target) {
+      if (!wrote) {
         // Our buffer still has a writer copying into it (a few microseconds): whoever has the
         // disk once that writer releases it writes it, this caller or the flusher thread.
         LockSupport.parkNanos(20_000);
       }
     }
-    return bytesFlushed.get() - before;
+    return false;
   }
 
   /**
@@ -548,8 +575,8 @@ public final class LogWriter implements AutoCloseable {
   /**
    * Waits until {@code target} is durable or the disk is free (1 ms at most). The waiter queues
    * itself before it looks at the lock, and {@link #releaseDisk} wakes the queue after releasing
-   * it, so a wake-up cannot be missed; {@link #writeAndSync} wakes it too, as soon as a sync ends,
-   * so that waiters whose records it carried return while the leader still holds the lock.
+   * it, so a wake-up cannot be missed. Each waiter is woken once: the waker takes it off the
+   * queue.
    */
   private void awaitDisk(long target, Thread me) {
     diskWaiters.add(me);
@@ -567,7 +594,8 @@ public final class LogWriter implements AutoCloseable {
   }
 
   private void wakeDiskWaiters() {
-    for (Thread t : diskWaiters) {
+    Thread t;
+    while ((t = diskWaiters.poll()) != null) {
       LockSupport.unpark(t);
     }
   }
@@ -578,27 +606,33 @@ public final class LogWriter implements AutoCloseable {
     wakeDiskWaiters();
   }
 
-  /** How long after two threads flushed in turn the log keeps expecting concurrent flushes. */
-  private static final long SHARED_WINDOW_NANOS = 20_000_000;
-  private volatile Thread lastFlusher;
-  private volatile long sharedUntil;
+  /** Callers inside {@link #flush} whose records were not yet durable when they came. */
+  private final AtomicInteger inFlush = new AtomicInteger();
+  /** The most of them at once since the last sync a caller led was sealed. */
+  private final AtomicInteger peak = new AtomicInteger();
+  /** That peak when the last sync was sealed: how many callers flush concurrently. */
+  private volatile int group = 1;
 
   /**
    * The group-commit delay. When several threads flush in turn, each sync would otherwise carry
    * just one of their records: the thread whose record was just made durable comes back with the
-   * next one a few microseconds after the next leader sealed. So a leader that saw other threads
-   * flush recently waits a little (at most a quarter of a recent fsync, and 200 us) for a record
-   * after its own, which then shares its sync. A lone writer never waits.
+   * next one a few microseconds after the next leader sealed. So while fewer callers are in
+   * {@link #flush} than were at once before the last sync, the leader waits a little (at most a
+   * quarter of a recent fsync, and 200 us) for a record after its own, which then shares its
+   * sync. It does not wait for callers already in {@link #flush}, even those still asleep after
+   * the last sync: measured, a thread woken late (tens of microseconds on a busy virtual machine)
+   * made every sync wait out the whole delay, while without the wait its next record simply
+   * joins the sync after. A lone writer never waits.
    */
   private void awaitCompany(long target) {
-    long now = System.nanoTime();
-    if (now >= sharedUntil) {
+    if (inFlush.get() >= group) {
       return;
     }
+    long now = System.nanoTime();
     long n = syncs.get();
     long wait = n == 0 ? 50_000 : Math.min(200_000, syncNanos.get() / n / 4);
     long deadline = now + wait;
-    while (appendedEnd() <= target && System.nanoTime() < deadline) {
+    while (inFlush.get() < group && appendedEnd() <= target && System.nanoTime() < deadline) {
       Thread.yield(); // the writer we wait for may need this core
     }
   }
@@ -759,9 +793,6 @@ public final class LogWriter implements AutoCloseable {
       io.syncDirectory();
     }
     Buffer last = batch.get(batch.size() - 1);
-    for (Buffer b : batch) {
-      recycle(b);
-    }
     List<CompletableFuture<Long>> done = new ArrayList<>();
     synchronized (flusherLock) {
       durableLsn = last.nextBase;
@@ -769,7 +800,12 @@ public final class LogWriter implements AutoCloseable {
         done.addAll(waiters.pollFirstEntry().getValue());
       }
     }
-    wakeDiskWaiters(); // callers whose records this sync carried return at once
+    for (Buffer b : batch) {
+      recycle(b);
+    }
+    // The callers waiting in awaitDisk are woken once the caller releases the disk, not here: woken
+    // now, one that comes back with its next record would find the disk still taken and wait
+    // again, and each wake-up costs the waker an interrupt to the other core.
     for (CompletableFuture<Long> f : done) {
       f.complete(last.nextBase);
     }

@@ -37,8 +37,9 @@ import java.util.concurrent.atomic.LongAdder;
  * helps the merge first); (2) R is {@link Frozen}; (3) P drops R's separator, so R's keys route
  * to L, and readers moving right into frozen R help and retry; (4) the node whose right link is R
  * absorbs R's entries, bounds and link; then R becomes {@link Removed}, and a thread arriving
- * there through a stale link restarts from the root. Page ids are never reused while in memory,
- * so a stale link never leads to a different node.
+ * there through a stale link restarts from the root. R's slot is later reused under a new
+ * generation ({@link PageTable}): a stale link then reads as {@link Removed} too, never as the
+ * slot's new page.
  *
  * <p>Readers never write shared memory on the common path; they help only when they meet a
  * frozen node, which is transient.
@@ -88,7 +89,7 @@ public final class BLinkTree {
 
   private final PageTable<Object> table;
   private final LeafCache cache;
-  private final long root;
+  final long root;
   private final int maxNodeBytes;
   private final int maxDeltas;
   private final int mergeBelowBytes;
@@ -122,9 +123,12 @@ public final class BLinkTree {
   }
 
   /** The state of page {@code pid}, read back from disk first if it was evicted. */
-  private Page page(long pid) {
+  Page page(long pid) {
     Object raw = table.getAcquire(pid);
     Page p = raw instanceof Stub st ? cache.load(pid, st) : (Page) raw;
+    if (p == null) {
+      return Removed.INSTANCE; // a stale link: the page is gone and its slot reused
+    }
     if (!p.referenced) {
       p.referenced = true;
     }
@@ -601,7 +605,9 @@ public final class BLinkTree {
       list.addAllFrom(c);
       cas(root, in, list.build(c.level, 0, list.size(), c.lo, null, 0L));
     }
-    cas(f.pid, f, Removed.INSTANCE);
+    if (cas(f.pid, f, Removed.INSTANCE)) {
+      table.retire(f.pid);
+    }
     tryCollapseRoot();
   }
 
@@ -682,7 +688,9 @@ public final class BLinkTree {
         c.state = page(c.pid);
       }
     }
-    cas(rpid, f, Removed.INSTANCE);
+    if (cas(rpid, f, Removed.INSTANCE)) {
+      table.retire(rpid);
+    }
     if (shrunkNode != null) {
       tryMerge(shrunk, shrunkNode, false);
     }
@@ -1058,6 +1066,9 @@ public final class BLinkTree {
           c.pid = pid;
           c.raw = st;
           return;
+        }
+        if (raw == null) {
+          continue restart; // a stale link
         }
         Page s = (Page) raw;
         if (s instanceof Frozen f) {

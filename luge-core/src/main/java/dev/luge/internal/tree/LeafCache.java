@@ -174,8 +174,9 @@ public final class LeafCache {
     long limit = table.limit();
     // Two turns of the clock at most: the first may only clear reference bits.
     for (long steps = 0; steps < 2 * limit && resident.sum() - pending > target; steps++) {
-      long pid = hand;
-      hand = pid + 1 >= table.limit() ? 1 : pid + 1;
+      long slot = hand;
+      hand = slot + 1 >= table.limit() ? 1 : slot + 1;
+      long pid = table.linkOf(slot);
       if (!(table.getAcquire(pid) instanceof Page p) || !evictable(p)) {
         continue;
       }
@@ -264,7 +265,8 @@ public final class LeafCache {
     for (;;) {
       List<Object[]> pending = new ArrayList<>();
       long limit = table.limit();
-      for (long pid = 1; pid < limit; pid++) {
+      for (long slot = 1; slot < limit; slot++) {
+        long pid = table.linkOf(slot);
         Object raw = table.getAcquire(pid);
         if (raw instanceof Stub st && moving.test(st.location)) {
           ByteBuffer image = s.read(st.location);

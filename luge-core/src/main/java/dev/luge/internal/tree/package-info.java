@@ -8,8 +8,8 @@
  *   <li>every level is a chain of nodes linked left to right whose bounds tile the key space
  *       ({@code hi} of a node is {@code lo} of its right sibling); a parent may lack separators
  *       of recent splits (readers move right) but never points outside a child's range;</li>
- *   <li>the root's page id never changes; page ids of removed nodes are never reused while the
- *       tree is open, so a stale link finds {@link dev.luge.internal.tree.Removed}, not a
+ *   <li>the root's page id never changes; a page id of a removed node comes back only under a
+ *       new generation, so a stale link finds {@link dev.luge.internal.tree.Removed}, not a
  *       stranger;</li>
  *   <li>a node with a pending {@code Intent} or in {@code Frozen} state is changed only by the
  *       merge that marked it, which any thread may finish.</li>

@@ -276,7 +276,27 @@ public final class LogReader {
    */
   public static ByteBuffer readRecord(FileHandle h, Path file, long lsn, int segmentSize,
       byte expectedKind) throws IOException {
+    return readRecord(h, file, lsn, segmentSize, expectedKind, -1);
+  }
+
+  /**
+   * As above, for a record whose payload the caller expects to be {@code expectedLength} bytes
+   * (-1: unknown): then header and payload come in one read, and a record of another length is
+   * read again the ordinary way (which reports it if it is damaged).
+   */
+  public static ByteBuffer readRecord(FileHandle h, Path file, long lsn, int segmentSize,
+      byte expectedKind, int expectedLength) throws IOException {
     int offset = (int) (lsn % segmentSize);
+    if (expectedLength >= 0 && offset >= LogFormat.SEGMENT_HEADER
+        && expectedLength <= segmentSize - offset - LogFormat.RECORD_HEADER) {
+      ByteBuffer rec = LogFormat.le(ByteBuffer.allocate(LogFormat.RECORD_HEADER + expectedLength));
+      if (h.read(offset, rec) == rec.capacity() && rec.getInt(0) == expectedLength
+          && rec.get(4) == expectedKind && rec.getLong(8) == lsn
+          && LogFormat.checksum(rec, 0, expectedLength) == rec.getInt(16)) {
+        rec.position(LogFormat.RECORD_HEADER);
+        return rec.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      }
+    }
     ByteBuffer head = LogFormat.le(ByteBuffer.allocate(LogFormat.RECORD_HEADER));
     if (offset < LogFormat.SEGMENT_HEADER || h.read(offset, head) < LogFormat.RECORD_HEADER) {
       throw new CorruptionException(file, offset, "record header beyond the end of the segment");

@@ -84,10 +84,26 @@ public final class PageLog implements PageStore, AutoCloseable {
 
   @Override
   public ByteBuffer read(long location) {
+    return read(location, -1);
+  }
+
+  @Override
+  public ByteBuffer read(long location, int length) {
     long segment = location / segmentSize;
+    FileHandle h = readers.get(segment);
+    if (h != null) {
+      // The common case, without naming the file: a leaf loaded back from a segment already open.
+      try {
+        return LogReader.readRecord(h, null, location, segmentSize, IMAGE, length);
+      } catch (CorruptionException e) {
+        // fall through: the slow path below reports it with the file's name
+      } catch (IOException e) {
+        // likewise (the cleaner may have closed the handle: see the class comment)
+      }
+    }
     String name = LogFormat.segmentName(LogFormat.PAGES, segment);
     try {
-      FileHandle h = readers.get(segment);
+      h = readers.get(segment);
       if (h == null) {
         FileHandle opened = io.open(name, false);
         try {
@@ -104,7 +120,7 @@ public final class PageLog implements PageStore, AutoCloseable {
           opened.close();
         }
       }
-      return LogReader.readRecord(h, dir.resolve(name), location, segmentSize, IMAGE);
+      return LogReader.readRecord(h, dir.resolve(name), location, segmentSize, IMAGE, length);
     } catch (NoSuchFileException e) {
       throw new CorruptionException(dir.resolve(name), location % segmentSize,
           "page log segment missing");

@@ -998,7 +998,7 @@ public final class BLinkTree {
         out.add(new LeafRef(st.lo, st.hi, st.location, st.length, st.entries));
         return true;
       }
-      Stub moved = st.movedTo(store.append(store.read(st.location)));
+      Stub moved = st.movedTo(store.append(store.read(st.location, st.length)));
       out.add(new LeafRef(st.lo, st.hi, moved.location, st.length, st.entries));
       afterSync.add(() -> cas(pid, st, moved));
       return true;

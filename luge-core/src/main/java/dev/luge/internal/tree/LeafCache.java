@@ -229,7 +229,7 @@ public final class LeafCache {
     for (;;) {
       Node n;
       try {
-        n = LeafImage.decode(store.read(st.location), st);
+        n = LeafImage.decode(store.read(st.location, st.length), st);
       } catch (RuntimeException e) {
         Object now = table.getAcquire(pid);
         if (now == st) {
@@ -269,7 +269,7 @@ public final class LeafCache {
         long pid = table.linkOf(slot);
         Object raw = table.getAcquire(pid);
         if (raw instanceof Stub st && moving.test(st.location)) {
-          ByteBuffer image = s.read(st.location);
+          ByteBuffer image = s.read(st.location, st.length);
           pending.add(new Object[] {pid, st, st.movedTo(s.append(image))});
         } else if (raw instanceof Node n && n.diskLoc >= 0 && moving.test(n.diskLoc)) {
           pending.add(new Object[] {pid, n, n.stored(s.append(LeafImage.encode(n)))});

@@ -20,6 +20,14 @@ public interface PageStore {
   /** The image at {@code location}: a {@code CorruptionException} if it is damaged. */
   ByteBuffer read(long location);
 
+  /**
+   * The image at {@code location}, which the caller knows to be {@code length} bytes long: read
+   * in one call instead of two (header, then image); otherwise as {@link #read(long)}.
+   */
+  default ByteBuffer read(long location, int length) {
+    return read(location);
+  }
+
   /** The error for a damaged image at {@code location}, naming its file and offset. */
   RuntimeException corrupt(long location, String what);
 

@@ -271,6 +271,49 @@ class LogTest {
     assertTrue(reported > 0);
   }
 
+  /**
+   * Random reads of single records, in one call when the caller knows the payload's length: the
+   * record comes back whole whether the length given is right or wrong, and a damaged record is
+   * a CorruptionException either way, never a wrong payload.
+   */
+  @Test
+  void randomReadsWithAKnownLengthAreExactOrCorruption() throws Exception {
+    SimulatedFileIo io = new SimulatedFileIo();
+    int seg = 64 * 1024;
+    List<long[]> records = new ArrayList<>(); // lsn, id, size
+    try (LogWriter w = new LogWriter(io, seg, 4096, DB, 0, 0)) {
+      for (int i = 0; i < 40; i++) {
+        int size = 8 + (i * 37) % 700;
+        records.add(new long[] {w.append(KIND, payload(i, size)), i, size});
+      }
+      w.flush();
+    }
+    String name = LogFormat.segmentName(0);
+    Path file = DIR.resolve(name);
+    try (FileHandle h = io.open(name, false)) {
+      for (long[] r : records) {
+        for (int length : new int[] {(int) r[2], -1, (int) r[2] + 1, 0}) {
+          ByteBuffer p = LogReader.readRecord(h, file, r[0], seg, KIND, length);
+          assertEquals(r[2], p.remaining());
+          assertEquals(r[1], check(p));
+        }
+      }
+    }
+    byte[] original = io.contents(name);
+    long[] victim = records.get(17);
+    int offset = (int) (victim[0] % seg);
+    for (int at = offset; at < offset + LogFormat.RECORD_HEADER + victim[2]; at += 5) {
+      SimulatedFileIo copy = io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(0));
+      try (FileHandle h = copy.open(name, false)) {
+        h.write(at, ByteBuffer.wrap(new byte[] {(byte) (original[at] ^ 0x04)}));
+        CorruptionException e = assertThrows(CorruptionException.class,
+            () -> LogReader.readRecord(h, file, victim[0], seg, KIND, (int) victim[2]),
+            "flip at " + at);
+        assertTrue(e.getMessage().contains(name), e.getMessage());
+      }
+    }
+  }
+
   @Test
   void foreignSegmentsAndBadHeadersAreRefused() throws Exception {
     SimulatedFileIo io = new SimulatedFileIo();

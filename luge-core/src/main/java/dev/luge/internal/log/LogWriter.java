@@ -502,27 +502,13 @@ public final class LogWriter implements AutoCloseable {
     if (durableLsn >= target) {
       return 0;
     }
-    int in = inFlush.incrementAndGet();
-    if (in > peak.get()) {
-      peak.accumulateAndGet(in, Math::max);
-    }
-    boolean left = false;
-    try {
-      left = syncUpTo(target);
-    } finally {
-      if (!left) {
-        inFlush.decrementAndGet();
-      }
-    }
+    arrivals.incrementAndGet();
+    syncUpTo(target);
     return bytesFlushed.get() - before;
   }
 
-  /**
-   * Waits for or leads syncs until {@code target} is durable. Returns whether the caller has
-   * left {@link #inFlush} already: a leader leaves before it wakes the others, so that they do
-   * not count it as present.
-   */
-  private boolean syncUpTo(long target) {
+  /** Waits for or leads syncs until {@code target} is durable. */
+  private void syncUpTo(long target) {
     Thread me = Thread.currentThread();
     while (durableLsn < target) {
       Throwable p = poisoned;
@@ -537,7 +523,7 @@ public final class LogWriter implements AutoCloseable {
       try {
         if (durableLsn < target) {
           awaitCompany(target);
-          group = Math.max(1, peak.getAndSet(inFlush.get()));
+          group = Math.max(1, arrivals.getAndSet(0));
           sealCurrent();
           List<Buffer> batch = takeReady();
           if (!batch.isEmpty()) {
@@ -548,11 +534,6 @@ public final class LogWriter implements AutoCloseable {
       } catch (Throwable e) {
         poison(e);
       } finally {
-        if (durableLsn >= target) {
-          inFlush.decrementAndGet();
-          releaseDisk();
-          return true;
-        }
         releaseDisk();
       }
       if (!wrote) {
@@ -561,7 +542,6 @@ public final class LogWriter implements AutoCloseable {
         LockSupport.parkNanos(20_000);
       }
     }
-    return false;
   }
 
   /**
@@ -606,33 +586,30 @@ public final class LogWriter implements AutoCloseable {
     wakeDiskWaiters();
   }
 
-  /** Callers inside {@link #flush} whose records were not yet durable when they came. */
-  private final AtomicInteger inFlush = new AtomicInteger();
-  /** The most of them at once since the last sync a caller led was sealed. */
-  private final AtomicInteger peak = new AtomicInteger();
-  /** That peak when the last sync was sealed: how many callers flush concurrently. */
+  /** Callers of {@link #flush} (with records to make durable) since the last seal. */
+  private final AtomicInteger arrivals = new AtomicInteger();
+  /** How many callers the last sync a caller led carried: how many flush concurrently. */
   private volatile int group = 1;
 
   /**
    * The group-commit delay. When several threads flush in turn, each sync would otherwise carry
    * just one of their records: the thread whose record was just made durable comes back with the
-   * next one a few microseconds after the next leader sealed. So while fewer callers are in
-   * {@link #flush} than were at once before the last sync, the leader waits a little (at most a
-   * quarter of a recent fsync, and 200 us) for a record after its own, which then shares its
-   * sync. It does not wait for callers already in {@link #flush}, even those still asleep after
-   * the last sync: measured, a thread woken late (tens of microseconds on a busy virtual machine)
-   * made every sync wait out the whole delay, while without the wait its next record simply
-   * joins the sync after. A lone writer never waits.
+   * next one a few microseconds after the next leader sealed. So while fewer callers have come
+   * since the last seal than that seal carried, the leader waits a little (at most a quarter of
+   * a recent fsync, and 200 us) for a record after its own, which then shares its sync. A caller
+   * whose record the last sync carried counts as absent until it comes back with its next one,
+   * even while it is still asleep in {@link #flush}; one that came during the sync counts as
+   * present. A lone writer never waits.
    */
   private void awaitCompany(long target) {
-    if (inFlush.get() >= group) {
+    if (arrivals.get() >= group) {
       return;
     }
     long now = System.nanoTime();
     long n = syncs.get();
     long wait = n == 0 ? 50_000 : Math.min(200_000, syncNanos.get() / n / 4);
     long deadline = now + wait;
-    while (inFlush.get() < group && appendedEnd() <= target && System.nanoTime() < deadline) {
+    while (arrivals.get() < group && appendedEnd() <= target && System.nanoTime() < deadline) {
       Thread.yield(); // the writer we wait for may need this core
     }
   }

@@ -272,6 +272,59 @@ class LogTest {
   }
 
   /**
+   * Group commit: threads that each append and flush share syncs (with a sync that takes a
+   * millisecond, most syncs carry several records), and every flush returns with its own record
+   * durable.
+   */
+  @Test
+  void concurrentFlushersShareSyncs() throws Exception {
+    SimulatedFileIo io = new SimulatedFileIo();
+    io.onSync(() -> {
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    int threads = 4;
+    int perThread = 100;
+    try (LogWriter w = new LogWriter(io, 1 << 20, 8192, DB, 0, 0)) {
+      List<Thread> ts = new ArrayList<>();
+      ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+      CountDownLatch start = new CountDownLatch(1);
+      for (int t = 0; t < threads; t++) {
+        int tt = t;
+        Thread th = new Thread(() -> {
+          try {
+            start.await();
+            for (int i = 0; i < perThread; i++) {
+              long lsn = w.append(KIND, payload(tt * 1000L + i, 40));
+              w.flush();
+              if (w.durableLsn() <= lsn) {
+                failures.add("record at " + lsn + " not durable after flush");
+              }
+            }
+          } catch (InterruptedException e) {
+            failures.add("interrupted");
+          }
+        });
+        ts.add(th);
+        th.start();
+      }
+      long before = w.syncs();
+      start.countDown();
+      for (Thread th : ts) {
+        th.join();
+      }
+      assertTrue(failures.isEmpty(), failures.toString());
+      long syncs = w.syncs() - before;
+      assertTrue(syncs <= threads * perThread * 3 / 4,
+          syncs + " syncs for " + threads * perThread + " flushed records");
+    }
+    assertEquals(threads * perThread, readAll(io, 1 << 20).size());
+  }
+
+  /**
    * Random reads of single records, in one call when the caller knows the payload's length: the
    * record comes back whole whether the length given is right or wrong, and a damaged record is
    * a CorruptionException either way, never a wrong payload.

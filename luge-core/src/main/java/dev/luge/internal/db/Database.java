@@ -792,6 +792,7 @@ public final class Database extends TreeHandle implements Db {
       fail(e);
       throw e;
     } finally {
+      reclaimDropped();
       checkpointLock.unlock();
     }
   }
@@ -913,6 +914,7 @@ public final class Database extends TreeHandle implements Db {
         treesById.remove(id);
         trees.remove(t.name());
         droppedIds.add(id);
+        t.engine().reclaim(); // still opening: nothing else can be using it
       }
       case REMOVE -> t.engine().mutate(rest, old -> null);
       case BATCH -> replayBatch(t, lsn, ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN));
@@ -1144,15 +1146,51 @@ public final class Database extends TreeHandle implements Db {
       throw new IllegalArgumentException("the default tree cannot be dropped");
     }
     checkWritable();
+    TreeHandle t;
     synchronized (registry) {
-      TreeHandle t = trees.remove(name);
+      t = trees.remove(name);
       if (t == null) {
         return false;
       }
       t.markDropped();
       treesById.remove(t.id());
       logTreeRecord(TREE_DROP, t.id(), null);
-      return true;
+    }
+    reclaimWhenSafe(t.engine());
+    return true;
+  }
+
+  /** Dropped trees whose pages wait for the checkpoint under way to finish. */
+  private final List<BLinkTree> toReclaim = new ArrayList<>();
+
+  /**
+   * Gives the pages of dropped tree {@code engine} back (memory, page-table slots) once no
+   * checkpoint can be reading them: at once if none runs, else when the running one ends (it may
+   * have listed the tree before the drop). Checkpoints that start later do not list it.
+   */
+  private void reclaimWhenSafe(BLinkTree engine) {
+    if (checkpointLock.tryLock()) {
+      try {
+        engine.reclaim();
+      } finally {
+        checkpointLock.unlock();
+      }
+    } else {
+      synchronized (toReclaim) {
+        toReclaim.add(engine);
+      }
+    }
+  }
+
+  /** Called at the end of a checkpoint, with {@link #checkpointLock} held. */
+  private void reclaimDropped() {
+    List<BLinkTree> due;
+    synchronized (toReclaim) {
+      due = new ArrayList<>(toReclaim);
+      toReclaim.clear();
+    }
+    for (BLinkTree e : due) {
+      e.reclaim();
     }
   }
 

@@ -2,6 +2,7 @@ package dev.luge.internal.tree;
 
 import dev.luge.Entry;
 import dev.luge.EntryVisitor;
+import dev.luge.LugeException;
 import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -186,7 +187,7 @@ public final class BLinkTree {
   private Page leafState(byte[] key) {
     restart:
     for (;;) {
-      Page s = page(root);
+      Page s = liveRoot();
       for (;;) {
         if (s instanceof Frozen f) {
           finishMerge(f);
@@ -383,6 +384,63 @@ public final class BLinkTree {
     return true;
   }
 
+  // ------------------------------------------------------------------ dropping
+
+  /** The root's state; the tree's pages are gone (it was dropped) if the root is removed. */
+  private Page liveRoot() {
+    Page s = page(root);
+    if (s == Removed.INSTANCE) {
+      throw dropped();
+    }
+    return s;
+  }
+
+  private static LugeException dropped() {
+    return new LugeException("the tree was dropped");
+  }
+
+  /**
+   * Gives back every page of this tree, which was dropped: each slot becomes {@link Removed}
+   * (its heap bytes leave the cache's count) and is retired for reuse. The caller makes sure no
+   * checkpoint is listing this tree's leaves; an operation still running on it finds the root
+   * removed when it next starts from the root, and fails. Returns the number of pages.
+   */
+  public long reclaim() {
+    java.util.ArrayDeque<Long> todo = new java.util.ArrayDeque<>();
+    java.util.HashSet<Long> seen = new java.util.HashSet<>();
+    todo.add(root);
+    seen.add(root);
+    long pages = 0;
+    while (!todo.isEmpty()) {
+      long pid = todo.poll();
+      for (;;) {
+        Object raw = table.getAcquire(pid);
+        if (!(raw instanceof Page p) || raw == Removed.INSTANCE) {
+          break;
+        }
+        if (!cache.replace(pid, p, Removed.INSTANCE)) {
+          continue; // changed meanwhile (a writer still running, the evictor): take it again
+        }
+        table.retire(pid);
+        pages++;
+        long next = raw instanceof Stub st ? st.next : p.node.next;
+        if (next != 0 && seen.add(next)) {
+          todo.add(next); // a right half whose separator the parent does not have yet
+        }
+        Node n = p.node;
+        if (n != null && n.level > 0) {
+          for (int i = 0; i < n.count; i++) {
+            if (seen.add(n.child(i))) {
+              todo.add(n.child(i));
+            }
+          }
+        }
+        break;
+      }
+    }
+    return pages;
+  }
+
   // ------------------------------------------------------------------ structure changes
 
   /** A page id and the state read from it. */
@@ -399,7 +457,7 @@ public final class BLinkTree {
     restart:
     for (;;) {
       long pid = root;
-      Page s = page(pid);
+      Page s = liveRoot();
       for (;;) {
         if (s instanceof Frozen f) {
           finishMerge(f);
@@ -719,7 +777,7 @@ public final class BLinkTree {
     restart:
     for (;;) {
       long pid = root;
-      Page s = page(pid);
+      Page s = liveRoot();
       for (;;) {
         if (s instanceof Frozen f) {
           finishMerge(f);
@@ -1056,6 +1114,9 @@ public final class BLinkTree {
     for (;;) {
       long pid = root;
       Object raw = table.getAcquire(pid);
+      if (raw == null || raw == Removed.INSTANCE) {
+        throw dropped();
+      }
       for (;;) {
         if (raw instanceof Stub st) {
           if (!st.covers(key)) {

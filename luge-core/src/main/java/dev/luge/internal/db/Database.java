@@ -800,9 +800,12 @@ public final class Database extends TreeHandle implements Db {
   /**
    * Page segments to empty in this checkpoint: when the page log exceeds {@code bound} times
    * the bytes the last checkpoint refers to, the sealed segments with the least live data, until
-   * the bound would be met. Compaction moves any segment; the close only those at most half
-   * live (so that it copies no more than it frees); the background checkpoints those at most 90%
-   * live.
+   * the bound would be met. Compaction moves any segment; the background checkpoints those at
+   * most 90% live; the close those at most half live (so that it copies no more than it frees)
+   * down to its bound, and those at most 90% live while the page log is beyond the background
+   * bound: the close's own images (every leaf dirtied since the last checkpoint) can push it
+   * there, and measured, a 1M-key random fill then closed at 1.16 to 1.38 times the logical
+   * bytes depending on when the last background checkpoint had run.
    */
   private Set<Long> chooseVictims(PageLog p, long sealedBelow, double bound) throws IOException {
     double maxLive = bound <= COMPACT_BOUND ? 1.0 : bound < SPACE_BOUND ? 0.5 : 0.9;
@@ -824,7 +827,9 @@ public final class Database extends TreeHandle implements Db {
     candidates.sort((a, b) -> Double.compare((double) a[2] / Math.max(1, a[1]),
         (double) b[2] / Math.max(1, b[1])));
     for (long[] c : candidates) {
-      if (!beyondBound(total, liveTotal, bound) || c[2] > maxLive * c[1]) {
+      boolean fits = c[2] <= maxLive * c[1]
+          || (c[2] <= 0.9 * c[1] && beyondBound(total, liveTotal, SPACE_BOUND));
+      if (!beyondBound(total, liveTotal, bound) || !fits) {
         break;
       }
       victims.add(c[0]);

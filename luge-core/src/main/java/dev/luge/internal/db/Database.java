@@ -792,8 +792,8 @@ public final class Database extends TreeHandle implements Db {
       fail(e);
       throw e;
     } finally {
-      reclaimDropped();
       checkpointLock.unlock();
+      reclaimDropped();
     }
   }
 
@@ -1174,28 +1174,38 @@ public final class Database extends TreeHandle implements Db {
    * have listed the tree before the drop). Checkpoints that start later do not list it.
    */
   private void reclaimWhenSafe(BLinkTree engine) {
-    if (checkpointLock.tryLock()) {
+    synchronized (toReclaim) {
+      toReclaim.add(engine);
+    }
+    reclaimDropped();
+  }
+
+  /**
+   * Reclaims the dropped trees waiting, unless a checkpoint runs: that one calls this again once
+   * it has released the lock, so a drop that queued just before it ended is not left waiting.
+   */
+  private void reclaimDropped() {
+    for (;;) {
+      synchronized (toReclaim) {
+        if (toReclaim.isEmpty()) {
+          return;
+        }
+      }
+      if (!checkpointLock.tryLock()) {
+        return;
+      }
       try {
-        engine.reclaim();
+        List<BLinkTree> due;
+        synchronized (toReclaim) {
+          due = new ArrayList<>(toReclaim);
+          toReclaim.clear();
+        }
+        for (BLinkTree e : due) {
+          e.reclaim();
+        }
       } finally {
         checkpointLock.unlock();
       }
-    } else {
-      synchronized (toReclaim) {
-        toReclaim.add(engine);
-      }
-    }
-  }
-
-  /** Called at the end of a checkpoint, with {@link #checkpointLock} held. */
-  private void reclaimDropped() {
-    List<BLinkTree> due;
-    synchronized (toReclaim) {
-      due = new ArrayList<>(toReclaim);
-      toReclaim.clear();
-    }
-    for (BLinkTree e : due) {
-      e.reclaim();
     }
   }
 

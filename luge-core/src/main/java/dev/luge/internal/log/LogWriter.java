@@ -536,7 +536,7 @@ public final class LogWriter implements AutoCloseable {
       } finally {
         releaseDisk();
       }
-      if (!wrote) {
+      if (!wrote && durableLsn < target) {
         // Our buffer still has a writer copying into it (a few microseconds): whoever has the
         // disk once that writer releases it writes it, this caller or the flusher thread.
         LockSupport.parkNanos(20_000);

@@ -115,11 +115,6 @@ public final class PageTable<P> {
     return reused.get();
   }
 
-  /** Slots retired and waiting to be handed out again. */
-  public int retiredPages() {
-    return retiredCount.get();
-  }
-
   /** One more than the highest slot number handed out so far. */
   public long limit() {
     return nextId.get();

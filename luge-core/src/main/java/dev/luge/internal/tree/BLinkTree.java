@@ -5,9 +5,12 @@ import dev.luge.EntryVisitor;
 import dev.luge.LugeException;
 import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.LongPredicate;
 import java.util.Iterator;
 import java.util.concurrent.atomic.LongAdder;
@@ -406,8 +409,8 @@ public final class BLinkTree {
    * removed when it next starts from the root, and fails. Returns the number of pages.
    */
   public long reclaim() {
-    java.util.ArrayDeque<Long> todo = new java.util.ArrayDeque<>();
-    java.util.HashSet<Long> seen = new java.util.HashSet<>();
+    ArrayDeque<Long> todo = new ArrayDeque<>();
+    Set<Long> seen = new HashSet<>();
     todo.add(root);
     seen.add(root);
     long pages = 0;

@@ -126,8 +126,11 @@ public final class Config {
     }
 
     /**
-     * A database deleted when it closes, which therefore writes nothing to its log; without a
-     * {@link #path}, a fresh directory under the system temporary directory is used.
+     * A database deleted when it closes, which therefore keeps no log and never syncs; leaves
+     * beyond {@link #cacheCapacity} still go to files in its directory, so it may hold more than
+     * memory. Without a {@link #path}, a fresh directory under the system temporary directory is
+     * used; a given path must be a new or empty directory (opening fails otherwise, rather than
+     * delete what is there), and is left empty at close.
      */
     public Builder temporary(boolean temporary) {
       this.temporary = temporary;
@@ -171,8 +174,8 @@ public final class Config {
     /**
      * Heap bytes the page cache may hold (default 256 MiB, at least 1 MiB). Counted in real heap
      * bytes of the cached pages, not in bytes on disk: beyond it, the least recently used leaves
-     * are written out and dropped from memory, and read back when needed. Temporary databases
-     * keep everything in memory.
+     * are written out and dropped from memory, and read back when needed (temporary databases
+     * too).
      */
     public Builder cacheCapacity(long bytes) {
       if (bytes < (1 << 20)) {

@@ -16,6 +16,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -91,15 +93,19 @@ class PageCacheTest {
   /**
    * Six times the cache capacity written, then overwritten, and read back: the cache stays near
    * its capacity, and so does the heap the database keeps alive (the cache plus fixed costs: log
-   * buffers of a few MiB, stubs of evicted leaves, index nodes), far below the data's size.
+   * buffers of a few MiB, stubs of evicted leaves, index nodes), far below the data's size. A
+   * temporary database too (no redo log: page-log growth drives its checkpoints), whose files
+   * also stay within a bound of the data and are gone after the close.
    */
-  @Test
-  void dataLargerThanTheCacheKeepsTheHeapNearTheCapacity() throws Exception {
+  @ParameterizedTest(name = "temporary={0}")
+  @ValueSource(booleans = {false, true})
+  void dataLargerThanTheCacheKeepsTheHeapNearTheCapacity(boolean temporary) throws Exception {
     long capacity = 16L << 20;
     int valueSize = 200;
     int keys = (int) (6 * capacity / (valueSize + 11));
-    Config config = Config.builder().path(tmp.resolve("big")).cacheCapacity(capacity)
-        .checkpointAfterBytes(8 << 20).build();
+    Path dir = tmp.resolve("big");
+    Config config = (temporary ? Config.builder().temporary(true) : Config.builder())
+        .path(dir).cacheCapacity(capacity).checkpointAfterBytes(8 << 20).build();
     long before = usedHeapAfterGc();
     try (Database db = Database.open(config)) {
       for (int round = 0; round < 2; round++) {
@@ -129,6 +135,15 @@ class PageCacheTest {
       }
       assertEquals(keys, n);
       assertTrue(db.cache().evictions() > 0 && db.cache().loads() > 0);
+      if (temporary) {
+        long logical = (long) keys * (valueSize + 11);
+        assertTrue(db.stats().checkpoints() > 0, "page-log growth started checkpoints");
+        assertTrue(db.sizeOnDisk() < 2 * logical, db.sizeOnDisk() + " bytes of files for "
+            + logical + " bytes of data");
+      }
+    }
+    if (temporary) {
+      assertTrue(!java.nio.file.Files.exists(dir), "the close deleted the directory it made");
     }
   }
 

@@ -58,6 +58,8 @@ public final class Database extends TreeHandle implements Db {
 
   private final Config config;
   private final Path dir;
+  /** Whether this database created its directory (a temporary one deletes it, or else empties it). */
+  private final boolean ownsDirectory;
   private final FileChannel lockChannel;
   private final FileLock lock;
   private final BLinkTree.Options options;
@@ -84,6 +86,8 @@ public final class Database extends TreeHandle implements Db {
   private long checkpointNumber;
   /** Redo-log bytes flushed when the last checkpoint began. */
   private volatile long redoBytesAtCheckpoint;
+  /** Page-log bytes written when the last checkpoint ended (what drives a temporary database's). */
+  private volatile long pageBytesAtCheckpoint;
   /** Image bytes the last checkpoint refers to, by page-log segment. */
   private Map<Long, Long> liveBySegment = new HashMap<>();
   /** Tree ids below this that the checkpoint does not list were dropped before it. */
@@ -103,13 +107,15 @@ public final class Database extends TreeHandle implements Db {
   private final Object registry = new Object();
   private boolean maintenanceWanted;
 
-  private Database(Config config, Path dir, FileChannel lockChannel, FileLock lock,
-      BLinkTree.Options options, FileIo io, Header header, LeafCache cache, BLinkTree defaultTree) {
+  private Database(Config config, Path dir, boolean ownsDirectory, FileChannel lockChannel,
+      FileLock lock, BLinkTree.Options options, FileIo io, Header header, LeafCache cache,
+      BLinkTree defaultTree) {
     super(DEFAULT_TREE, 0, defaultTree, config.subscriberBuffer(), null);
     this.cache = cache;
     this.sideFiles = new SideFiles(io, dir, header.databaseId());
     this.config = config;
     this.dir = dir;
+    this.ownsDirectory = ownsDirectory;
     this.lockChannel = lockChannel;
     this.lock = lock;
     this.options = options;
@@ -135,11 +141,17 @@ public final class Database extends TreeHandle implements Db {
    */
   public static Database open(Config config, BLinkTree.Options options, FileIo files) {
     Path dir = config.path();
+    boolean created;
     try {
       if (dir == null) {
         dir = Files.createTempDirectory("luge-");
+        created = true;
       } else {
         dir = dir.toAbsolutePath();
+        created = !Files.exists(dir);
+        if (config.temporary() && !created) {
+          refuseNonEmpty(dir);
+        }
         createPrivateDirectory(dir);
       }
     } catch (IOException e) {
@@ -184,6 +196,9 @@ public final class Database extends TreeHandle implements Db {
       }
     }
     FileIo io = files != null ? files : new DirectoryFileIo(dir);
+    if (config.temporary()) {
+      io = new dev.luge.internal.io.ScratchFileIo(io);
+    }
     try {
       Header header = openHeader(io, dir, config);
       CheckpointFile ckpt = config.temporary() ? null
@@ -203,7 +218,8 @@ public final class Database extends TreeHandle implements Db {
       } else {
         defaultTree = new BLinkTree(cache, options);
       }
-      Database db = new Database(config, dir, ch, lock, options, io, header, cache, defaultTree);
+      Database db = new Database(config, dir, created, ch, lock, options, io, header, cache,
+          defaultTree);
       db.recover(ckpt);
       return db;
     } catch (IOException | RuntimeException e) {
@@ -240,6 +256,11 @@ public final class Database extends TreeHandle implements Db {
    */
   private void recover(CheckpointFile ckpt) throws IOException {
     if (config.temporary()) {
+      // No redo log and no checkpoint file: nothing is to survive the close. The page log is
+      // still there, so that the cache can write leaves out when it is over its capacity.
+      pages = new PageLog(io, dir, header.segmentSize(), header.databaseId(), 0, false);
+      cache.setStore(pages);
+      startMaintenance();
       return;
     }
     long redoStart = 0;
@@ -287,6 +308,10 @@ public final class Database extends TreeHandle implements Db {
     for (TreeHandle t : treesById.values()) {
       t.attachLog(redoFor(t.id()));
     }
+    startMaintenance();
+  }
+
+  private void startMaintenance() {
     cache.setPressureHandler(this::wakeMaintenance);
     maintenance = new Thread(this::maintain, "luge-maintenance");
     maintenance.setDaemon(true);
@@ -332,9 +357,7 @@ public final class Database extends TreeHandle implements Db {
   public void compact() {
     checkOpen();
     checkWritable();
-    if (log != null) {
-      checkpoint(true);
-    }
+    checkpoint(true);
   }
 
   @Override
@@ -657,7 +680,11 @@ public final class Database extends TreeHandle implements Db {
       LogWriter w = log;
       try {
         cache.evictIfNeeded();
-        if (w.bytesFlushed() - redoBytesAtCheckpoint >= config.checkpointAfterBytes()) {
+        // A temporary database has no redo log: what its checkpoints are for is counting the
+        // live images and freeing the segments evictions filled, so page-log growth drives them.
+        long written = w != null ? w.bytesFlushed() - redoBytesAtCheckpoint
+            : pages.bytesWritten() - pageBytesAtCheckpoint;
+        if (written >= config.checkpointAfterBytes()) {
           checkpoint(false);
         }
       } catch (RuntimeException | Error e) {
@@ -719,9 +746,9 @@ public final class Database extends TreeHandle implements Db {
 
   /** One checkpoint; returns whether the page log is still beyond its space bound after it. */
   private boolean checkpointOnce(double bound) throws IOException {
-    LogWriter w = log;
+    LogWriter w = log; // null in a temporary database: images and cleaning, no CHECKPOINT file
     PageLog p = pages;
-    if (w == null || p == null) {
+    if (p == null || config.readOnly()) {
       return false;
     }
     checkpointLock.lock();
@@ -730,14 +757,14 @@ public final class Database extends TreeHandle implements Db {
       Set<Long> victims = chooseVictims(p, sealedBelow, bound);
       int segmentSize = p.segmentSize();
       LongPredicate moving = loc -> victims.contains(loc / segmentSize);
-      long redoBytes = w.bytesFlushed();
+      long redoBytes = w == null ? 0 : w.bytesFlushed();
       long redoStart;
       List<TreeHandle> all;
       int treeIdLimit;
       synchronized (registry) {
         // No tree is created or dropped in between: each is in the list with its creation
         // before the redo start, or logged after it and not in the list.
-        redoStart = w.rollSegment();
+        redoStart = w == null ? 0 : w.rollSegment();
         all = new ArrayList<>(treesById.values());
         treeIdLimit = nextTreeId.get();
       }
@@ -764,22 +791,26 @@ public final class Database extends TreeHandle implements Db {
       synchronized (this) {
         ids = log == null ? 0 : idLimit;
       }
-      CheckpointFile ckpt = new CheckpointFile(checkpointNumber + 1, redoStart, pageEnd, ids,
-          treeIdLimit, entries);
-      ckpt.write(io, header.databaseId());
+      if (w != null) {
+        new CheckpointFile(checkpointNumber + 1, redoStart, pageEnd, ids, treeIdLimit, entries)
+            .write(io, header.databaseId());
+      }
       checkpointNumber++;
       checkpoints.incrementAndGet();
       redoBytesAtCheckpoint = redoBytes;
+      pageBytesAtCheckpoint = p.bytesWritten();
       liveBySegment = live;
-      List<Long> oldRedo = new ArrayList<>();
-      for (String name : io.list()) {
-        long n = LogFormat.segmentNumber(name);
-        if (n >= 0 && n < redoStart / header.segmentSize()) {
-          oldRedo.add(n);
+      if (w != null) {
+        List<Long> oldRedo = new ArrayList<>();
+        for (String name : io.list()) {
+          long n = LogFormat.segmentNumber(name);
+          if (n >= 0 && n < redoStart / header.segmentSize()) {
+            oldRedo.add(n);
+          }
         }
+        w.deleteSegments(oldRedo);
+        sideFiles.deleteBefore(redoStart);
       }
-      w.deleteSegments(oldRedo);
-      sideFiles.deleteBefore(redoStart);
       List<Long> deadPages = new ArrayList<>();
       for (long n : p.segmentSizes().keySet()) {
         if (n < sealedBelow && !live.containsKey(n)) {
@@ -1289,11 +1320,30 @@ public final class Database extends TreeHandle implements Db {
     }
     closeQuietly(lockChannel);
     if (config.temporary()) {
-      deleteRecursively(dir);
+      deleteRecursively(dir, !ownsDirectory);
     }
   }
 
-  private static void deleteRecursively(Path dir) {
+  /**
+   * A temporary database deletes what is in its directory when it closes: one given a directory
+   * that already holds anything (another database, say) must not open there at all.
+   */
+  private static void refuseNonEmpty(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return; // createPrivateDirectory reports what is in the way
+    }
+    try (var existing = Files.list(dir)) {
+      java.util.Optional<Path> first = existing.findFirst();
+      if (first.isPresent()) {
+        throw new LugeException("a temporary database deletes its files when it closes, so it"
+            + " needs a new or empty directory; " + dir + " holds " + first.get().getFileName()
+            + " (leave out the path for a fresh one under the system's temporary directory)");
+      }
+    }
+  }
+
+  /** Deletes {@code dir} and everything in it, or only what is in it if {@code keepDir}. */
+  private static void deleteRecursively(Path dir, boolean keepDir) {
     try {
       Files.walkFileTree(dir, new SimpleFileVisitor<>() {
         @Override
@@ -1304,7 +1354,9 @@ public final class Database extends TreeHandle implements Db {
 
         @Override
         public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-          Files.delete(d);
+          if (!keepDir || !d.equals(dir)) {
+            Files.delete(d);
+          }
           return FileVisitResult.CONTINUE;
         }
       });

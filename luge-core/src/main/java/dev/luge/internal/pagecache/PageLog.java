@@ -77,6 +77,11 @@ public final class PageLog implements PageStore, AutoCloseable {
     return writer.durableLsn();
   }
 
+  /** Bytes written to the page log since it was opened. */
+  public long bytesWritten() {
+    return writer == null ? 0 : writer.bytesFlushed();
+  }
+
   /** Ends the current segment (so the ones before can be cleaned); returns the next one's number. */
   public long roll() {
     return writer().rollSegment() / segmentSize;

@@ -168,4 +168,41 @@ class DatabaseDirectoryTest {
     t.close();
     assertFalse(Files.exists(dir));
   }
+
+  /**
+   * A temporary database deletes its directory when it closes: pointed at a directory that
+   * holds a database (or anything else), it must refuse to open rather than delete it.
+   */
+  @Test
+  void temporaryRefusesADirectoryThatHoldsData() throws IOException {
+    try (Db db = Luge.open(db())) {
+      db.put("k".getBytes(), "kept".getBytes());
+    }
+    LugeException e = assertThrows(LugeException.class,
+        () -> Luge.open(Config.builder().path(db()).temporary(true).build()));
+    assertTrue(e.getMessage().contains("temporary") && e.getMessage().contains(db().toString()),
+        e.getMessage());
+    try (Db db = Luge.open(db())) {
+      assertArrayEquals("kept".getBytes(), db.get("k".getBytes()), "the database is untouched");
+    }
+    Path other = Files.createDirectories(tmp.resolve("other"));
+    Files.writeString(other.resolve("notes.txt"), "mine");
+    assertThrows(LugeException.class,
+        () -> Luge.open(Config.builder().path(other).temporary(true).build()));
+    assertEquals("mine", Files.readString(other.resolve("notes.txt")));
+  }
+
+  /** A temporary database in an empty directory the caller made leaves that directory, empty. */
+  @Test
+  void temporaryInAGivenEmptyDirectoryEmptiesItOnClose() throws IOException {
+    Path given = Files.createDirectories(tmp.resolve("scratch"));
+    try (Db t = Luge.open(Config.builder().path(given).temporary(true).build())) {
+      t.put("k".getBytes(), "v".getBytes());
+      assertEquals(given.toAbsolutePath(), t.path());
+    }
+    assertTrue(Files.isDirectory(given), "the caller's directory stays");
+    try (var left = Files.list(given)) {
+      assertEquals(0, left.count(), "and is empty");
+    }
+  }
 }

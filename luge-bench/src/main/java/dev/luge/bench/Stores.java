@@ -36,14 +36,20 @@ final class Stores {
     return v;
   }
 
+  /**
+   * The cache of the in-memory runs: all of a 4 GiB heap's worth, so that they compare the data
+   * structures and no leaf is written out (a temporary database evicts beyond its cache too).
+   */
+  private static final long IN_MEMORY = 4L << 30;
+
   /** A Luge database in a temporary directory with default node settings. */
   static Db luge() {
-    return Database.open(Config.builder().temporary(true).build());
+    return Database.open(Config.builder().temporary(true).cacheCapacity(IN_MEMORY).build());
   }
 
   /** A Luge database with explicit node settings (for the delta vs copy-on-write comparison). */
   static Db luge(int maxNodeBytes, int maxDeltas) {
-    return Database.open(Config.builder().temporary(true).build(),
+    return Database.open(Config.builder().temporary(true).cacheCapacity(IN_MEMORY).build(),
         new BLinkTree.Options(maxNodeBytes, maxDeltas));
   }
 

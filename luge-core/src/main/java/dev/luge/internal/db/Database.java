@@ -163,8 +163,7 @@ public final class Database extends TreeHandle implements Db {
     try {
       ch = readOnly && Files.exists(lockPath)
           ? FileChannel.open(lockPath, StandardOpenOption.READ)
-          : FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-              StandardOpenOption.READ);
+          : openLockFile(lockPath);
     } catch (IOException e) {
       throw new LugeException("cannot open lock file " + lockPath + ": " + e, e);
     }
@@ -1115,6 +1114,17 @@ public final class Database extends TreeHandle implements Db {
     Header h = Header.fresh();
     h.write(io);
     return h;
+  }
+
+  /** Opens (creating it 0600 where the file system has POSIX permissions) the lock file. */
+  private static FileChannel openLockFile(Path lockPath) throws IOException {
+    Set<StandardOpenOption> options = java.util.EnumSet.of(StandardOpenOption.CREATE,
+        StandardOpenOption.WRITE, StandardOpenOption.READ);
+    if (lockPath.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+      return FileChannel.open(lockPath, options,
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    }
+    return FileChannel.open(lockPath, options);
   }
 
   private static void createPrivateDirectory(Path dir) throws IOException {

@@ -147,6 +147,44 @@ class PageCacheTest {
     }
   }
 
+  /**
+   * Random inserts into a database many times the cache: every put loads an evicted leaf and
+   * dirties it, faster than the images can be written out. Writers must then wait for eviction
+   * (back pressure): before they did, the resident bytes of a 4 MiB cache reached 40 MiB here
+   * (measured; 169 MiB for a 32 MiB cache with 1.5M keys), now about 11 MiB at most, where
+   * writers start to wait at 8 MiB.
+   */
+  @Test
+  void randomInsertsBeyondTheCacheKeepItsBound() throws Exception {
+    long capacity = 4L << 20;
+    long bound = capacity + 4 * Math.max(capacity / 8, 4 << 20);
+    Config config = Config.builder().path(tmp.resolve("random")).cacheCapacity(capacity).build();
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+    int n = 400_000;
+    java.util.Set<String> keys = new java.util.HashSet<>();
+    long max = 0;
+    try (Database db = Database.open(config)) {
+      for (int i = 0; i < n; i++) {
+        String k = String.format("%016d", rnd.nextLong(1L << 40));
+        keys.add(k);
+        db.put(k.getBytes(), value(k.hashCode(), 0, 100));
+        if (i % 500 == 0) {
+          max = Math.max(max, db.cache().resident());
+        }
+      }
+      assertTrue(max <= bound, "resident bytes reached " + max + " for a cache of " + capacity
+          + " (bound " + bound + ")");
+      assertTrue(db.cache().evictions() > n / 4, "most puts found their leaf evicted");
+      assertEquals(keys.size(), db.size());
+      int checked = 0;
+      for (String k : keys) {
+        if (checked++ % 50 == 0) {
+          assertArrayEquals(value(k.hashCode(), 0, 100), db.get(k.getBytes()), k);
+        }
+      }
+    }
+  }
+
   private static long usedHeapAfterGc() throws InterruptedException {
     for (int i = 0; i < 3; i++) {
       System.gc();

@@ -664,7 +664,7 @@ public final class Database extends TreeHandle implements Db {
   private void maintain() {
     while (!closed) {
       synchronized (maintenanceSignal) {
-        if (!maintenanceWanted) {
+        if (!maintenanceWanted && !cache.overLimit()) {
           try {
             maintenanceSignal.wait(50);
           } catch (InterruptedException e) {

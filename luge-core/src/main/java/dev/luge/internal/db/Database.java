@@ -799,6 +799,7 @@ public final class Database extends TreeHandle implements Db {
       redoBytesAtCheckpoint = redoBytes;
       pageBytesAtCheckpoint = p.bytesWritten();
       liveBySegment = live;
+      cache.resetFloor();
       if (w != null) {
         List<Long> oldRedo = new ArrayList<>();
         for (String name : io.list()) {

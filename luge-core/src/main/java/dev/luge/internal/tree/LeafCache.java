@@ -175,6 +175,14 @@ public final class LeafCache {
   /** Resident bytes a sweep of the whole table could not get below its target; 0 if it could. */
   private volatile long floor;
 
+  /**
+   * Forgets the floor (a checkpoint made the dirty leaves it wrote clean, so more may go now):
+   * the next check over the capacity sweeps again and measures it anew.
+   */
+  public void resetFloor() {
+    floor = 0;
+  }
+
   /** Evicts leaves until at most {@code target} bytes are resident (or nothing more can go). */
   public void evict(long target) {
     if (store == null) {

@@ -185,6 +185,36 @@ class PageCacheTest {
     }
   }
 
+  /**
+   * A cache too small for even the stubs and index nodes of the tree (1 MiB, tiny nodes): what
+   * no sweep can evict raises the eviction limit, so that an idle database does not sweep its
+   * whole table again and again (without that floor, the maintenance thread, which sweeps while
+   * the cache is over its limit, swept without pause: hundreds of sweeps in the half second
+   * below), and the data still reads back.
+   */
+  @Test
+  void aCacheSmallerThanTheStubsIsNotSweptWithoutPause() throws Exception {
+    Config config = Config.builder().path(tmp.resolve("tiny")).cacheCapacity(1 << 20).build();
+    BLinkTree.Options tiny = new BLinkTree.Options(256, 4);
+    int n = 300_000;
+    try (Database db = Database.open(config, tiny)) {
+      for (int i = 0; i < n; i++) {
+        db.put(key(i * 7919 % n), value(i, 0, 20));
+      }
+      db.checkpoint(false); // every leaf clean: what stays resident is what cannot be evicted
+      db.evictAll();
+      assertTrue(db.cache().resident() > (1 << 20), "the stubs alone exceed the cache: "
+          + db.cache().resident());
+      long before = db.cache().sweeps();
+      Thread.sleep(500);
+      long idle = db.cache().sweeps() - before;
+      assertTrue(idle <= 2, idle + " sweeps of an idle database");
+      for (int i = 0; i < n; i += 97) {
+        assertArrayEquals(value(i, 0, 20), db.get(key(i * 7919 % n)), "key " + i);
+      }
+    }
+  }
+
   private static long usedHeapAfterGc() throws InterruptedException {
     for (int i = 0; i < 3; i++) {
       System.gc();

@@ -31,6 +31,7 @@ public final class LeafCache {
   private final LongAdder resident = new LongAdder();
   private final ReentrantLock evictLock = new ReentrantLock();
   private final LongAdder evictions = new LongAdder();
+  private final LongAdder sweeps = new LongAdder();
   private final LongAdder loads = new LongAdder();
   private final LongAdder leafReads = new LongAdder();
   private volatile PageStore store;
@@ -77,6 +78,11 @@ public final class LeafCache {
   /** Leaves evicted so far. */
   public long evictions() {
     return evictions.sum();
+  }
+
+  /** Eviction sweeps so far (each a turn or two of the clock, and one sync). */
+  public long sweeps() {
+    return sweeps.sum();
   }
 
   /** Leaf reads so far, from memory or disk (sampled: accurate to a few percent). */
@@ -209,6 +215,7 @@ public final class LeafCache {
   }
 
   private void evictLocked(long target) {
+    sweeps.increment();
     PageStore s = store;
     List<long[]> dirtyPids = new ArrayList<>();
     List<Page> dirtyStates = new ArrayList<>();

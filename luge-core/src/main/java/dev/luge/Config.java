@@ -20,6 +20,7 @@ public final class Config {
   private final long cacheCapacity;
   private final long checkpointAfterBytes;
   private final boolean readOnly;
+  private final int segmentSize;
 
   private Config(Builder b) {
     this.path = b.path;
@@ -31,15 +32,26 @@ public final class Config {
     this.cacheCapacity = b.cacheCapacity;
     this.checkpointAfterBytes = b.checkpointAfterBytes;
     this.readOnly = b.readOnly;
+    this.segmentSize = b.segmentSize;
   }
 
   public static Builder builder() {
     return new Builder();
   }
 
+  /** The smallest {@link Builder#segmentSize}: 32 MiB. */
+  public static final int MIN_SEGMENT_SIZE = 32 << 20;
+  /** The largest {@link Builder#segmentSize}: 1 GiB. */
+  public static final int MAX_SEGMENT_SIZE = 1 << 30;
+
   /** The database directory. */
   public Path path() {
     return path;
+  }
+
+  /** The segment size asked for, in bytes; 0 if none (a new database gets 64 MiB). */
+  public int segmentSize() {
+    return segmentSize;
   }
 
   /** Whether the directory is deleted when the database closes. */
@@ -94,6 +106,7 @@ public final class Config {
     b.cacheCapacity = cacheCapacity;
     b.checkpointAfterBytes = checkpointAfterBytes;
     b.readOnly = readOnly;
+    b.segmentSize = segmentSize;
     return b;
   }
 
@@ -102,7 +115,8 @@ public final class Config {
     return "Config[path=" + path + ", temporary=" + temporary + ", createNew=" + createNew
         + ", subscriberBuffer=" + subscriberBuffer + ", flushEveryMs=" + flushEveryMs
         + ", syncOnCommit=" + syncOnCommit + ", cacheCapacity=" + cacheCapacity
-        + ", checkpointAfterBytes=" + checkpointAfterBytes + ", readOnly=" + readOnly + "]";
+        + ", checkpointAfterBytes=" + checkpointAfterBytes + ", readOnly=" + readOnly
+        + ", segmentSize=" + (segmentSize == 0 ? "default" : segmentSize) + "]";
   }
 
   /** Builds a {@link Config}; invalid settings are rejected with {@link IllegalArgumentException}. */
@@ -116,6 +130,7 @@ public final class Config {
     private long cacheCapacity = 256L << 20;
     private long checkpointAfterBytes = 64L << 20;
     private boolean readOnly;
+    private int segmentSize;
 
     private Builder() {}
 
@@ -207,6 +222,23 @@ public final class Config {
      */
     public Builder readOnly(boolean readOnly) {
       this.readOnly = readOnly;
+      return this;
+    }
+
+    /**
+     * The size of the log segment files of a new database: a power of two from 32 MiB (the
+     * largest single write, a 1 MiB key with a 16 MiB value, must fit one) to 1 GiB; default
+     * 64 MiB. Fixed when the database is created (its {@code HEADER} records it): opening an
+     * existing database with a different size fails with {@link LugeException} naming both;
+     * without this setting, the database's own size is used. Smaller segments are cleaned at a
+     * finer grain, larger ones make fewer files.
+     */
+    public Builder segmentSize(int bytes) {
+      if (bytes < MIN_SEGMENT_SIZE || bytes > MAX_SEGMENT_SIZE || Integer.bitCount(bytes) != 1) {
+        throw new IllegalArgumentException("segmentSize must be a power of two from "
+            + MIN_SEGMENT_SIZE + " to " + MAX_SEGMENT_SIZE + ", was " + bytes);
+      }
+      this.segmentSize = bytes;
       return this;
     }
 

@@ -1104,7 +1104,13 @@ public final class Database extends TreeHandle implements Db {
       if (config.createNew()) {
         throw new LugeException("createNew: a database already exists in " + dir);
       }
-      return Header.read(io, dir);
+      Header existing = Header.read(io, dir);
+      if (config.segmentSize() != 0 && config.segmentSize() != existing.segmentSize()) {
+        throw new LugeException("segmentSize is fixed when a database is created: " + dir
+            + " has segments of " + existing.segmentSize() + " bytes, the configuration asks for "
+            + config.segmentSize() + " (leave segmentSize unset to open it)");
+      }
+      return existing;
     }
     for (String name : io.list()) {
       if (!name.equals(LOCK_FILE) && !name.equals(Header.FILE + ".tmp")) {
@@ -1112,7 +1118,7 @@ public final class Database extends TreeHandle implements Db {
             + " but no " + Header.FILE + " file); choose an empty or new directory");
       }
     }
-    Header h = Header.fresh();
+    Header h = Header.fresh(config.segmentSize());
     h.write(io);
     return h;
   }

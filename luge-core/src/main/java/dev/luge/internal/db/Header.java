@@ -37,11 +37,12 @@ record Header(int formatVersion, int segmentSize, byte[] databaseId, long create
   /** The segment size new databases get. */
   static final int DEFAULT_SEGMENT_SIZE = 64 << 20;
 
-  /** A header for a new database. */
-  static Header fresh() {
+  /** A header for a new database with segments of {@code segmentSize} bytes (0: the default). */
+  static Header fresh(int segmentSize) {
     byte[] id = new byte[16];
     new SecureRandom().nextBytes(id);
-    return new Header(CURRENT_VERSION, DEFAULT_SEGMENT_SIZE, id, System.currentTimeMillis());
+    return new Header(CURRENT_VERSION, segmentSize == 0 ? DEFAULT_SEGMENT_SIZE : segmentSize, id,
+        System.currentTimeMillis());
   }
 
   ByteBuffer encode() {

@@ -12,6 +12,7 @@ import dev.luge.DatabaseLockedException;
 import dev.luge.Db;
 import dev.luge.Luge;
 import dev.luge.LugeException;
+import dev.luge.Tree;
 import dev.luge.UnsupportedFormatException;
 import dev.luge.internal.io.DirectoryFileIo;
 import java.io.IOException;
@@ -207,6 +208,35 @@ class DatabaseDirectoryTest {
     assertTrue(Files.isDirectory(given), "the caller's directory stays");
     try (var left = Files.list(given)) {
       assertEquals(0, left.count(), "and is empty");
+    }
+  }
+
+  /** The segment size is chosen at creation, recorded in the header, and cannot change later. */
+  @Test
+  void theSegmentSizeIsChosenAtCreationAndKept() throws IOException {
+    int size = Config.MIN_SEGMENT_SIZE;
+    byte[] key = new byte[Tree.MAX_KEY_SIZE];
+    byte[] value = new byte[Tree.MAX_VALUE_SIZE];
+    new java.util.Random(5).nextBytes(value);
+    try (Db db = Luge.open(Config.builder().path(db()).segmentSize(size).build())) {
+      db.put(key, value); // the largest single write fits the smallest segment
+      db.put("k".getBytes(), "v".getBytes());
+    }
+    assertEquals(size, Header.read(new DirectoryFileIo(db()), db()).segmentSize());
+    LugeException e = assertThrows(LugeException.class,
+        () -> Luge.open(Config.builder().path(db()).segmentSize(2 * size).build()));
+    assertTrue(e.getMessage().contains(String.valueOf(size))
+        && e.getMessage().contains(String.valueOf(2 * size)), e.getMessage());
+    try (Db db = Luge.open(Config.builder().path(db()).segmentSize(size).build())) {
+      assertArrayEquals(value, db.get(key));
+    }
+    try (Db db = Luge.open(db())) {
+      assertArrayEquals("v".getBytes(), db.get("k".getBytes()), "unset: the database's own size");
+    }
+    for (int bad : new int[] {0, -1, Config.MIN_SEGMENT_SIZE / 2, 48 << 20,
+        Config.MAX_SEGMENT_SIZE + 1}) {
+      assertThrows(IllegalArgumentException.class, () -> Config.builder().segmentSize(bad),
+          "segment size " + bad);
     }
   }
 }

@@ -31,11 +31,47 @@ class StressTest {
   /** How many times each stress scenario runs (-Dluge.stress.repeat, 1 by default). */
   static final int REPEAT = Integer.getInteger("luge.stress.repeat", 1);
 
+  /**
+   * A database of the given shape: "default" nodes, "tiny" ones (many splits and merges), or
+   * "evicting": tiny nodes while another thread evicts every leaf it can, again and again (see
+   * {@link #race}).
+   */
   static Db open(String shape) {
-    BLinkTree.Options options = shape.equals("tiny")
-        ? new BLinkTree.Options(160, 2)
-        : BLinkTree.Options.DEFAULT;
+    BLinkTree.Options options = shape.equals("default")
+        ? BLinkTree.Options.DEFAULT
+        : new BLinkTree.Options(160, 2);
     return Database.open(Config.builder().temporary(true).build(), options);
+  }
+
+  /**
+   * Runs {@link Race#run}; for the "evicting" shape with a thread evicting all the while, so that
+   * stubs, loads back from the page log and evictions of dirty leaves race with every operation
+   * (a temporary database writes evicted leaves to its page log like any other).
+   */
+  static void race(Db db, String shape, int threads, Race.Body body) throws Exception {
+    AtomicBoolean done = new AtomicBoolean();
+    Database d = (Database) db;
+    Thread evictor = new Thread(() -> {
+      while (!done.get()) {
+        d.evictAll();
+        Thread.yield();
+      }
+    });
+    if (shape.equals("evicting")) {
+      evictor.start();
+    }
+    try {
+      Race.run(threads, body);
+    } finally {
+      done.set(true);
+      if (evictor.isAlive()) {
+        evictor.join();
+      }
+    }
+    if (shape.equals("evicting")) {
+      assertTrue(d.cache().evictions() > 0 && d.cache().loads() > 0,
+          "leaves were evicted and loaded back: " + d.cache().evictions() + ", " + d.cache().loads());
+    }
   }
 
   static BLinkTree engine(Db db) {
@@ -47,7 +83,7 @@ class StressTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"tiny", "default"})
+  @ValueSource(strings = {"tiny", "default", "evicting"})
   void updatesAreNeverLost(String shape) throws Exception {
     for (int repeat = 0; repeat < REPEAT; repeat++) {
       updatesAreNeverLostOnce(shape);
@@ -58,7 +94,7 @@ class StressTest {
     int threads = 4;
     int rounds = 5000;
     try (Db db = open(shape)) {
-      Race.run(threads, t -> {
+      race(db, shape, threads, t -> {
         SplittableRandom rnd = new SplittableRandom(t);
         for (int i = 0; i < rounds; i++) {
           byte[] counter = Bytes.utf8("counter:" + rnd.nextInt(8));
@@ -83,7 +119,7 @@ class StressTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"tiny", "default"})
+  @ValueSource(strings = {"tiny", "default", "evicting"})
   void iteratorsSeePermanentKeysExactlyOnceInOrder(String shape) throws Exception {
     for (int repeat = 0; repeat < REPEAT; repeat++) {
       iteratorsSeePermanentKeysExactlyOnceInOrderOnce(shape);
@@ -99,7 +135,7 @@ class StressTest {
       AtomicBoolean writersDone = new AtomicBoolean();
       int writers = 2;
       int scanners = 2;
-      Race.run(writers + scanners, t -> {
+      race(db, shape, writers + scanners, t -> {
         SplittableRandom rnd = new SplittableRandom(100 + t);
         if (t < writers) {
           // Transient keys between the permanent ones: inserted and removed, splitting and
@@ -157,7 +193,7 @@ class StressTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"tiny", "default"})
+  @ValueSource(strings = {"tiny", "default", "evicting"})
   void pollsHandEachEntryToExactlyOneConsumer(String shape) throws Exception {
     for (int repeat = 0; repeat < REPEAT; repeat++) {
       pollsHandEachEntryToExactlyOneConsumerOnce(shape);
@@ -171,7 +207,7 @@ class StressTest {
         db.put(Bytes.utf8(String.format("job%06d", i)), longBytes(i));
       }
       ConcurrentHashMap<Long, Integer> taken = new ConcurrentHashMap<>();
-      Race.run(4, t -> {
+      race(db, shape, 4, t -> {
         Entry e;
         while ((e = (t % 2 == 0 ? db.pollFirstEntry() : db.pollLastEntry())) != null) {
           Integer before = taken.putIfAbsent(ByteBuffer.wrap(e.value()).getLong(), t);

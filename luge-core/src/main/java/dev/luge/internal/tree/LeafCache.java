@@ -226,11 +226,11 @@ public final class LeafCache {
     // The resident bytes, summed again every 256 steps only: a LongAdder's sum reads every
     // cell, and per step it cost a sixth of the sweep (profiled). Clean evictions subtract as
     // they go; dirty ones count in pending until their stubs are installed.
-    long resident = this.resident.sum();
+    long held = resident.sum();
     // Two turns of the clock at most: the first may only clear reference bits.
-    for (; steps < 2 * limit && resident - pending > target; steps++) {
+    for (; steps < 2 * limit && held - pending > target; steps++) {
       if ((steps & 255) == 255) {
-        resident = this.resident.sum();
+        held = resident.sum();
       }
       long slot = hand;
       hand = slot + 1 >= table.limit() ? 1 : slot + 1;
@@ -246,7 +246,7 @@ public final class LeafCache {
         Stub stub = Stub.of(n);
         if (replace(pid, n, stub)) {
           evictions.increment();
-          resident -= n.weight() - stub.weight();
+          held -= n.weight() - stub.weight();
         }
         continue;
       }
@@ -270,7 +270,7 @@ public final class LeafCache {
         }
       }
     }
-    long after = this.resident.sum();
+    long after = resident.sum();
     floor = steps >= 2 * limit && after > target ? after : 0;
   }
 

@@ -22,6 +22,9 @@ import java.util.function.LongPredicate;
  * {@link Page#referenced} bit set) gets a second chance; otherwise a clean leaf (a plain node
  * whose image is on disk) is swapped for a stub at once, and a dirty one has its image appended
  * to the page log first, synced, then swapped. Index nodes and a tree's only leaf stay.
+ * The maintenance thread sweeps when the cache is over capacity; threads that keep loading or
+ * changing leaves past capacity plus an eighth wait for it and sweep themselves
+ * ({@link #afterChange}), so the bound holds however fast they are.
  * Swapping is a CAS like any other change: a writer that raced with it simply retries, and a
  * reader that meets a stub loads the leaf back ({@link #load}).
  */

@@ -10,6 +10,10 @@ package dev.luge;
  *     accurate to a few percent)
  * @param leafLoads leaves read back from disk after eviction (cache misses)
  * @param evictions leaves evicted from the cache
+ * @param evictionStalls times a thread that loaded or changed a leaf found the cache an eighth
+ *     (at least 4 MiB) over its capacity and had to evict before going on, waiting for the
+ *     background evictor first if it was at work: writes outrunning eviction (larger-than-cache
+ *     random writes, or a slow disk); 0 while the background evictor keeps up
  * @param sizeOnDisk bytes of all the database's files
  * @param liveImageBytes bytes of the leaf images the last checkpoint refers to (the data, as stored)
  * @param pageLogBytes bytes of the page log's segment files
@@ -19,7 +23,7 @@ package dev.luge;
  * @param meanSyncMicros mean duration of those fsyncs, in microseconds
  */
 public record Stats(long cacheCapacity, long cacheBytes, long leafReads, long leafLoads,
-    long evictions, long sizeOnDisk, long liveImageBytes, long pageLogBytes, int pageSegments,
+    long evictions, long evictionStalls, long sizeOnDisk, long liveImageBytes, long pageLogBytes, int pageSegments,
     long checkpoints, long syncs, double meanSyncMicros) {
 
   /** Share of leaf reads served from memory (1 when nothing was read). */

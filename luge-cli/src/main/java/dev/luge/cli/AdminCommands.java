@@ -210,6 +210,7 @@ final class AdminCommands {
         m.put("cacheCapacity", s.cacheCapacity());
         m.put("cacheBytes", s.cacheBytes());
         m.put("cacheHitRatio", round(s.cacheHitRatio()));
+        m.put("evictionStalls", s.evictionStalls());
         m.put("wasRecovered", d.wasRecovered());
         if (db.json) {
           out.println(DataCommands.GSON.toJson(m));

@@ -107,6 +107,12 @@ class MaintenanceTest {
       db.flush();
       assertTrue(db.stats().syncs() > 0 && db.stats().meanSyncMicros() > 0);
     }
+    try (Db db = Luge.open(tmp.resolve("fits"))) {
+      fill(db, 20_000, 0);
+      Stats s = db.stats();
+      assertEquals(0, s.evictions(), "data well within the default cache: " + s);
+      assertEquals(0, s.evictionStalls(), s.toString());
+    }
   }
 
   @Test

@@ -175,6 +175,7 @@ class PageCacheTest {
       assertTrue(max <= bound, "resident bytes reached " + max + " for a cache of " + capacity
           + " (bound " + bound + ")");
       assertTrue(db.cache().evictions() > n / 4, "most puts found their leaf evicted");
+      assertTrue(db.stats().evictionStalls() > 0, "the writer had to wait for eviction");
       assertEquals(keys.size(), db.size());
       int checked = 0;
       for (String k : keys) {

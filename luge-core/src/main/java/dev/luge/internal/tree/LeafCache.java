@@ -35,6 +35,7 @@ public final class LeafCache {
   private final ReentrantLock evictLock = new ReentrantLock();
   private final LongAdder evictions = new LongAdder();
   private final LongAdder sweeps = new LongAdder();
+  private final LongAdder stalls = new LongAdder();
   private final LongAdder loads = new LongAdder();
   private final LongAdder leafReads = new LongAdder();
   private volatile PageStore store;
@@ -81,6 +82,11 @@ public final class LeafCache {
   /** Leaves evicted so far. */
   public long evictions() {
     return evictions.sum();
+  }
+
+  /** Times a thread had to evict (and perhaps wait) because the cache was far over capacity. */
+  public long stalls() {
+    return stalls.sum();
   }
 
   /** Eviction sweeps so far (each a turn or two of the clock, and one sync). */
@@ -148,6 +154,7 @@ public final class LeafCache {
     onPressure.run();
     long hard = limit + Math.max(capacity / 8, 4 << 20);
     if (r > hard) {
+      stalls.increment();
       evictLock.lock();
       try {
         if (resident.sum() > hard) { // the evictor may have done it while this thread waited

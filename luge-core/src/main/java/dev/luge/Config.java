@@ -145,7 +145,8 @@ public final class Config {
      * beyond {@link #cacheCapacity} still go to files in its directory, so it may hold more than
      * memory. Without a {@link #path}, a fresh directory under the system temporary directory is
      * used; a given path must be a new or empty directory (opening fails otherwise, rather than
-     * delete what is there), and is left empty at close.
+     * delete what is there): one the database created is deleted at close, an existing one is
+     * left there, empty.
      */
     public Builder temporary(boolean temporary) {
       this.temporary = temporary;

@@ -23,8 +23,8 @@ package dev.luge;
  * @param meanSyncMicros mean duration of those fsyncs, in microseconds
  */
 public record Stats(long cacheCapacity, long cacheBytes, long leafReads, long leafLoads,
-    long evictions, long evictionStalls, long sizeOnDisk, long liveImageBytes, long pageLogBytes, int pageSegments,
-    long checkpoints, long syncs, double meanSyncMicros) {
+    long evictions, long evictionStalls, long sizeOnDisk, long liveImageBytes, long pageLogBytes,
+    int pageSegments, long checkpoints, long syncs, double meanSyncMicros) {
 
   /** Share of leaf reads served from memory (1 when nothing was read). */
   public double cacheHitRatio() {

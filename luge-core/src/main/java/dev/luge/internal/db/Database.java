@@ -383,8 +383,8 @@ public final class Database extends TreeHandle implements Db {
     long syncs = w == null ? 0 : w.syncs();
     double meanSync = syncs == 0 ? 0 : w.syncNanos() / 1e3 / syncs;
     return new dev.luge.Stats(cache.capacity(), cache.resident(), cache.leafReads(),
-        cache.loads(), cache.evictions(), cache.stalls(), sizeOnDisk(), liveBytes, pageBytes, segments,
-        checkpoints.get(), syncs, meanSync);
+        cache.loads(), cache.evictions(), cache.stalls(), sizeOnDisk(), liveBytes, pageBytes,
+        segments, checkpoints.get(), syncs, meanSync);
   }
 
   @Override

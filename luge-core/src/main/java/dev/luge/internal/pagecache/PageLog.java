@@ -88,11 +88,6 @@ public final class PageLog implements PageStore, AutoCloseable {
   }
 
   @Override
-  public ByteBuffer read(long location) {
-    return read(location, -1);
-  }
-
-  @Override
   public ByteBuffer read(long location, int length) {
     long segment = location / segmentSize;
     FileHandle h = readers.get(segment);

@@ -234,8 +234,9 @@ public final class LeafCache {
     long limit = table.limit();
     long steps = 0;
     // The resident bytes, summed again every 256 steps only: a LongAdder's sum reads every
-    // cell, and per step it cost a sixth of the sweep (profiled). Clean evictions subtract as
-    // they go; dirty ones count in pending until their stubs are installed.
+    // cell, and summed per step it took 5.5% of the sweep's CPU (profiled, 8 MiB cache, random
+    // inserts). Clean evictions subtract as they go; dirty ones count in pending until their
+    // stubs are installed.
     long held = resident.sum();
     // Two turns of the clock at most: the first may only clear reference bits.
     for (; steps < 2 * limit && held - pending > target; steps++) {

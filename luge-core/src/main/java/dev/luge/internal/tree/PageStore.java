@@ -17,16 +17,12 @@ public interface PageStore {
   /** Makes every image appended so far readable and durable. */
   void sync();
 
-  /** The image at {@code location}: a {@code CorruptionException} if it is damaged. */
-  ByteBuffer read(long location);
-
   /**
-   * The image at {@code location}, which the caller knows to be {@code length} bytes long: read
-   * in one call instead of two (header, then image); otherwise as {@link #read(long)}.
+   * The image at {@code location}, which the caller (a stub, the checkpoint) expects to be
+   * {@code length} bytes long, so that header and image come in one read (a record of another
+   * length is read again the ordinary way); a {@code CorruptionException} if it is damaged.
    */
-  default ByteBuffer read(long location, int length) {
-    return read(location);
-  }
+  ByteBuffer read(long location, int length);
 
   /** The error for a damaged image at {@code location}, naming its file and offset. */
   RuntimeException corrupt(long location, String what);

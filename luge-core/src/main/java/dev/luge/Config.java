@@ -21,6 +21,7 @@ public final class Config {
   private final long checkpointAfterBytes;
   private final boolean readOnly;
   private final int segmentSize;
+  private final boolean compression;
 
   private Config(Builder b) {
     this.path = b.path;
@@ -33,6 +34,7 @@ public final class Config {
     this.checkpointAfterBytes = b.checkpointAfterBytes;
     this.readOnly = b.readOnly;
     this.segmentSize = b.segmentSize;
+    this.compression = b.compression;
   }
 
   public static Builder builder() {
@@ -89,6 +91,11 @@ public final class Config {
     return checkpointAfterBytes;
   }
 
+  /** Whether leaf images are deflated when they are written to the page log. */
+  public boolean compression() {
+    return compression;
+  }
+
   /** Whether the database is opened for reading only. */
   public boolean readOnly() {
     return readOnly;
@@ -107,6 +114,7 @@ public final class Config {
     b.checkpointAfterBytes = checkpointAfterBytes;
     b.readOnly = readOnly;
     b.segmentSize = segmentSize;
+    b.compression = compression;
     return b;
   }
 
@@ -116,7 +124,8 @@ public final class Config {
         + ", subscriberBuffer=" + subscriberBuffer + ", flushEveryMs=" + flushEveryMs
         + ", syncOnCommit=" + syncOnCommit + ", cacheCapacity=" + cacheCapacity
         + ", checkpointAfterBytes=" + checkpointAfterBytes + ", readOnly=" + readOnly
-        + ", segmentSize=" + (segmentSize == 0 ? "default" : segmentSize) + "]";
+        + ", segmentSize=" + (segmentSize == 0 ? "default" : segmentSize)
+        + ", compression=" + compression + "]";
   }
 
   /** Builds a {@link Config}; invalid settings are rejected with {@link IllegalArgumentException}. */
@@ -131,6 +140,7 @@ public final class Config {
     private long checkpointAfterBytes = 64L << 20;
     private boolean readOnly;
     private int segmentSize;
+    private boolean compression;
 
     private Builder() {}
 
@@ -240,6 +250,20 @@ public final class Config {
             + MIN_SEGMENT_SIZE + " to " + MAX_SEGMENT_SIZE + ", was " + bytes);
       }
       this.segmentSize = bytes;
+      return this;
+    }
+
+    /**
+     * Whether leaf images written to the page log from now on are deflated (zlib, fastest
+     * level); default off. An image is stored deflated only when that saves at least an eighth
+     * of it, so incompressible values cost a compression attempt per image written but no space.
+     * Images are marked one by one, so a database may be reopened with either setting and reads
+     * both kinds; the redo log is never compressed. Costs CPU when leaves are checkpointed or
+     * evicted and when evicted leaves are read back; saves disk space and page-log bytes written
+     * (and so cleaning) in proportion to how well the values compress.
+     */
+    public Builder compression(boolean compression) {
+      this.compression = compression;
       return this;
     }
 

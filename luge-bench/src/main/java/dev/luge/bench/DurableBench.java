@@ -30,8 +30,8 @@ import java.util.stream.Stream;
  * here is disk layout, recovery and space, which JMH's repeated iterations would blur.
  *
  * <p>Usage: {@code java -cp benchmarks.jar dev.luge.bench.DurableBench [--keys N]
- * [--stores all|luge,rocksdb,...] [--dir DIR]}; {@code bin/bench durable} and {@code luge bench}
- * run it.
+ * [--stores all|luge,rocksdb,...] [--dir DIR] [--cache BYTES] [--values random|text]
+ * [--compression true|false]}; {@code bin/bench durable} and {@code luge bench} run it.
  */
 public final class DurableBench {
   private DurableBench() {}
@@ -63,6 +63,8 @@ public final class DurableBench {
         case "--stores" -> stores = args[i + 1].equals("all") ? ALL : List.of(args[i + 1].split(","));
         case "--dir" -> dir = Path.of(args[i + 1]);
         case "--cache" -> cache = Long.parseLong(args[i + 1]);
+        case "--values" -> values = args[i + 1];
+        case "--compression" -> compression = Boolean.parseBoolean(args[i + 1]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -83,6 +85,9 @@ public final class DurableBench {
 
   /** The cache given to every store (bytes). */
   private static long cache;
+  /** {@link Stores#VALUES} of the children, and whether Luge deflates its leaf images. */
+  private static String values = "random";
+  private static boolean compression;
 
   /**
    * Runs a store's phases in a fresh JVM. The main run pre-touches the heap
@@ -100,7 +105,8 @@ public final class DurableBench {
     if (!cold) {
       cmd.add("-XX:+AlwaysPreTouch");
     }
-    cmd.addAll(List.of("-Dluge.bench.cache=" + cache,
+    cmd.addAll(List.of("-Dluge.bench.cache=" + cache, "-Dluge.bench.values=" + values,
+        "-Dluge.bench.compression=" + compression,
         "--add-opens", "java.base/java.nio=ALL-UNNAMED",
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
         "-cp", System.getProperty("java.class.path"), DurableBench.class.getName(),
@@ -145,8 +151,10 @@ public final class DurableBench {
 
   private static void print(int keys, List<String> stores, Map<String, Map<String, Double>> results) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%,d keys of 16 bytes, 100-byte values; cache %d MiB; %d cores, %s%n%n",
-        keys, cache >> 20, Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version")));
+    sb.append(String.format(Locale.ROOT, "%,d keys of 16 bytes, 100-byte %s values; cache %d MiB;%s"
+        + " %d cores, %s%n%n", keys, values, cache >> 20,
+        compression ? " Luge with compression;" : "", Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.vm.version")));
     sb.append("| workload | unit |");
     for (String s : stores) {
       sb.append(' ').append(s).append(" |");

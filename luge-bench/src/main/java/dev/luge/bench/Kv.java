@@ -78,7 +78,8 @@ interface Kv extends AutoCloseable {
     private final Db db;
 
     LugeKv(Path dir) {
-      db = Luge.open(Config.builder().path(dir).cacheCapacity(CACHE).build());
+      db = Luge.open(Config.builder().path(dir).cacheCapacity(CACHE)
+          .compression(Boolean.getBoolean("luge.bench.compression")).build());
     }
 
     @Override

@@ -30,9 +30,28 @@ final class Stores {
     return keys;
   }
 
+  /**
+   * What values look like: {@code random} bytes (the default: nothing compresses), or
+   * {@code text}, JSON-like records that compress about three to one, as many real values do
+   * ({@code -Dluge.bench.values}, the harness's {@code --values}).
+   */
+  static final String VALUES = System.getProperty("luge.bench.values", "random");
+
   static byte[] value(long seed) {
     byte[] v = new byte[VALUE_SIZE];
-    new SplittableRandom(seed).nextBytes(v);
+    SplittableRandom rnd = new SplittableRandom(seed);
+    if (!VALUES.equals("text")) {
+      rnd.nextBytes(v);
+      return v;
+    }
+    String s = "{\"id\":" + rnd.nextInt(10_000_000) + ",\"name\":\"user " + rnd.nextInt(100_000)
+        + "\",\"status\":\"" + (rnd.nextBoolean() ? "active" : "inactive") + "\",\"score\":"
+        + rnd.nextInt(1000) + ",\"tags\":[\"alpha\",\"beta\",\"gamma\"],\"note\":\"";
+    byte[] b = s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    System.arraycopy(b, 0, v, 0, Math.min(b.length, VALUE_SIZE));
+    for (int i = b.length; i < VALUE_SIZE; i++) {
+      v[i] = (byte) 'x';
+    }
     return v;
   }
 

@@ -37,16 +37,21 @@ class CorruptionTest {
   Path tmp;
 
   private static final BLinkTree.Options SMALL_NODES = new BLinkTree.Options(256, 4);
-  private SimulatedFileIo base;
+  SimulatedFileIo base;
   private final List<List<NavigableMap<String, String>>> states = new ArrayList<>();
   private Config config;
   private int checks;
+
+  /** Whether the database deflates its leaf images ({@link CompressedCorruptionTest}). */
+  boolean compression() {
+    return false;
+  }
 
   /** A database with records in every file: a checkpoint, then more writes, flushed, then a crash. */
   @BeforeEach
   void build() throws Exception {
     config = Config.builder().path(tmp.resolve("db")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).build();
+        .checkpointAfterBytes(Long.MAX_VALUE).compression(compression()).build();
     SimulatedFileIo disk = new SimulatedFileIo();
     Random rnd = new Random(99);
     List<NavigableMap<String, String>> model = List.of(new TreeMap<>(), new TreeMap<>());
@@ -92,7 +97,7 @@ class CorruptionTest {
   }
 
   /** Offsets of the records of a log segment file. */
-  private static List<Integer> records(byte[] seg) {
+  static List<Integer> records(byte[] seg) {
     List<Integer> out = new ArrayList<>();
     ByteBuffer b = ByteBuffer.wrap(seg).order(ByteOrder.LITTLE_ENDIAN);
     for (int p = 64; p + 20 <= seg.length; ) {

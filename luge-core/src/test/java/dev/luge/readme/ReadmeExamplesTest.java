@@ -246,6 +246,7 @@ class ReadmeExamplesTest {
         .path(dir)
         .cacheCapacity(64L << 20)                      // heap bytes of cached pages: 64 MiB
         .segmentSize(32 << 20)                         // log files of a new database (default 64 MiB)
+        .compression(true)                             // deflate leaf images on disk (default off)
         .build();
     try (Db db = Luge.open(config)) {                  // the rest stays on disk until read
       db.put(utf8("big"), new byte[1 << 20]);

@@ -257,7 +257,8 @@ public final class Database extends TreeHandle implements Db {
     if (config.temporary()) {
       // No redo log and no checkpoint file: nothing is to survive the close. The page log is
       // still there, so that the cache can write leaves out when it is over its capacity.
-      pages = new PageLog(io, dir, header.segmentSize(), header.databaseId(), 0, false);
+      pages = new PageLog(io, dir, header.segmentSize(), header.databaseId(), 0, false,
+          config.compression());
       cache.setStore(pages);
       startMaintenance();
       return;
@@ -288,7 +289,8 @@ public final class Database extends TreeHandle implements Db {
     if (!readOnly) {
       io.delete(CheckpointFile.FILE + ".tmp");
     }
-    PageLog p = new PageLog(io, dir, header.segmentSize(), header.databaseId(), pageEnd, readOnly);
+    PageLog p = new PageLog(io, dir, header.segmentSize(), header.databaseId(), pageEnd, readOnly,
+        config.compression());
     pages = p;
     cache.setStore(p);
     LogReader reader = new LogReader(io, dir, header.segmentSize(), header.databaseId());
@@ -1109,6 +1111,12 @@ public final class Database extends TreeHandle implements Db {
         throw new LugeException("segmentSize is fixed when a database is created: " + dir
             + " has segments of " + existing.segmentSize() + " bytes, the configuration asks for "
             + config.segmentSize() + " (leave segmentSize unset to open it)");
+      }
+      if (config.compression() && !config.readOnly()
+          && existing.formatVersion() < Header.DEFLATED_IMAGES) {
+        Header upgraded = existing.withVersion(Header.DEFLATED_IMAGES);
+        upgraded.write(io);
+        return upgraded;
       }
       return existing;
     }

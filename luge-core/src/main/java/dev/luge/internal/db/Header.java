@@ -30,8 +30,15 @@ record Header(int formatVersion, int segmentSize, byte[] databaseId, long create
   static final String FILE = "HEADER";
   static final int SIZE = 64;
   static final long MAGIC = 0x0000_4244_4547_554CL; // "LUGEDB\0\0" read little-endian
-  /** The format this release writes. */
-  static final int CURRENT_VERSION = 1;
+  /**
+   * The format this release writes. 2: leaf images may be deflated (docs/FORMAT.md); a version-1
+   * database stays version 1 until it is opened for writing with compression, which upgrades
+   * its header first, so that a release that reads only version 1 refuses it by name rather
+   * than take a deflated image for damage.
+   */
+  static final int CURRENT_VERSION = 2;
+  /** The first format whose page log may hold deflated leaf images. */
+  static final int DEFLATED_IMAGES = 2;
   /** The oldest format this release reads. */
   static final int OLDEST_VERSION = 1;
   /** The segment size new databases get. */
@@ -43,6 +50,11 @@ record Header(int formatVersion, int segmentSize, byte[] databaseId, long create
     new SecureRandom().nextBytes(id);
     return new Header(CURRENT_VERSION, segmentSize == 0 ? DEFAULT_SEGMENT_SIZE : segmentSize, id,
         System.currentTimeMillis());
+  }
+
+  /** This header with format version {@code version}. */
+  Header withVersion(int version) {
+    return new Header(version, segmentSize, databaseId, createdMillis);
   }
 
   ByteBuffer encode() {

@@ -37,16 +37,19 @@ public final class PageLog implements PageStore, AutoCloseable {
   private final int segmentSize;
   private final LogWriter writer;
   private final byte[] dbId;
+  private final boolean compress;
   private final ConcurrentHashMap<Long, FileHandle> readers = new ConcurrentHashMap<>();
 
   /**
    * Opens the page log for appending at {@code endLsn} (what the last checkpoint covers), or,
    * if {@code readOnly}, for reading only: nothing is written, and {@link #maxImage()} is -1 so
-   * that the cache evicts only leaves whose image is already on disk.
+   * that the cache evicts only leaves whose image is already on disk. With {@code compress}, the
+   * tree deflates the images it appends ({@link #compresses()}).
    */
-  public PageLog(FileIo io, Path dir, int segmentSize, byte[] dbId, long endLsn, boolean readOnly)
-      throws IOException {
+  public PageLog(FileIo io, Path dir, int segmentSize, byte[] dbId, long endLsn, boolean readOnly,
+      boolean compress) throws IOException {
     this.io = io;
+    this.compress = compress;
     this.dir = dir;
     this.segmentSize = segmentSize;
     this.dbId = dbId.clone();
@@ -134,6 +137,11 @@ public final class PageLog implements PageStore, AutoCloseable {
     return new CorruptionException(
         dir.resolve(LogFormat.segmentName(LogFormat.PAGES, location / segmentSize)),
         location % segmentSize, what);
+  }
+
+  @Override
+  public boolean compresses() {
+    return compress;
   }
 
   @Override

@@ -1069,20 +1069,22 @@ public final class BLinkTree {
       return false;
     }
     if (s instanceof Node n && n.diskLoc >= 0 && !moving.test(n.diskLoc)) {
-      out.add(new LeafRef(n.lo, n.hi, n.diskLoc, LeafImage.size(n), n.count));
+      out.add(new LeafRef(n.lo, n.hi, n.diskLoc, n.diskLen, n.count));
       return true;
     }
     Node whole = EntryList.consolidateToNode(s);
     int size = LeafImage.size(whole);
     if (size <= store.maxImage()) {
-      long loc = store.append(LeafImage.encode(whole));
-      out.add(new LeafRef(whole.lo, whole.hi, loc, size, whole.count));
+      ByteBuffer image = LeafImage.encode(whole, store.compresses());
+      int length = image.remaining();
+      long loc = store.append(image);
+      out.add(new LeafRef(whole.lo, whole.hi, loc, length, whole.count));
       if (s instanceof Node n) {
-        afterSync.add(() -> cas(pid, n, n.stored(loc)));
+        afterSync.add(() -> cas(pid, n, n.stored(loc, length)));
       } else if (whole.buf.length <= maxNodeBytes) {
         // Consolidate the delta chain into the node just written, which is then clean: the
         // next checkpoint need not write it again, and the evictor can drop it for free.
-        Node clean = whole.stored(loc);
+        Node clean = whole.stored(loc, length);
         afterSync.add(() -> cas(pid, s, clean));
       }
       return true;
@@ -1101,8 +1103,9 @@ public final class BLinkTree {
       byte[] lo = from == 0 ? whole.lo : list.key(from);
       byte[] hi = to >= list.size() ? whole.hi : list.key(to);
       Node part = list.build(0, from, to, lo, hi, 0L);
-      long loc = store.append(LeafImage.encode(part));
-      out.add(new LeafRef(lo, hi, loc, LeafImage.size(part), part.count));
+      ByteBuffer image = LeafImage.encode(part, store.compresses());
+      int length = image.remaining();
+      out.add(new LeafRef(lo, hi, store.append(image), length, part.count));
       from = to;
       if (to >= list.size()) {
         break;

@@ -265,7 +265,8 @@ public final class LeafCache {
       if (LeafImage.size(whole) > s.maxImage()) {
         continue; // too large for one image (checkpoints write it in pieces), or read-only
       }
-      dirtyPids.add(new long[] {pid, s.append(LeafImage.encode(whole))});
+      ByteBuffer image = LeafImage.encode(whole, s.compresses());
+      dirtyPids.add(new long[] {pid, s.append(image), image.remaining()});
       dirtyStates.add(p);
       dirtyImages.add(whole);
       pending += p.weight();
@@ -275,7 +276,7 @@ public final class LeafCache {
       for (int i = 0; i < dirtyPids.size(); i++) {
         Node w = dirtyImages.get(i);
         long loc = dirtyPids.get(i)[1];
-        Stub stub = new Stub(w.lo, w.hi, w.next, loc, LeafImage.size(w), w.count);
+        Stub stub = new Stub(w.lo, w.hi, w.next, loc, (int) dirtyPids.get(i)[2], w.count);
         if (replace(dirtyPids.get(i)[0], dirtyStates.get(i), stub)) {
           evictions.increment();
         }
@@ -344,7 +345,8 @@ public final class LeafCache {
           ByteBuffer image = s.read(st.location, st.length);
           pending.add(new Object[] {pid, st, st.movedTo(s.append(image))});
         } else if (raw instanceof Node n && n.diskLoc >= 0 && moving.test(n.diskLoc)) {
-          pending.add(new Object[] {pid, n, n.stored(s.append(LeafImage.encode(n)))});
+          ByteBuffer image = LeafImage.encode(n, s.compresses());
+          pending.add(new Object[] {pid, n, n.stored(s.append(image), image.remaining())});
         }
       }
       if (pending.isEmpty()) {

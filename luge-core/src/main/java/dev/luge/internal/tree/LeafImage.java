@@ -3,6 +3,10 @@ package dev.luge.internal.tree;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.zip.DataFormatException;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
 
 /**
  * The on-disk image of a leaf, as the page log stores it (docs/FORMAT.md, "Leaf image"). All
@@ -16,9 +20,15 @@ import java.util.Arrays;
  *   8+L+H      ..  the node's packed entries, exactly as in memory ({@link Node})
  * </pre>
  *
+ * <p>A deflated image ({@code Config.compression}) is the int {@link #DEFLATED} (never a valid
+ * lo length), the int length of the plain image, then that image as a zlib stream. Images are
+ * marked one by one, so both kinds may sit in one page log.
+ *
  * <p>The right link is not stored: page ids exist only in memory, and recovery links the leaves
  * it rebuilds from the checkpoint's list. Decoding checks every length and offset against the
- * image and the keys' order and bounds, so a damaged image is reported, never served.
+ * image and the keys' order and bounds, so a damaged image is reported, never served; a
+ * deflated image must inflate to exactly the plain length it records and end there, and that
+ * length is checked against DEFLATE's largest ratio before anything is allocated.
  */
 final class LeafImage {
   private LeafImage() {}
@@ -37,6 +47,69 @@ final class LeafImage {
     return 8 + n.lo.length + (n.hi == null ? 0 : n.hi.length) + n.buf.length;
   }
 
+  /** The first int of a deflated image. */
+  static final int DEFLATED = -2;
+  /** Images smaller than this are never deflated: too little to gain. */
+  private static final int MIN_DEFLATE = 256;
+
+  /** {@code n}'s image, deflated if {@code compress} and that saves at least an eighth. */
+  static ByteBuffer encode(Node n, boolean compress) {
+    ByteBuffer plain = encode(n);
+    if (!compress || plain.remaining() < MIN_DEFLATE) {
+      return plain;
+    }
+    int budget = plain.remaining() - plain.remaining() / 8;
+    byte[] out = new byte[budget];
+    Deflater d = Codecs.deflater();
+    int len;
+    try {
+      d.setInput(plain.array(), 0, plain.remaining());
+      d.finish();
+      len = d.deflate(out, 8, budget - 8);
+      if (!d.finished()) {
+        return plain; // not worth it: stored plain
+      }
+    } finally {
+      Codecs.release(d);
+    }
+    ByteBuffer b = ByteBuffer.wrap(out, 0, 8 + len).order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(0, DEFLATED).putInt(4, plain.remaining());
+    return b;
+  }
+
+  /** DEFLATE compresses at most this many to one (zlib's limit), which bounds a plain length. */
+  private static final long MAX_RATIO = 1032;
+
+  /** The plain image of a possibly deflated {@code image}. */
+  private static ByteBuffer plain(ByteBuffer image) {
+    ByteBuffer b = image.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    if (b.remaining() < 8 || b.getInt(b.position()) != DEFLATED) {
+      return b;
+    }
+    int len = b.getInt(b.position() + 4);
+    if (len < 8 || len > MAX_RATIO * (b.remaining() - 8) + 64) {
+      throw new BadImage("deflated leaf image of " + (b.remaining() - 8) + " bytes claims "
+          + len + " plain bytes");
+    }
+    byte[] in = new byte[b.remaining() - 8];
+    b.position(b.position() + 8).get(in);
+    byte[] out = new byte[len];
+    Inflater inf = Codecs.inflater();
+    try {
+      inf.setInput(in);
+      int got = inf.inflate(out);
+      if (got != len || !inf.finished() || inf.getRemaining() != 0) {
+        throw new BadImage("deflated leaf image inflates to " + got + " bytes"
+            + (inf.finished() ? "" : " and more") + ", expected " + len);
+      }
+    } catch (DataFormatException e) {
+      throw new BadImage("deflated leaf image is damaged: " + e.getMessage());
+    } finally {
+      Codecs.release(inf);
+    }
+    return ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
   static ByteBuffer encode(Node n) {
     ByteBuffer b = ByteBuffer.allocate(size(n)).order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(n.lo.length).put(n.lo);
@@ -51,7 +124,7 @@ final class LeafImage {
 
   /** Decodes the image of the leaf {@code stub} stands for, checking it matches the stub. */
   static Node decode(ByteBuffer image, Stub stub) {
-    ByteBuffer b = image.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b = plain(image);
     byte[] lo = bytes(b, false);
     byte[] hi = bytes(b, true);
     if (!Arrays.equals(lo, stub.lo) || !Arrays.equals(hi, stub.hi)) {
@@ -60,7 +133,7 @@ final class LeafImage {
     byte[] buf = new byte[b.remaining()];
     b.get(buf);
     check(buf, lo, hi);
-    Node n = new Node(0, stub.lo, stub.hi, stub.next, buf, stub.location);
+    Node n = new Node(0, stub.lo, stub.hi, stub.next, buf, stub.location, stub.length);
     if (n.count != stub.entries) {
       throw new BadImage("leaf image holds " + n.count + " entries, expected " + stub.entries);
     }
@@ -134,5 +207,43 @@ final class LeafImage {
     System.arraycopy(lo, 0, k, 0, prefix);
     System.arraycopy(buf, s + Node.ENTRY_HEADER, k, prefix, kl);
     return k;
+  }
+
+  /**
+   * A few zlib streams kept for reuse: each holds native memory (about 270 KiB to deflate) that
+   * would otherwise be set up and torn down for every image.
+   */
+  private static final class Codecs {
+    private static final int KEEP = 4;
+    private static final ConcurrentLinkedQueue<Deflater> DEFLATERS = new ConcurrentLinkedQueue<>();
+    private static final ConcurrentLinkedQueue<Inflater> INFLATERS = new ConcurrentLinkedQueue<>();
+
+    static Deflater deflater() {
+      Deflater d = DEFLATERS.poll();
+      return d != null ? d : new Deflater(Deflater.BEST_SPEED);
+    }
+
+    static Inflater inflater() {
+      Inflater i = INFLATERS.poll();
+      return i != null ? i : new Inflater();
+    }
+
+    static void release(Deflater d) {
+      d.reset();
+      if (DEFLATERS.size() < KEEP) {
+        DEFLATERS.offer(d);
+      } else {
+        d.end();
+      }
+    }
+
+    static void release(Inflater i) {
+      i.reset();
+      if (INFLATERS.size() < KEEP) {
+        INFLATERS.offer(i);
+      } else {
+        i.end();
+      }
+    }
   }
 }

@@ -50,12 +50,14 @@ final class Node extends Page {
    * a clean leaf can be evicted by swapping it for a {@link Stub} without writing anything.
    */
   final long diskLoc;
+  /** The length of that image as stored (deflated or not), 0 if this node is dirty. */
+  final int diskLen;
 
   Node(int level, byte[] lo, byte[] hi, long next, byte[] buf) {
-    this(level, lo, hi, next, buf, -1);
+    this(level, lo, hi, next, buf, -1, 0);
   }
 
-  Node(int level, byte[] lo, byte[] hi, long next, byte[] buf, long diskLoc) {
+  Node(int level, byte[] lo, byte[] hi, long next, byte[] buf, long diskLoc, int diskLen) {
     this.level = level;
     this.lo = lo;
     this.hi = hi;
@@ -65,11 +67,15 @@ final class Node extends Page {
     this.count = (int) INT.get(buf, 0);
     this.node = this;
     this.diskLoc = diskLoc;
+    this.diskLen = diskLen;
   }
 
-  /** This node, marked as stored at {@code location} (a new state: states are never republished). */
-  Node stored(long location) {
-    return new Node(level, lo, hi, next, buf, location);
+  /**
+   * This node, marked as stored at {@code location} in an image of {@code length} bytes (a new
+   * state: states are never republished).
+   */
+  Node stored(long location, int length) {
+    return new Node(level, lo, hi, next, buf, location, length);
   }
 
   @Override

@@ -29,4 +29,9 @@ public interface PageStore {
 
   /** The largest image one record holds; larger leaves are checkpointed in pieces. */
   int maxImage();
+
+  /** Whether images should be deflated before they are appended ({@code Config.compression}). */
+  default boolean compresses() {
+    return false;
+  }
 }

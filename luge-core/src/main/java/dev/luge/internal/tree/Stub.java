@@ -12,7 +12,7 @@ final class Stub extends Page {
   final byte[] hi;
   final long next;
   final long location;
-  /** The image's size in bytes, and the number of entries in it. */
+  /** The image's size in bytes as stored (deflated or not), and the number of entries in it. */
   final int length;
   final int entries;
 
@@ -28,7 +28,7 @@ final class Stub extends Page {
 
   /** The stub of a clean leaf {@code n} (one whose image is at {@code n.diskLoc}). */
   static Stub of(Node n) {
-    return new Stub(n.lo, n.hi, n.next, n.diskLoc, LeafImage.size(n), n.count);
+    return new Stub(n.lo, n.hi, n.next, n.diskLoc, n.diskLen, n.count);
   }
 
   /** This stub with its image moved to {@code newLocation}. */

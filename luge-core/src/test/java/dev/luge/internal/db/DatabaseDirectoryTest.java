@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.luge.Bytes;
 import dev.luge.Config;
 import dev.luge.CorruptionException;
 import dev.luge.DatabaseLockedException;
@@ -76,11 +77,37 @@ class DatabaseDirectoryTest {
     UnsupportedFormatException e = assertThrows(UnsupportedFormatException.class,
         () -> Luge.open(db()));
     assertEquals(99, e.found());
-    assertTrue(e.getMessage().contains("version 99") && e.getMessage().contains("1 to 1"),
+    assertTrue(e.getMessage().contains("version 99") && e.getMessage().contains("1 to 2"),
         e.getMessage());
     // The failed open released the lock: fixing the header makes the database usable again.
     patchHeader(8, Header.CURRENT_VERSION);
     Luge.open(db()).close();
+  }
+
+  /**
+   * Format 1 (before deflated leaf images) is still read, and stays 1 unless the database is
+   * opened for writing with compression: then the header says 2 before any deflated image is
+   * written, so a release that reads only format 1 refuses it by name.
+   */
+  @Test
+  void aVersionOneDatabaseIsReadAndUpgradedOnlyForCompression() throws IOException {
+    try (Db db = Luge.open(db())) {
+      db.put(Bytes.utf8("k"), Bytes.utf8("v"));
+    }
+    patchHeader(8, 1);
+    try (Db db = Luge.open(db())) {
+      assertEquals("v", new String(db.get(Bytes.utf8("k")), java.nio.charset.StandardCharsets.UTF_8));
+    }
+    assertEquals(1, Header.read(new DirectoryFileIo(db()), db()).formatVersion());
+    try (Db db = Luge.open(Config.builder().path(db()).readOnly(true).compression(true).build())) {
+      assertEquals("v", new String(db.get(Bytes.utf8("k")), java.nio.charset.StandardCharsets.UTF_8));
+    }
+    assertEquals(1, Header.read(new DirectoryFileIo(db()), db()).formatVersion(),
+        "a read-only opening writes nothing");
+    try (Db db = Luge.open(Config.builder().path(db()).compression(true).build())) {
+      assertEquals("v", new String(db.get(Bytes.utf8("k")), java.nio.charset.StandardCharsets.UTF_8));
+    }
+    assertEquals(2, Header.read(new DirectoryFileIo(db()), db()).formatVersion());
   }
 
   @Test

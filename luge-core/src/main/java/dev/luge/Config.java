@@ -22,6 +22,7 @@ public final class Config {
   private final boolean readOnly;
   private final int segmentSize;
   private final boolean compression;
+  private final double spaceAmplification;
 
   private Config(Builder b) {
     this.path = b.path;
@@ -35,6 +36,7 @@ public final class Config {
     this.readOnly = b.readOnly;
     this.segmentSize = b.segmentSize;
     this.compression = b.compression;
+    this.spaceAmplification = b.spaceAmplification;
   }
 
   public static Builder builder() {
@@ -45,6 +47,12 @@ public final class Config {
   public static final int MIN_SEGMENT_SIZE = 32 << 20;
   /** The largest {@link Builder#segmentSize}: 1 GiB. */
   public static final int MAX_SEGMENT_SIZE = 1 << 30;
+  /** The default {@link Builder#spaceAmplification}: 1.5. */
+  public static final double DEFAULT_SPACE_AMPLIFICATION = 1.5;
+  /** The smallest {@link Builder#spaceAmplification}: 1.1. */
+  public static final double MIN_SPACE_AMPLIFICATION = 1.1;
+  /** The largest {@link Builder#spaceAmplification}: 10. */
+  public static final double MAX_SPACE_AMPLIFICATION = 10;
 
   /** The database directory. */
   public Path path() {
@@ -96,6 +104,11 @@ public final class Config {
     return compression;
   }
 
+  /** The bound on bytes on disk over the bytes the live data needs (see the builder). */
+  public double spaceAmplification() {
+    return spaceAmplification;
+  }
+
   /** Whether the database is opened for reading only. */
   public boolean readOnly() {
     return readOnly;
@@ -115,6 +128,7 @@ public final class Config {
     b.readOnly = readOnly;
     b.segmentSize = segmentSize;
     b.compression = compression;
+    b.spaceAmplification = spaceAmplification;
     return b;
   }
 
@@ -125,7 +139,7 @@ public final class Config {
         + ", syncOnCommit=" + syncOnCommit + ", cacheCapacity=" + cacheCapacity
         + ", checkpointAfterBytes=" + checkpointAfterBytes + ", readOnly=" + readOnly
         + ", segmentSize=" + (segmentSize == 0 ? "default" : segmentSize)
-        + ", compression=" + compression + "]";
+        + ", compression=" + compression + ", spaceAmplification=" + spaceAmplification + "]";
   }
 
   /** Builds a {@link Config}; invalid settings are rejected with {@link IllegalArgumentException}. */
@@ -141,6 +155,7 @@ public final class Config {
     private boolean readOnly;
     private int segmentSize;
     private boolean compression;
+    private double spaceAmplification = DEFAULT_SPACE_AMPLIFICATION;
 
     private Builder() {}
 
@@ -264,6 +279,27 @@ public final class Config {
      */
     public Builder compression(boolean compression) {
       this.compression = compression;
+      return this;
+    }
+
+    /**
+     * How far the files may outgrow the live data between checkpoints: a checkpoint starts
+     * (beside the one every {@link #checkpointAfterBytes}) when the log written since the last
+     * one, which a checkpoint frees, exceeds this minus one times the bytes of the live data's
+     * leaf images (deflated, with {@link #compression}), and at least 4 MiB; default 1.5, from
+     * 1.1 to 10. Sparse page-log segments are cleaned while the page log exceeds 1.2 times its
+     * live bytes, so at rest the files hold about 1.2 plus this minus one times the live data,
+     * and 1.1 after a clean close; a small database written over and over stays near its size
+     * plus a few MiB. A larger value means fewer checkpoints (each rewrites every leaf changed
+     * since the last), a smaller one more. This is sled's {@code Mode} (low space or high
+     * throughput) as a number.
+     */
+    public Builder spaceAmplification(double bound) {
+      if (!(bound >= MIN_SPACE_AMPLIFICATION && bound <= MAX_SPACE_AMPLIFICATION)) {
+        throw new IllegalArgumentException("spaceAmplification must be from "
+            + MIN_SPACE_AMPLIFICATION + " to " + MAX_SPACE_AMPLIFICATION + ", was " + bound);
+      }
+      this.spaceAmplification = bound;
       return this;
     }
 

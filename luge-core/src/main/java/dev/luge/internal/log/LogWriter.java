@@ -818,6 +818,16 @@ public final class LogWriter implements AutoCloseable {
     zeroedTo.put(segment, Math.max(done, target));
   }
 
+  private volatile Runnable writeListener;
+
+  /**
+   * Calls {@code listener} after each write to the segment files (on the writing thread, with
+   * the write lock held: it must be quick), so that the owner can watch the log's growth.
+   */
+  public void setWriteListener(Runnable listener) {
+    this.writeListener = listener;
+  }
+
   /** Writes {@code batch} to its segment files (no sync); called with {@link #ioLock} held. */
   private void write(List<Buffer> batch) throws IOException {
     long markValue = durableLsn;
@@ -849,6 +859,10 @@ public final class LogWriter implements AutoCloseable {
       }
       writtenLsn = b.nextBase;
       recycle(b); // its bytes are in the file now
+    }
+    Runnable l = writeListener;
+    if (l != null) {
+      l.run();
     }
   }
 

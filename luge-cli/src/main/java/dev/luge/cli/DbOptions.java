@@ -19,6 +19,11 @@ final class DbOptions {
   @Option(names = "--read-only", description = "Open read-only (writes are refused).")
   boolean readOnly;
 
+  @Option(names = "--compression",
+      description = "Deflate the leaf images this command writes (Config.compression); with"
+          + " 'load' into a new database, every image.")
+  boolean compression;
+
   @Option(names = "--hex", description = "Print keys and values in hex.")
   boolean hex;
 
@@ -50,7 +55,8 @@ final class DbOptions {
     if (writes && readOnly) {
       throw new dev.luge.ReadOnlyException("--read-only was given to a command that writes");
     }
-    return Luge.open(Config.builder().path(path).readOnly(!writes || readOnly).build());
+    return Luge.open(Config.builder().path(path).readOnly(!writes || readOnly)
+        .compression(compression).build());
   }
 
   /** There is no database where a reading command was pointed (exit 66). */

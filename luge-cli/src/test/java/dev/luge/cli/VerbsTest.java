@@ -123,6 +123,35 @@ class VerbsTest {
     assertEquals("hello\n", out.toString());
   }
 
+  /** {@code load --compression} writes deflated images: the same JSON-like data takes less room. */
+  @Test
+  void loadWithCompressionDeflatesTheImages() throws Exception {
+    try (Db d = Luge.open(Path.of(db))) {
+      for (int i = 0; i < 20_000; i++) {
+        d.put(("user:" + i).getBytes(), ("{\"id\":" + i + ",\"name\":\"user " + i
+            + "\",\"active\":true}").getBytes());
+      }
+    }
+    Path file = tmp.resolve("dump.txt");
+    assertEquals(0, run("dump", "--output", file.toString(), "--path", db), err.toString());
+    long[] live = new long[2];
+    for (int c = 0; c < 2; c++) {
+      String copy = tmp.resolve("copy" + c).toString();
+      java.util.List<String> args = new java.util.ArrayList<>(
+          java.util.List.of("load", "--input", file.toString(), "--path", copy));
+      if (c == 1) {
+        args.add("--compression");
+      }
+      assertEquals(0, run(args.toArray(new String[0])), err.toString());
+      assertEquals(0, run("stats", "--json", "--path", copy), err.toString());
+      JsonObject s = JsonParser.parseString(out.toString()).getAsJsonObject();
+      assertEquals(20_000, s.get("entries").getAsLong());
+      live[c] = s.get("liveImageBytes").getAsLong();
+      assertEquals(0, run("verify", "--path", copy), err.toString());
+    }
+    assertTrue(live[1] < live[0] / 2, "deflated " + live[1] + " bytes, plain " + live[0]);
+  }
+
   @Test
   void statsVerifyCompactBackup() throws Exception {
     try (Db d = Luge.open(Path.of(db))) {

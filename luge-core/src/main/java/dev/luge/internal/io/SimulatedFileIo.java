@@ -24,7 +24,9 @@ import java.util.TreeMap;
  *
  * <p>{@link #failAt} makes the Nth operation from now fail with the chosen {@link Failure}. A
  * failed sync behaves as Linux does after an fsync error: the writes it should have made durable
- * may be lost even if a later sync succeeds.
+ * may be lost even if a later sync succeeds. And as Linux reports a writeback error once to every
+ * open file description (errseq_t), a later sync through another handle of the same file fails
+ * too, once; a sync through the handle that failed succeeds again, as a retried fsync would.
  *
  * <p>Thread-safe through one lock: the simulation is for correctness, not speed.
  */
@@ -65,6 +67,8 @@ public final class SimulatedFileIo implements FileIo {
     byte[] current = new byte[0];
     /** Writes (and truncations, as a null array) since the last sync, in order. */
     final List<long[]> pendingAt = new ArrayList<>();
+    /** Failed syncs so far: each open handle reports each one once (Linux's errseq_t). */
+    int failedSyncs;
     final List<byte[]> pendingData = new ArrayList<>();
 
     SimFile copyDurable() {
@@ -183,7 +187,7 @@ public final class SimulatedFileIo implements FileIo {
         f = new SimFile();
         names.put(name, f);
       }
-      return new Handle(name, f);
+      return new Handle(name, f, f.failedSyncs);
     }
   }
 
@@ -265,10 +269,13 @@ public final class SimulatedFileIo implements FileIo {
     private final String name;
     private final SimFile f;
     private boolean closed;
+    /** The file's failed syncs this handle has reported (sampled at open). */
+    private int failuresSeen;
 
-    Handle(String name, SimFile f) {
+    Handle(String name, SimFile f, int failuresSeen) {
       this.name = name;
       this.f = f;
+      this.failuresSeen = failuresSeen;
     }
 
     private void checkOpen() throws IOException {
@@ -350,6 +357,8 @@ public final class SimulatedFileIo implements FileIo {
           // see the writes but no later sync will store them: they are simply forgotten.
           f.pendingAt.clear();
           f.pendingData.clear();
+          f.failedSyncs++;
+          failuresSeen = f.failedSyncs;
           throw e;
         }
         // Durable = what was durable plus the writes since, replayed; normally that equals the
@@ -361,6 +370,13 @@ public final class SimulatedFileIo implements FileIo {
         f.durable = d;
         f.pendingAt.clear();
         f.pendingData.clear();
+        if (failuresSeen != f.failedSyncs) {
+          // Another handle's sync failed since this one last looked: like Linux (errseq_t),
+          // every descriptor open at the time reports it once, whatever its own writes did.
+          failuresSeen = f.failedSyncs;
+          throw new IOException("Input/output error (simulated: an earlier writeback of " + name
+              + " failed)");
+        }
         afterSync();
       }
     }

@@ -187,4 +187,27 @@ class FileIoContractTest {
     h.write(0, bytes("x"));
     assertThrows(IOException.class, () -> h.write(0, bytes("y")));
   }
+
+  /**
+   * As Linux (errseq_t): a failed sync is reported once to every handle open at the time, so a
+   * sync through another handle cannot return success for the writes the failure forgot.
+   */
+  @org.junit.jupiter.api.Test
+  void aFailedSyncIsReportedOnceToEveryOpenHandle() throws IOException {
+    SimulatedFileIo io = new SimulatedFileIo();
+    FileHandle one = io.open("f", true);
+    FileHandle two = io.open("f", false);
+    io.syncDirectory();
+    one.write(0, bytes("abc"));
+    io.failAt(1, SimulatedFileIo.Failure.IO_ERROR);
+    assertThrows(IOException.class, one::sync);
+    IOException e = assertThrows(IOException.class, two::sync, "the other handle hears of it");
+    assertTrue(e.getMessage().contains("earlier writeback"), e.getMessage());
+    two.sync(); // once
+    one.sync();
+    FileHandle later = io.open("f", false);
+    later.sync(); // opened after the failure was reported: not told again
+    assertArrayEquals(new byte[0], io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(0))
+        .contents("f"), "the forgotten write never became durable");
+  }
 }

@@ -4,6 +4,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.zip.DataFormatException;
 import java.util.zip.Deflater;
 import java.util.zip.Inflater;
@@ -60,7 +62,7 @@ final class LeafImage {
     }
     int budget = plain.remaining() - plain.remaining() / 8;
     byte[] out = new byte[budget];
-    Deflater d = Codecs.deflater();
+    Deflater d = Codecs.DEFLATERS.take();
     int len;
     try {
       d.setInput(plain.array(), 0, plain.remaining());
@@ -70,7 +72,7 @@ final class LeafImage {
         return plain; // not worth it: stored plain
       }
     } finally {
-      Codecs.release(d);
+      Codecs.DEFLATERS.give(d);
     }
     ByteBuffer b = ByteBuffer.wrap(out, 0, 8 + len).order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(0, DEFLATED).putInt(4, plain.remaining());
@@ -94,7 +96,7 @@ final class LeafImage {
     byte[] in = new byte[b.remaining() - 8];
     b.position(b.position() + 8).get(in);
     byte[] out = new byte[len];
-    Inflater inf = Codecs.inflater();
+    Inflater inf = Codecs.INFLATERS.take();
     try {
       inf.setInput(in);
       int got = inf.inflate(out);
@@ -105,7 +107,7 @@ final class LeafImage {
     } catch (DataFormatException e) {
       throw new BadImage("deflated leaf image is damaged: " + e.getMessage());
     } finally {
-      Codecs.release(inf);
+      Codecs.INFLATERS.give(inf);
     }
     return ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
   }
@@ -213,36 +215,35 @@ final class LeafImage {
    * A few zlib streams kept for reuse: each holds native memory (about 270 KiB to deflate) that
    * would otherwise be set up and torn down for every image.
    */
-  private static final class Codecs {
+  private static final class Codecs<T> {
     private static final int KEEP = 4;
-    private static final ConcurrentLinkedQueue<Deflater> DEFLATERS = new ConcurrentLinkedQueue<>();
-    private static final ConcurrentLinkedQueue<Inflater> INFLATERS = new ConcurrentLinkedQueue<>();
+    static final Codecs<Deflater> DEFLATERS = new Codecs<>(
+        () -> new Deflater(Deflater.BEST_SPEED), Deflater::reset, Deflater::end);
+    static final Codecs<Inflater> INFLATERS = new Codecs<>(Inflater::new, Inflater::reset,
+        Inflater::end);
 
-    static Deflater deflater() {
-      Deflater d = DEFLATERS.poll();
-      return d != null ? d : new Deflater(Deflater.BEST_SPEED);
+    private final ConcurrentLinkedQueue<T> kept = new ConcurrentLinkedQueue<>();
+    private final Supplier<T> make;
+    private final Consumer<T> reset;
+    private final Consumer<T> end;
+
+    private Codecs(Supplier<T> make, Consumer<T> reset, Consumer<T> end) {
+      this.make = make;
+      this.reset = reset;
+      this.end = end;
     }
 
-    static Inflater inflater() {
-      Inflater i = INFLATERS.poll();
-      return i != null ? i : new Inflater();
+    T take() {
+      T t = kept.poll();
+      return t != null ? t : make.get();
     }
 
-    static void release(Deflater d) {
-      d.reset();
-      if (DEFLATERS.size() < KEEP) {
-        DEFLATERS.offer(d);
+    void give(T t) {
+      reset.accept(t);
+      if (kept.size() < KEEP) {
+        kept.offer(t);
       } else {
-        d.end();
-      }
-    }
-
-    static void release(Inflater i) {
-      i.reset();
-      if (INFLATERS.size() < KEEP) {
-        INFLATERS.offer(i);
-      } else {
-        i.end();
+        end.accept(t);
       }
     }
   }

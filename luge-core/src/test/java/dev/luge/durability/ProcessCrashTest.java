@@ -39,8 +39,10 @@ class ProcessCrashTest {
       Path dir = Path.of(args[0]);
       long next = Long.parseLong(args[1]);
       // Frequent checkpoints and a small cache: kills land in checkpoints, evictions and cleaning.
+      // Every other opening deflates the images it writes, so the files mix both kinds.
       try (Db db = Luge.open(Config.builder().path(dir).flushEveryMs(20)
-          .checkpointAfterBytes(256 << 10).cacheCapacity(1 << 20).build())) {
+          .checkpointAfterBytes(256 << 10).cacheCapacity(1 << 20).compression(next % 2 == 1)
+          .build())) {
         Tree noise = db.openTree("noise");
         Thread other = new Thread(() -> {
           Random rnd = new Random();

@@ -32,7 +32,8 @@ final class Stores {
 
   /**
    * What values look like: {@code random} bytes (the default: nothing compresses), or
-   * {@code text}, JSON-like records that compress about three to one, as many real values do
+   * {@code text}, JSON-like records that compress, as many real values do (a million of them
+   * took 0.46 of their logical bytes in Luge's deflated images, 1.16 plain; measured)
    * ({@code -Dluge.bench.values}, the harness's {@code --values}).
    */
   static final String VALUES = System.getProperty("luge.bench.values", "random");

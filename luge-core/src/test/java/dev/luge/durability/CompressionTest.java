@@ -33,7 +33,7 @@ class CompressionTest {
     return String.format("user:%08d", i).getBytes(StandardCharsets.UTF_8);
   }
 
-  /** A JSON-like record: compresses about three to one, as real values often do. */
+  /** A JSON-like record: it compresses well, as real values often do. */
   private static byte[] text(int i, int round) {
     return ("{\"id\":" + i + ",\"round\":" + round + ",\"name\":\"user number " + i
         + "\",\"email\":\"user" + i + "@example.com\",\"active\":true,\"tags\":[\"alpha\",\"beta\"]}")

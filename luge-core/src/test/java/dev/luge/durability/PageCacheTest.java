@@ -285,7 +285,7 @@ class PageCacheTest {
     }
     long allowed = (long) ((Config.DEFAULT_SPACE_AMPLIFICATION + 0.2) * logical * 1.1)
         + Database.SPACE_FLOOR + (10L << 20); // the log's buffer and zeroing ahead (measured:
-    // at most 6.5 MB in all), and what the writer adds while a checkpoint runs (no back pressure)
+    // at most 6.0 MB in all), and what the writer adds while a checkpoint runs (no back pressure)
     assertTrue(most <= allowed, "files reached " + most + " bytes for " + logical
         + " logical bytes (allowed " + allowed + ")");
   }

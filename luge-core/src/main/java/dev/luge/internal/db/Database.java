@@ -308,7 +308,7 @@ public final class Database extends TreeHandle implements Db {
     LogWriter writer = new LogWriter(io, header.segmentSize(), 1 << 20, header.databaseId(),
         end.lsn(), config.flushEveryMs());
     log = writer;
-    writer.setWriteListener(this::afterLogWrite);
+    writer.setWriteListener(() -> afterLogWrite(writer));
     for (TreeHandle t : treesById.values()) {
       t.attachLog(redoFor(t.id()));
     }
@@ -662,9 +662,8 @@ public final class Database extends TreeHandle implements Db {
    * checked as the log grows rather than at its next timed look (50 ms, in which a fast writer
    * logs several MiB).
    */
-  private void afterLogWrite() {
-    LogWriter w = log;
-    long written = w == null ? 0 : w.bytesFlushed();
+  private void afterLogWrite(LogWriter w) {
+    long written = w.bytesFlushed();
     if (written - redoBytesAtWake >= (1 << 20)) {
       redoBytesAtWake = written;
       wakeMaintenance();
@@ -877,9 +876,8 @@ public final class Database extends TreeHandle implements Db {
         }
       }
       p.delete(deadPages);
-      long pageLog = sum(p.segmentSizes());
       bytesPerEntry = entryCount == 0 ? 0 : (double) sum(live) / entryCount;
-      return beyondBound(pageLog, sum(live), bound);
+      return beyondBound(sum(p.segmentSizes()), sum(live), bound);
     } catch (IOException | RuntimeException e) {
       fail(e);
       throw e;

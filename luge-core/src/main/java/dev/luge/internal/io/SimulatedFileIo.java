@@ -67,9 +67,9 @@ public final class SimulatedFileIo implements FileIo {
     byte[] current = new byte[0];
     /** Writes (and truncations, as a null array) since the last sync, in order. */
     final List<long[]> pendingAt = new ArrayList<>();
+    final List<byte[]> pendingData = new ArrayList<>();
     /** Failed syncs so far: each open handle reports each one once (Linux's errseq_t). */
     int failedSyncs;
-    final List<byte[]> pendingData = new ArrayList<>();
 
     SimFile copyDurable() {
       SimFile f = new SimFile();

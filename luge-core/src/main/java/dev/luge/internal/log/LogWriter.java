@@ -760,9 +760,9 @@ public final class LogWriter implements AutoCloseable {
 
   /**
    * The group-commit delay (called with {@link #ioLock} held, before sealing). When several
-   * threads flush in turn, each sync would otherwise carry
-   * just one of their records: the thread whose record was just made durable comes back with the
-   * next one a few microseconds after the next leader sealed. So while fewer callers have come
+   * threads flush in turn, each sync would otherwise carry just one of their records: the thread
+   * whose record was just made durable comes back with the next one a few microseconds after the
+   * next leader sealed. So while fewer callers have come
    * since the last seal than that seal carried, the leader waits a little (at most a quarter of
    * a recent fsync, and 200 us) for a record after its own, which then shares its sync. A caller
    * whose record the last sync carried counts as absent until it comes back with its next one,

@@ -1075,9 +1075,9 @@ public final class BLinkTree {
     Node whole = EntryList.consolidateToNode(s);
     int size = LeafImage.size(whole);
     if (size <= store.maxImage()) {
-      ByteBuffer image = LeafImage.encode(whole, store.compresses());
-      int length = image.remaining();
-      long loc = store.append(image);
+      LeafImage.Stored at = LeafImage.store(store, whole);
+      long loc = at.location();
+      int length = at.length();
       out.add(new LeafRef(whole.lo, whole.hi, loc, length, whole.count));
       if (s instanceof Node n) {
         afterSync.add(() -> cas(pid, n, n.stored(loc, length)));
@@ -1103,9 +1103,8 @@ public final class BLinkTree {
       byte[] lo = from == 0 ? whole.lo : list.key(from);
       byte[] hi = to >= list.size() ? whole.hi : list.key(to);
       Node part = list.build(0, from, to, lo, hi, 0L);
-      ByteBuffer image = LeafImage.encode(part, store.compresses());
-      int length = image.remaining();
-      out.add(new LeafRef(lo, hi, store.append(image), length, part.count));
+      LeafImage.Stored at = LeafImage.store(store, part);
+      out.add(new LeafRef(lo, hi, at.location(), at.length(), part.count));
       from = to;
       if (to >= list.size()) {
         break;

@@ -265,8 +265,8 @@ public final class LeafCache {
       if (LeafImage.size(whole) > s.maxImage()) {
         continue; // too large for one image (checkpoints write it in pieces), or read-only
       }
-      ByteBuffer image = LeafImage.encode(whole, s.compresses());
-      dirtyPids.add(new long[] {pid, s.append(image), image.remaining()});
+      LeafImage.Stored at = LeafImage.store(s, whole);
+      dirtyPids.add(new long[] {pid, at.location(), at.length()});
       dirtyStates.add(p);
       dirtyImages.add(whole);
       pending += p.weight();
@@ -345,8 +345,8 @@ public final class LeafCache {
           ByteBuffer image = s.read(st.location, st.length);
           pending.add(new Object[] {pid, st, st.movedTo(s.append(image))});
         } else if (raw instanceof Node n && n.diskLoc >= 0 && moving.test(n.diskLoc)) {
-          ByteBuffer image = LeafImage.encode(n, s.compresses());
-          pending.add(new Object[] {pid, n, n.stored(s.append(image), image.remaining())});
+          LeafImage.Stored at = LeafImage.store(s, n);
+          pending.add(new Object[] {pid, n, n.stored(at.location(), at.length())});
         }
       }
       if (pending.isEmpty()) {

@@ -54,6 +54,19 @@ final class LeafImage {
   /** Images smaller than this are never deflated: too little to gain. */
   private static final int MIN_DEFLATE = 256;
 
+  /** Where {@link #store} put an image, and its length as stored. */
+  record Stored(long location, int length) {}
+
+  /**
+   * Appends {@code n}'s image to {@code s}, deflated if the store compresses and that saves at
+   * least an eighth (not yet durable: see {@link PageStore#append}).
+   */
+  static Stored store(PageStore s, Node n) {
+    ByteBuffer image = encode(n, s.compresses());
+    int length = image.remaining();
+    return new Stored(s.append(image), length);
+  }
+
   /** {@code n}'s image, deflated if {@code compress} and that saves at least an eighth. */
   static ByteBuffer encode(Node n, boolean compress) {
     ByteBuffer plain = encode(n);
@@ -93,12 +106,11 @@ final class LeafImage {
       throw new BadImage("deflated leaf image of " + (b.remaining() - 8) + " bytes claims "
           + len + " plain bytes");
     }
-    byte[] in = new byte[b.remaining() - 8];
-    b.position(b.position() + 8).get(in);
+    b.position(b.position() + 8);
     byte[] out = new byte[len];
     Inflater inf = Codecs.INFLATERS.take();
     try {
-      inf.setInput(in);
+      inf.setInput(b);
       int got = inf.inflate(out);
       if (got != len || !inf.finished() || inf.getRemaining() != 0) {
         throw new BadImage("deflated leaf image inflates to " + got + " bytes"

@@ -239,6 +239,16 @@ public final class SimulatedFileIo implements FileIo {
   }
 
   private Runnable syncListener;
+  private volatile long syncDelayNanos;
+
+  /**
+   * Makes every file sync take {@code nanos} longer, slept before the sync takes this disk's
+   * lock, so that other threads write meanwhile as they would beside a slow fsync (a listener of
+   * {@link #onSync} runs with the lock held and would stop them).
+   */
+  public void syncDelay(long nanos) {
+    syncDelayNanos = nanos;
+  }
 
   /**
    * Calls {@code listener} after every sync of a file or of the directory, with this disk's lock
@@ -348,6 +358,15 @@ public final class SimulatedFileIo implements FileIo {
 
     @Override
     public void sync() throws IOException {
+      long delay = syncDelayNanos;
+      if (delay > 0) {
+        try {
+          Thread.sleep(delay / 1_000_000, (int) (delay % 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted during a simulated slow sync");
+        }
+      }
       synchronized (lock) {
         checkOpen();
         try {

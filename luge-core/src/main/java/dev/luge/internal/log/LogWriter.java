@@ -28,8 +28,9 @@ import java.util.concurrent.locks.LockSupport;
  * next one; when the last writer of a sealed buffer releases, the buffer goes to the flusher
  * thread. The flusher (or a flushing caller, see {@link #flush}) writes every ready buffer in
  * LSN order, then makes them durable with one fsync per segment touched, however many writers
- * they hold (group commit), and completes the {@link #flushAsync()} futures waiting on them. Up
- * to {@link #MAX_SYNCS} fsyncs run at once; the durable LSN advances in the order they began.
+ * they hold (group commit), and completes the {@link #flushAsync()} futures waiting on them. One
+ * fsync runs at a time by default (up to {@link #maxSyncs}); the durable LSN advances in the
+ * order they began.
  *
  * <p>LSNs are byte positions (see {@link LogFormat}), so a reservation's LSN is known at once and
  * records are totally ordered by it. A writer that logs a change of a page must reserve
@@ -505,19 +506,18 @@ public final class LogWriter implements AutoCloseable {
   /**
    * Makes every record appended so far durable; returns the bytes written since the last call.
    *
-   * <p>Group commit with syncs in parallel. A caller takes the write lock, seals the current
-   * buffer with whatever other writers put in it, writes every ready buffer (no fsync under the
-   * lock: a write into the page cache takes microseconds) and then, unless a sync already under
-   * way covers its records, starts a sync of its own on its own thread (no hand-off to the
-   * flusher and back, which costs as much as the fsync on a fast disk). Up to
-   * {@link #MAX_SYNCS} syncs run at once: a caller whose records came after the running sync
-   * began does not wait for that sync to end and then for a wake-up (on a virtual machine the
-   * woken thread comes back 8 to 80 us later), it starts the next one beside it. A sync makes
-   * durable everything written before it began, so a sync that covers the log up to some LSN
-   * waits for no other; but the durable LSN advances in the order syncs began (a later one may
-   * end first), so that a failed sync can never be passed over by a later one's success.
-   * Callers that find every sync slot taken, or their records in a running sync, wait
-   * ({@link #awaitProgress}); the first of them to find a free slot syncs all they wrote.
+   * <p>Group commit. A caller takes the write lock, seals the current buffer with whatever other
+   * writers put in it, writes every ready buffer (no fsync under the lock: a write into the page
+   * cache takes microseconds) and then, unless a sync already under way covers its records,
+   * starts a sync of its own on its own thread (no hand-off to the flusher and back, which costs
+   * as much as the fsync on a fast disk), after waiting briefly for company
+   * ({@link #awaitCompany}). Callers that find the sync slot taken, or their records in a running
+   * sync, wait ({@link #awaitProgress}); the first of them to find the slot free syncs all they
+   * wrote. With {@link #maxSyncs} above one, a caller whose records came after the running sync
+   * began starts the next one beside it; a sync makes durable everything written before it
+   * began, so it waits for no other, but the durable LSN advances in the order syncs began (a
+   * later one may end first), so that a failed sync can never be passed over by a later one's
+   * success.
    */
   public long flush() {
     long before = bytesFlushed.get();
@@ -532,11 +532,26 @@ public final class LogWriter implements AutoCloseable {
   }
 
   /**
-   * Syncs running at once, at most. Two writers that flush in turn gained 1.10 times with two
-   * over one (eight alternating runs: 1.35 against 1.22 times one writer); four writers made the
-   * same with either, since one sync then carries several records.
+   * Syncs running at once, at most: one, unless a test allows more ({@link #allowSyncs}). Two
+   * writers that flush in turn make 1.6 times one with a single sync at a time, since each sync
+   * then carries a record of each (the group-commit delay pairs them), and about 1.3 times with
+   * two: a writer that starts its own sync beside the other's never joins it again, and two
+   * fdatasyncs of one file wait for each other's pages (each takes 1.4 times as long). Measured
+   * with two to four writers, seventh session; see docs/DESIGN.md "Group commit". The parallel
+   * path is kept, and tested, for disks whose syncs do overlap.
    */
-  static final int MAX_SYNCS = 2;
+  private volatile int maxSyncs = 1;
+
+  /** Lets up to {@code n} syncs (at most {@link #SLOTS}) run at once; for tests, before use. */
+  void allowSyncs(int n) {
+    if (n < 1 || n > SLOTS) {
+      throw new IllegalArgumentException("syncs at once: " + n);
+    }
+    maxSyncs = n;
+  }
+
+  /** Sync slots; {@link #maxSyncs} of them are used. */
+  static final int SLOTS = 2;
 
   /**
    * A sync under way: once it succeeds, every record below {@link #covers} is durable. It syncs
@@ -564,7 +579,7 @@ public final class LogWriter implements AutoCloseable {
   }
 
   /** Whether each sync slot has a sync running; guarded by flusherLock. */
-  private final boolean[] slotBusy = new boolean[MAX_SYNCS];
+  private final boolean[] slotBusy = new boolean[SLOTS];
   /**
    * The sync descriptors of slots 1 and up, per segment (slot 0 syncs through the handle that
    * writes); guarded by ioLock.
@@ -631,7 +646,6 @@ public final class LogWriter implements AutoCloseable {
             awaitCompany(target);
           }
           if (current.base < target) {
-            group = Math.max(1, arrivals.getAndSet(0));
             sealCurrent();
           }
           List<Buffer> batch = takeReady();
@@ -642,7 +656,7 @@ public final class LogWriter implements AutoCloseable {
         if (writtenLsn >= target) {
           synchronized (flusherLock) {
             Sync last = syncing.peekLast();
-            if ((last == null || last.covers < target) && syncing.size() < MAX_SYNCS) {
+            if ((last == null || last.covers < target) && syncing.size() < maxSyncs) {
               int slot = 0;
               while (slotBusy[slot]) {
                 slot++; // one is free: busy slots are at most the syncs not yet published
@@ -651,6 +665,8 @@ public final class LogWriter implements AutoCloseable {
               for (long segment : unsynced) {
                 files.add(syncHandle(segment, slot));
               }
+              // The callers since the last sync began: the records this one carries.
+              group = Math.max(1, arrivals.getAndSet(0));
               mine = new Sync(writtenLsn, slot, files, unsyncedNewFile);
               slotBusy[slot] = true;
               syncing.addLast(mine);
@@ -753,21 +769,23 @@ public final class LogWriter implements AutoCloseable {
     }
   }
 
-  /** Callers of {@link #flush} (with records to make durable) since the last seal. */
+  /** Callers of {@link #flush} (with records to make durable) since the last sync began. */
   private final AtomicInteger arrivals = new AtomicInteger();
-  /** How many callers the last sync a caller led carried: how many flush concurrently. */
+  /** How many callers the last sync carried: how many flush concurrently. */
   private volatile int group = 1;
 
   /**
    * The group-commit delay (called with {@link #ioLock} held, before sealing). When several
    * threads flush in turn, each sync would otherwise carry just one of their records: the thread
-   * whose record was just made durable comes back with the next one a few microseconds after the
-   * next leader sealed. So while fewer callers have come
-   * since the last seal than that seal carried, the leader waits a little (at most a quarter of
-   * a recent fsync, and 200 us) for a record after its own, which then shares its sync. A caller
-   * whose record the last sync carried counts as absent until it comes back with its next one,
-   * even while it is still asleep in {@link #flush}; one that came during the sync counts as
-   * present. A lone writer never waits.
+   * whose record was just made durable comes back with the next one a few microseconds after it
+   * returns, while the others are still being woken. So while fewer callers have come since the
+   * last sync began than that sync carried, the leader waits a little (at most a quarter of a
+   * recent fsync, and 200 us) for a record after its own, which then shares its sync. Callers are
+   * counted when a sync begins, not when a buffer is sealed: a caller that arrived during a sync
+   * and found the slot taken has sealed and written its own record, and counting at the seal
+   * made it a group of one each time, so the next leader never waited and two writers settled
+   * into syncs carrying 1.3 records each instead of 2 (seventh session: 1.2 to 1.3 times one
+   * writer, now 1.5 to 1.7). A lone writer never waits.
    */
   private void awaitCompany(long target) {
     if (arrivals.get() >= group) {

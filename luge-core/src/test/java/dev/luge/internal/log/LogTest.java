@@ -21,6 +21,9 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -274,21 +277,19 @@ class LogTest {
   /**
    * Group commit: threads that each append and flush share syncs (with a sync that takes a
    * millisecond, most syncs carry several records), and every flush returns with its own record
-   * durable.
+   * durable. With one sync at a time, two writers flushing in turn pair up: each sync carries a
+   * record of each, nearly always (107 to 108 syncs for 200 records in three runs; counting the
+   * group-commit company when a buffer was sealed rather than when a sync began made 137 to 139).
    */
-  @Test
-  void concurrentFlushersShareSyncs() throws Exception {
+  @ParameterizedTest
+  @CsvSource({"4, 1, 0.75", "4, 2, 0.75", "2, 1, 0.62"})
+  void concurrentFlushersShareSyncs(int threads, int syncsAtOnce, double maxSyncsPerRecord)
+      throws Exception {
     SimulatedFileIo io = new SimulatedFileIo();
-    io.onSync(() -> {
-      try {
-        Thread.sleep(1);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
-    int threads = 4;
+    io.syncDelay(1_000_000);
     int perThread = 100;
     try (LogWriter w = new LogWriter(io, 1 << 20, 8192, DB, 0, 0)) {
+      w.allowSyncs(syncsAtOnce);
       List<Thread> ts = new ArrayList<>();
       ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
       CountDownLatch start = new CountDownLatch(1);
@@ -318,7 +319,7 @@ class LogTest {
       }
       assertTrue(failures.isEmpty(), failures.toString());
       long syncs = w.syncs() - before;
-      assertTrue(syncs <= threads * perThread * 3 / 4,
+      assertTrue(syncs <= threads * perThread * maxSyncsPerRecord,
           syncs + " syncs for " + threads * perThread + " flushed records");
     }
     assertEquals(threads * perThread, readAll(io, 1 << 20).size());
@@ -393,14 +394,15 @@ class LogTest {
   }
 
   /**
-   * Syncs run in parallel, and a failed one must not be passed over: with the Nth disk operation
-   * failing (a write, a sync, a file's creation, for every N of a run of three writers flushing
-   * at once), no flush returns for a record the disk does not hold. The simulator forgets the
+   * A failed sync must not be passed over, whether syncs run one at a time or in parallel: with
+   * the Nth disk operation failing (a write, a sync, a file's creation, for every N of a run of
+   * three writers flushing at once), no flush returns for a record the disk does not hold. The simulator forgets the
    * writes of a failed sync, as Linux does, so a later sync that succeeds would otherwise
    * acknowledge records written before the failure and lost with it.
    */
-  @Test
-  void aFailedSyncIsNeverPassedOverByALaterOne() throws Exception {
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2})
+  void aFailedSyncIsNeverPassedOverByALaterOne(int syncsAtOnce) throws Exception {
     int seg = 8192;
     // Thirty rounds: the interleaving that lost a record through one shared descriptor (see
     // LogWriter.Sync) showed in three of four runs of ten rounds, once in about ten of one.
@@ -409,6 +411,7 @@ class LogTest {
       int n = 1 + i % 120;
       SimulatedFileIo io = new SimulatedFileIo();
       LogWriter w = new LogWriter(io, seg, 4096, DB, 0, 0);
+      w.allowSyncs(syncsAtOnce);
       io.failAt(n, SimulatedFileIo.Failure.IO_ERROR);
       List<ConcurrentLinkedQueue<Long>> acked = queues(3);
       flushConcurrently(w, acked, 30, 100);
@@ -422,8 +425,10 @@ class LogTest {
    * Power loss right after a random sync of three writers flushing at once, in every crash
    * mode: every flush that had returned is in what recovery reads.
    */
-  @Test
-  void powerLossDuringConcurrentFlushesKeepsEveryAcknowledgedRecord() throws Exception {
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2})
+  void powerLossDuringConcurrentFlushesKeepsEveryAcknowledgedRecord(int syncsAtOnce)
+      throws Exception {
     int seg = 8192;
     int trials = Integer.getInteger("luge.log.trials", 1500) / 5;
     SimulatedFileIo.CrashMode[] modes = SimulatedFileIo.CrashMode.values();
@@ -447,6 +452,7 @@ class LogTest {
         }
       });
       LogWriter w = new LogWriter(io, seg, 4096, DB, 0, 0);
+      w.allowSyncs(syncsAtOnce);
       flushConcurrently(w, acked, 40, rnd.nextBoolean() ? 40 : 700);
       w.close();
       if (crashed[0] != null) {

@@ -58,6 +58,10 @@ public final class DurableBench {
       child(args[1], Integer.parseInt(args[2]), Path.of(args[3]));
       return;
     }
+    if (args.length > 0 && args[0].equals("durablechild")) {
+      durableChild(args[1], Integer.parseInt(args[2]), Path.of(args[3]));
+      return;
+    }
     if (args.length > 0 && args[0].equals("coldchild")) {
       coldFill(args[1], Integer.parseInt(args[2]), Path.of(args[3]));
       return;
@@ -74,6 +78,12 @@ public final class DurableBench {
         case "--cache" -> cache = Long.parseLong(args[i + 1]);
         case "--values" -> values = args[i + 1];
         case "--compression" -> compression = Boolean.parseBoolean(args[i + 1]);
+        case "--only" -> {
+          if (!args[i + 1].equals("durable")) {
+            throw new IllegalArgumentException("--only takes 'durable', not " + args[i + 1]);
+          }
+          onlyDurable = true;
+        }
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -82,11 +92,13 @@ public final class DurableBench {
       Path d = dir.resolve(store);
       deleteTree(d);
       Files.createDirectories(d);
-      Map<String, Double> r = runChild(store, keys, d, false);
+      Map<String, Double> r = runChild(store, keys, d, onlyDurable ? "durablechild" : "child");
       deleteTree(d);
-      Files.createDirectories(d);
-      r.putAll(runChild(store, keys, d, true));
-      deleteTree(d);
+      if (!onlyDurable) {
+        Files.createDirectories(d);
+        r.putAll(runChild(store, keys, d, "coldchild"));
+        deleteTree(d);
+      }
       results.put(store, r);
     }
     print(keys, stores, results);
@@ -97,6 +109,11 @@ public final class DurableBench {
   /** {@link Stores#VALUES} of the children, and whether Luge deflates its leaf images. */
   private static String values = "random";
   private static boolean compression;
+  /**
+   * {@code --only durable}: the durable writes and the raw fsync loop alone, after their own
+   * warm-up, in about a minute for three stores: for re-measuring the group commit.
+   */
+  private static boolean onlyDurable;
 
   /**
    * Runs a store's phases in a fresh JVM. The main run pre-touches the heap
@@ -107,8 +124,9 @@ public final class DurableBench {
    * The cold run ({@code cold}: neither) measures only the first fill of a fresh process, so that
    * the table shows that cost too.
    */
-  private static Map<String, Double> runChild(String store, int keys, Path dir, boolean cold)
+  private static Map<String, Double> runChild(String store, int keys, Path dir, String mode)
       throws Exception {
+    boolean cold = mode.equals("coldchild");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>(List.of(java, "-Xmx1g", "-Xms1g"));
     if (!cold) {
@@ -119,7 +137,7 @@ public final class DurableBench {
         "--add-opens", "java.base/java.nio=ALL-UNNAMED",
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
         "-cp", System.getProperty("java.class.path"), DurableBench.class.getName(),
-        cold ? "coldchild" : "child", store, Integer.toString(keys), dir.toString()));
+        mode, store, Integer.toString(keys), dir.toString()));
     Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     Map<String, Double> out = new LinkedHashMap<>();
     try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
@@ -177,6 +195,9 @@ public final class DurableBench {
     sb.append("---:|".repeat(stores.size() * 2 - (stores.contains("luge") ? 1 : 0)));
     sb.append('\n');
     for (String[] row : ROWS) {
+      if (stores.stream().allMatch(s -> results.get(s).get(row[0]) == null)) {
+        continue; // not measured in this run (--only)
+      }
       sb.append("| ").append(row[1]).append(" | ").append(row[2]).append(" |");
       for (String s : stores) {
         Double v = results.get(s).get(row[0]);
@@ -198,6 +219,9 @@ public final class DurableBench {
     }
     sb.append('\n').append("|---|").append("---:|".repeat(stores.size())).append('\n');
     for (String w : LATENCIES) {
+      if (stores.stream().allMatch(s -> results.get(s).get("lat." + w + ".p50") == null)) {
+        continue;
+      }
       sb.append("| ").append(w).append(" |");
       for (String s : stores) {
         Double p50 = results.get(s).get("lat." + w + ".p50");
@@ -306,12 +330,24 @@ public final class DurableBench {
       }
     }
     deleteTree(scratch);
+    warmUpDurable(store, keys, scratch);
+  }
+
+  /** The durable writes of the warm-up, on a scratch store at {@code scratch}. */
+  private static void warmUpDurable(String store, byte[][] keys, Path scratch) throws Exception {
     try (Kv kv = Kv.open(store, scratch)) {
-      int d = Math.min(WARMUP_DURABLE_WRITES, w / 2);
+      int d = Math.min(WARMUP_DURABLE_WRITES, keys.length / 2);
       durableWrites(kv, keys, 0, 1, d, null);
       durableWrites(kv, keys, d, 2, d, null);
     }
     deleteTree(scratch);
+  }
+
+  /** {@code --only durable}: the durable warm-up, then {@link #durablePhase} alone. */
+  static void durableChild(String store, int n, Path dir) throws Exception {
+    warmUpDurable(store, Stores.keys(Math.min(n, 200_000), 99), dir.resolve("warmup"));
+    phaseEnd();
+    durablePhase(store, Stores.keys(n, 1), dir);
   }
 
   /**
@@ -464,6 +500,12 @@ public final class DurableBench {
     phaseEnd();
     deleteTree(seq);
 
+    durablePhase(store, keys, dir);
+    result("heap", retainedHeapMiB);
+  }
+
+  /** Durable writes on one and on two threads taking turns, then the raw fsync loop. */
+  private static void durablePhase(String store, byte[][] keys, Path dir) throws Exception {
     Path durable = dir.resolve("durable");
     try (Kv d = Kv.open(store, durable)) {
       org.HdrHistogram.Histogram hd1 = histogram();
@@ -489,7 +531,7 @@ public final class DurableBench {
         StandardOpenOption.WRITE)) {
       ByteBuffer record = ByteBuffer.allocate(Stores.KEY_SIZE + Stores.VALUE_SIZE);
       long pos = 0;
-      t = System.nanoTime();
+      long t = System.nanoTime();
       for (int i = 0; i < DURABLE_WRITES; i++) {
         record.clear();
         pos += ch.write(record, pos);
@@ -499,7 +541,6 @@ public final class DurableBench {
     }
     deleteTree(durable);
     phaseEnd();
-    result("heap", retainedHeapMiB);
   }
 
   private static void check(byte[] value, int i) {

@@ -289,8 +289,8 @@ public final class Config {
      * leaf images (deflated, with {@link #compression}), and at least 4 MiB; default 1.5, from
      * 1.1 to 10. Sparse page-log segments are cleaned while the page log exceeds 1.2 times its
      * live bytes, so at rest the files hold about 1.2 plus this minus one times the live data
-     * (a clean close aims at 1.1, as far as segments at most half live allow); a small database written over and over stays near its size
-     * plus a few MiB. A larger value means fewer checkpoints (each rewrites every leaf changed
+     * (a clean close aims at 1.1, as far as segments at most half live allow); a small database
+     * written over and over stays near its size plus a few MiB. A larger value means fewer checkpoints (each rewrites every leaf changed
      * since the last), a smaller one more. This is sled's {@code Mode} (low space or high
      * throughput) as a number.
      */

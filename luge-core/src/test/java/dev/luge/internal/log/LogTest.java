@@ -21,10 +21,10 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The log on its own: round trips with concurrent writers, group commit, recovery after
@@ -396,9 +396,9 @@ class LogTest {
   /**
    * A failed sync must not be passed over, whether syncs run one at a time or in parallel: with
    * the Nth disk operation failing (a write, a sync, a file's creation, for every N of a run of
-   * three writers flushing at once), no flush returns for a record the disk does not hold. The simulator forgets the
-   * writes of a failed sync, as Linux does, so a later sync that succeeds would otherwise
-   * acknowledge records written before the failure and lost with it.
+   * three writers flushing at once), no flush returns for a record the disk does not hold. The
+   * simulator forgets the writes of a failed sync, as Linux does, so a later sync that succeeds
+   * would otherwise acknowledge records written before the failure and lost with it.
    */
   @ParameterizedTest
   @ValueSource(ints = {1, 2})

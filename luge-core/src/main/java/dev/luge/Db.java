@@ -86,10 +86,12 @@ public interface Db extends Tree, AutoCloseable {
   /**
    * Reads every leaf of every tree back from disk or memory and checks it: image checksums and
    * bounds, key order, the tree's structure (links, separators, levels). The redo log was checked
-   * when the database was opened.
+   * when the database was opened. A leaf that cannot be read (a damaged image, a page segment
+   * missing) does not stop the check: every such leaf is reported, by tree and key range.
    *
    * @return the number of entries checked
-   * @throws CorruptionException naming the file and offset of the first damage found
+   * @throws CorruptionException naming the file and offset of the first damage found; its
+   *     message counts every unreadable leaf and the entries it held, and names the first five
    */
   long verify();
 

@@ -187,4 +187,24 @@ class VerbsTest {
         err.toString());
     assertTrue(!err.toString().contains("\tat "), "no stack trace without --debug: " + err);
   }
+
+  @Test
+  void verifyReportsAMissingPageSegmentWithoutAStackTrace() throws Exception {
+    try (Db d = Luge.open(Path.of(db))) {
+      for (int i = 0; i < 5_000; i++) {
+        d.put(("key" + i).getBytes(), new byte[50]);
+      }
+    }
+    Path page;
+    try (var files = Files.list(Path.of(db))) {
+      page = files.filter(f -> f.getFileName().toString().startsWith("page-")).findFirst()
+          .orElseThrow();
+    }
+    Files.delete(page);
+    assertEquals(Main.EX_DATAERR, run("verify", "--path", db));
+    assertTrue(err.toString().contains(page.getFileName().toString())
+        && err.toString().contains("offset") && err.toString().contains("page log segment missing")
+        && err.toString().contains("leaves holding"), err.toString());
+    assertTrue(!err.toString().contains("\tat "), "no stack trace without --debug: " + err);
+  }
 }

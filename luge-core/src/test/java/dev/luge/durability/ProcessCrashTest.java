@@ -105,9 +105,9 @@ class ProcessCrashTest {
     Random rnd = new Random(42);
     long count = 0;
     for (int cycle = 0; cycle < cycles; cycle++) {
-      Process child = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+      Process child = new ProcessBuilder(javaBin, "-ea", "-cp", System.getProperty("java.class.path"),
           Writer.class.getName(), dir.toString(), Long.toString(count))
-          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+          .redirectError(tmp.resolve("child-stderr").toFile()).start();
       long acked = count - 1;
       int mode = rnd.nextInt(4);
       if (mode == 0) {
@@ -125,6 +125,8 @@ class ProcessCrashTest {
           }
         }
       }
+      assertTrue(child.isAlive(), "cycle " + cycle + ": the child died by itself: "
+          + java.nio.file.Files.readString(tmp.resolve("child-stderr")));
       child.destroyForcibly(); // SIGKILL
       assertTrue(child.waitFor(30, TimeUnit.SECONDS));
       try (Db db = Luge.open(dir)) {

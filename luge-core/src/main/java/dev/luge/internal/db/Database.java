@@ -7,6 +7,7 @@ import dev.luge.Db;
 import dev.luge.LugeException;
 import dev.luge.Tree;
 import dev.luge.CorruptionException;
+import dev.luge.internal.debug.SyncPoint;
 import dev.luge.internal.io.DirectoryFileIo;
 import dev.luge.internal.io.FileIo;
 import dev.luge.internal.log.LogFormat;
@@ -418,13 +419,30 @@ public final class Database extends TreeHandle implements Db {
   public long verify() {
     checkOpen();
     long entries = 0;
+    List<String> where = new ArrayList<>();
+    CorruptionException first = null;
+    long lost = 0;
     for (String name : treeNames()) {
       TreeHandle t = name.equals(DEFAULT_TREE) ? this : (TreeHandle) openTree(name);
+      List<BLinkTree.Damage> damaged = new ArrayList<>();
       try {
-        entries += t.engine().checkStructure(); // loads every leaf: every image is checked
+        entries += t.engine().checkStructure(damaged); // loads every leaf: every image is checked
       } catch (IllegalStateException e) {
         throw new CorruptionException(dir, 0, "tree '" + name + "' is malformed: " + e.getMessage());
       }
+      for (BLinkTree.Damage d : damaged) {
+        first = first == null ? d.error() : first;
+        lost += d.entries();
+        where.add("tree '" + name + "' keys " + dev.luge.Bytes.display(d.lo()) + " to "
+            + (d.hi() == null ? "the end" : dev.luge.Bytes.display(d.hi())) + " (" + d.entries()
+            + " entries): " + d.error().getMessage());
+      }
+    }
+    if (first != null) {
+      throw new CorruptionException(first.file(), first.offset(), where.size()
+          + " leaves holding " + lost + " entries cannot be read ("
+          + String.join("; ", where.subList(0, Math.min(where.size(), 5)))
+          + (where.size() > 5 ? "; and " + (where.size() - 5) + " more" : "") + "); the first");
     }
     return entries;
   }
@@ -835,13 +853,34 @@ public final class Database extends TreeHandle implements Db {
           entryCount += r.entries();
         }
         entries.add(new CheckpointFile.TreeEntry(t.id(), t.id() == 0 ? "" : t.name(), leaves));
+        SyncPoint.reach(SyncPoint.CHECKPOINT_TREE_LISTED);
+      }
+      // The images hold changes made while the walk ran, logged after the redo start. Their
+      // records must be durable before the checkpoint is: after a power loss, recovery starts
+      // from these images and replays the redo log from the redo start, and an image holding a
+      // change whose record was lost, beside an earlier change whose record was lost too, would
+      // be a state that no prefix of the history had. A record is reserved before the change it
+      // logs is made, and a flush waits for every reserved record, so this flush covers them.
+      if (w != null) {
+        w.flush();
       }
       long pageEnd = p.syncedEnd();
+      SyncPoint.reach(SyncPoint.CHECKPOINT_SYNCED);
       for (Runnable r : afterSync) {
         r.run();
       }
-      if (!victims.isEmpty()) {
-        cache.relocate(moving);
+      // The page segments this checkpoint frees: every sealed one it does not list an image in
+      // (the victims among them). A stub may still name one (an eviction raced with the walk
+      // above): relocate moves every image still referenced there, so no file is deleted while
+      // anything in memory needs it (docs/ARCHITECTURE.md, "Cleaning and space").
+      Set<Long> doomed = new HashSet<>();
+      for (long n : p.segmentSizes().keySet()) {
+        if (n < sealedBelow && !live.containsKey(n)) {
+          doomed.add(n);
+        }
+      }
+      LongPredicate freed = loc -> doomed.contains(loc / segmentSize);
+      if (!doomed.isEmpty() && cache.relocate(freed)) {
         pageEnd = p.syncedEnd();
       }
       long ids;
@@ -869,13 +908,8 @@ public final class Database extends TreeHandle implements Db {
         w.deleteSegments(oldRedo);
         sideFiles.deleteBefore(redoStart);
       }
-      List<Long> deadPages = new ArrayList<>();
-      for (long n : p.segmentSizes().keySet()) {
-        if (n < sealedBelow && !live.containsKey(n)) {
-          deadPages.add(n);
-        }
-      }
-      p.delete(deadPages);
+      assert nothingRefersTo(freed, entries);
+      p.delete(doomed);
       bytesPerEntry = entryCount == 0 ? 0 : (double) sum(live) / entryCount;
       return beyondBound(sum(p.segmentSizes()), sum(live), bound);
     } catch (IOException | RuntimeException e) {
@@ -885,6 +919,26 @@ public final class Database extends TreeHandle implements Db {
       checkpointLock.unlock();
       reclaimDropped();
     }
+  }
+
+  /**
+   * The check, with assertions on (as in tests), that no page state in memory and no leaf of the
+   * checkpoint just written refers to an image in a page segment about to be deleted.
+   */
+  private boolean nothingRefersTo(LongPredicate freed, List<CheckpointFile.TreeEntry> entries) {
+    String ref = cache.referenceTo(freed);
+    if (ref != null) {
+      throw new AssertionError("a page segment is being deleted while " + ref + " refers to it");
+    }
+    for (CheckpointFile.TreeEntry t : entries) {
+      for (BLinkTree.LeafRef r : t.leaves()) {
+        if (freed.test(r.location())) {
+          throw new AssertionError("a page segment is being deleted while the checkpoint of tree "
+              + t.id() + " lists an image in it at " + r.location());
+        }
+      }
+    }
+    return true;
   }
 
   /**

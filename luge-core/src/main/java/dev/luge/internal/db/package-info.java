@@ -6,8 +6,10 @@
  *
  * <p>Checkpoint invariants: a checkpoint's redo start is an LSN below which every logged change
  * is in the trees (the redo segment before it was synced after all its writers finished); every
- * image a checkpoint lists was synced before the checkpoint file; no file a durable checkpoint
- * needs is deleted before a newer checkpoint is durable.
+ * image a checkpoint lists, and the redo record of every change those images hold, was synced
+ * before the checkpoint file; no file a durable checkpoint needs is deleted before a newer
+ * checkpoint is durable; no page segment is deleted while the newest checkpoint or any page state
+ * in memory names an image in it (docs/ARCHITECTURE.md, "Cleaning and space").
  *
  * <p>Invariants: one open {@code Database} per directory (an OS file lock); a directory without
  * a valid header is never written into unless it is empty; after {@code close()} every call on

@@ -1,5 +1,6 @@
 package dev.luge.internal.tree;
 
+import dev.luge.CorruptionException;
 import dev.luge.Entry;
 import dev.luge.EntryVisitor;
 import dev.luge.LugeException;
@@ -1253,12 +1254,32 @@ public final class BLinkTree {
   }
 
   /**
+   * A leaf whose image cannot be read back, as {@link #checkStructure(List)} found it: its key
+   * range ({@code hi} null: unbounded), the entries its stub says it holds, and the error.
+   */
+  public record Damage(byte[] lo, byte[] hi, int entries, CorruptionException error) {}
+
+  /**
    * Walks the whole tree and checks its structure: keys sorted and within bounds, siblings
    * linked with matching bounds, separators equal to their child's low key (for children the
    * parent knows), every level covering the whole key space. For tests and the verifier; call it
    * when no writer runs. Returns the number of entries.
    */
   public long checkStructure() {
+    List<Damage> damaged = new ArrayList<>();
+    long entries = checkStructure(damaged);
+    if (!damaged.isEmpty()) {
+      throw damaged.get(0).error();
+    }
+    return entries;
+  }
+
+  /**
+   * {@link #checkStructure()} that goes on past leaves whose image cannot be read (a damaged
+   * image, a missing page segment): each is added to {@code damaged} and walked past by the
+   * bounds and right link its stub keeps. Returns the number of entries in the leaves it read.
+   */
+  public long checkStructure(List<Damage> damaged) {
     Node top = page(root).node;
     long entries = 0;
     long leftmost = root;
@@ -1267,6 +1288,22 @@ public final class BLinkTree {
       byte[] expectedLo = new byte[0];
       long nextLeftmost = 0;
       while (pid != 0) {
+        if (level == 0 && table.getAcquire(pid) instanceof Stub st) {
+          try {
+            page(pid);
+          } catch (CorruptionException e) {
+            damaged.add(new Damage(st.lo, st.hi, st.entries, e));
+            if (!Arrays.equals(st.lo, expectedLo)) {
+              throw new IllegalStateException("page " + pid + " lo does not match its left sibling's hi");
+            }
+            if (st.hi == null) {
+              break;
+            }
+            expectedLo = st.hi;
+            pid = st.next;
+            continue;
+          }
+        }
         Page s = page(pid);
         if (s instanceof Frozen || s.node == null || s instanceof Intent) {
           throw new IllegalStateException("unfinished merge at page " + pid + " in a quiescent tree");
@@ -1288,8 +1325,7 @@ public final class BLinkTree {
             throw new IllegalStateException("key out of bounds in page " + pid + ": " + n);
           }
           if (level > 0) {
-            Node child = EntryList.consolidateToNode(page(n.child(i)));
-            if (!Arrays.equals(child.lo, k)) {
+            if (!Arrays.equals(lowBound(n.child(i)), k)) {
               throw new IllegalStateException("separator of page " + pid + " does not match child lo");
             }
             if (i == 0 && nextLeftmost == 0) {
@@ -1316,6 +1352,11 @@ public final class BLinkTree {
       leftmost = nextLeftmost;
     }
     return entries;
+  }
+
+  /** The low bound of page {@code pid}, without loading it if it is evicted. */
+  private byte[] lowBound(long pid) {
+    return table.getAcquire(pid) instanceof Stub st ? st.lo : EntryList.consolidateToNode(page(pid)).lo;
   }
 
   /** The number of live nodes, walking each level left to right (for tests and stats). */

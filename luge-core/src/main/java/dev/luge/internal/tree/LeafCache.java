@@ -1,5 +1,6 @@
 package dev.luge.internal.tree;
 
+import dev.luge.internal.debug.SyncPoint;
 import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -273,6 +274,7 @@ public final class LeafCache {
     }
     if (!dirtyPids.isEmpty()) {
       s.sync(); // an image must be durable before a stub can point at it
+      SyncPoint.reach(SyncPoint.EVICTION_SYNCED);
       for (int i = 0; i < dirtyPids.size(); i++) {
         Node w = dirtyImages.get(i);
         long loc = dirtyPids.get(i)[1];
@@ -330,32 +332,68 @@ public final class LeafCache {
   }
 
   /**
-   * Moves every image a page state still refers to at a location {@code moving} accepts (the
-   * segments the cleaner is emptying) to the head of the page log, until none is left.
+   * Moves every image a page state still refers to at a location {@code doomed} accepts (page
+   * segments about to be deleted) to the head of the page log, until none is left; returns
+   * whether it moved any.
+   *
+   * <p>It holds the eviction lock throughout. A sweep appends the images of dirty leaves, syncs,
+   * and only then swaps the leaves for stubs: an image it appended before the checkpoint ended
+   * the page segment is in a segment the checkpoint may find unreferenced, and the stub naming it
+   * appears afterwards. With no sweep running, a pass that finds no reference is final: every
+   * later state takes its location from a state in the table (a load from its stub, a clean
+   * eviction from its node) or from an image appended after the segment ended (a sweep that
+   * starts later, a checkpoint, this method), so none can point into a doomed segment again.
    */
-  public void relocate(LongPredicate moving) {
+  public boolean relocate(LongPredicate doomed) {
     PageStore s = store;
-    for (;;) {
-      List<Object[]> pending = new ArrayList<>();
-      long limit = table.limit();
-      for (long slot = 1; slot < limit; slot++) {
-        long pid = table.linkOf(slot);
-        Object raw = table.getAcquire(pid);
-        if (raw instanceof Stub st && moving.test(st.location)) {
-          ByteBuffer image = s.read(st.location, st.length);
-          pending.add(new Object[] {pid, st, st.movedTo(s.append(image))});
-        } else if (raw instanceof Node n && n.diskLoc >= 0 && moving.test(n.diskLoc)) {
-          LeafImage.Stored at = LeafImage.store(s, n);
-          pending.add(new Object[] {pid, n, n.stored(at.location(), at.length())});
+    boolean moved = false;
+    evictLock.lock();
+    try {
+      for (;;) {
+        List<Object[]> pending = new ArrayList<>();
+        long limit = table.limit();
+        for (long slot = 1; slot < limit; slot++) {
+          long pid = table.linkOf(slot);
+          Object raw = table.getAcquire(pid);
+          if (raw instanceof Stub st && doomed.test(st.location)) {
+            ByteBuffer image = s.read(st.location, st.length);
+            pending.add(new Object[] {pid, st, st.movedTo(s.append(image))});
+          } else if (raw instanceof Node n && n.diskLoc >= 0 && doomed.test(n.diskLoc)) {
+            LeafImage.Stored at = LeafImage.store(s, n);
+            pending.add(new Object[] {pid, n, n.stored(at.location(), at.length())});
+          }
+        }
+        if (pending.isEmpty()) {
+          return moved;
+        }
+        moved = true;
+        s.sync();
+        for (Object[] p : pending) {
+          replace((Long) p[0], (Page) p[1], (Page) p[2]); // a lost race is found by the next pass
         }
       }
-      if (pending.isEmpty()) {
-        return;
+    } finally {
+      evictLock.unlock();
+    }
+  }
+
+  /**
+   * A description of the first page state that refers to an image at a location {@code doomed}
+   * accepts, or null if none does: the check, before page segments are deleted, that nothing in
+   * memory still needs them (run with assertions on, as in tests).
+   */
+  public String referenceTo(LongPredicate doomed) {
+    long limit = table.limit();
+    for (long slot = 1; slot < limit; slot++) {
+      long pid = table.linkOf(slot);
+      Object raw = table.getAcquire(pid);
+      if (raw instanceof Stub st && doomed.test(st.location)) {
+        return "the stub of page " + pid + " (image at " + st.location + ")";
       }
-      s.sync();
-      for (Object[] p : pending) {
-        replace((Long) p[0], (Page) p[1], (Page) p[2]); // a lost race is found by the next pass
+      if (raw instanceof Node n && n.diskLoc >= 0 && doomed.test(n.diskLoc)) {
+        return "the clean leaf of page " + pid + " (image at " + n.diskLoc + ")";
       }
     }
+    return null;
   }
 }

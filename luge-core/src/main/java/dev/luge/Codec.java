@@ -31,7 +31,10 @@ public interface Codec<T> {
     return BuiltInCodecs.BYTES;
   }
 
-  /** Strings as UTF-8; malformed input on decode is a {@link CodecException}. */
+  /**
+   * Strings as UTF-8; malformed input on decode, and a string with an unpaired surrogate (which
+   * has no UTF-8 form) on encode, are a {@link CodecException}.
+   */
   static Codec<String> utf8() {
     return BuiltInCodecs.UTF8;
   }
@@ -71,6 +74,20 @@ final class BuiltInCodecs {
   static final Codec<String> UTF8 = new Codec<>() {
     @Override
     public byte[] encode(String value) {
+      // An unpaired surrogate has no UTF-8 form: getBytes would store '?', and two different
+      // strings would then be one key.
+      for (int i = 0; i < value.length(); i++) {
+        char c = value.charAt(i);
+        if (Character.isSurrogate(c)) {
+          boolean paired = Character.isHighSurrogate(c) && i + 1 < value.length()
+              && Character.isLowSurrogate(value.charAt(i + 1));
+          if (!paired) {
+            throw new CodecException("cannot encode as UTF-8: unpaired surrogate \\u"
+                + Integer.toHexString(c) + " at index " + i);
+          }
+          i++;
+        }
+      }
       return value.getBytes(StandardCharsets.UTF_8);
     }
 

@@ -15,6 +15,7 @@ public final class Config {
   private final boolean temporary;
   private final boolean createNew;
   private final int subscriberBuffer;
+  private final long subscriberBufferBytes;
   private final long flushEveryMs;
   private final boolean syncOnCommit;
   private final long cacheCapacity;
@@ -29,6 +30,7 @@ public final class Config {
     this.temporary = b.temporary;
     this.createNew = b.createNew;
     this.subscriberBuffer = b.subscriberBuffer;
+    this.subscriberBufferBytes = b.subscriberBufferBytes;
     this.flushEveryMs = b.flushEveryMs;
     this.syncOnCommit = b.syncOnCommit;
     this.cacheCapacity = b.cacheCapacity;
@@ -79,6 +81,11 @@ public final class Config {
     return subscriberBuffer;
   }
 
+  /** How many heap bytes a {@link Subscriber}'s unread events may hold before it is ended. */
+  public long subscriberBufferBytes() {
+    return subscriberBufferBytes;
+  }
+
   /** How often unflushed writes are made durable in the background, in ms (0: never). */
   public long flushEveryMs() {
     return flushEveryMs;
@@ -121,6 +128,7 @@ public final class Config {
     b.temporary = temporary;
     b.createNew = createNew;
     b.subscriberBuffer = subscriberBuffer;
+    b.subscriberBufferBytes = subscriberBufferBytes;
     b.flushEveryMs = flushEveryMs;
     b.syncOnCommit = syncOnCommit;
     b.cacheCapacity = cacheCapacity;
@@ -135,7 +143,8 @@ public final class Config {
   @Override
   public String toString() {
     return "Config[path=" + path + ", temporary=" + temporary + ", createNew=" + createNew
-        + ", subscriberBuffer=" + subscriberBuffer + ", flushEveryMs=" + flushEveryMs
+        + ", subscriberBuffer=" + subscriberBuffer
+        + ", subscriberBufferBytes=" + subscriberBufferBytes + ", flushEveryMs=" + flushEveryMs
         + ", syncOnCommit=" + syncOnCommit + ", cacheCapacity=" + cacheCapacity
         + ", checkpointAfterBytes=" + checkpointAfterBytes + ", readOnly=" + readOnly
         + ", segmentSize=" + (segmentSize == 0 ? "default" : segmentSize)
@@ -148,6 +157,7 @@ public final class Config {
     private boolean temporary;
     private boolean createNew;
     private int subscriberBuffer = 1 << 16;
+    private long subscriberBufferBytes = 64L << 20;
     private long flushEveryMs = 500;
     private boolean syncOnCommit;
     private long cacheCapacity = 256L << 20;
@@ -184,12 +194,31 @@ public final class Config {
       return this;
     }
 
-    /** Events a subscriber may have unread before it is ended (default 65,536). */
+    /**
+     * Events a subscriber may have unread before it is ended (default 65,536); see also
+     * {@link #subscriberBufferBytes}.
+     */
     public Builder subscriberBuffer(int events) {
       if (events < 1) {
         throw new IllegalArgumentException("subscriberBuffer must be at least 1, was " + events);
       }
       this.subscriberBuffer = events;
+      return this;
+    }
+
+    /**
+     * Heap bytes a subscriber's unread events may hold before it is ended (default 64 MiB, at
+     * least 1). An event counts its key and value lengths plus a fixed 96 bytes. Whichever of
+     * this and {@link #subscriberBuffer} an event would cross first ends the subscriber, so a
+     * reader that falls behind holds at most this much however large the values are. An event
+     * that arrives while nothing is unread is always accepted: a bound below one event's size
+     * ends only a subscriber that has fallen behind, never one that keeps up.
+     */
+    public Builder subscriberBufferBytes(long bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException("subscriberBufferBytes must be positive, was " + bytes);
+      }
+      this.subscriberBufferBytes = bytes;
       return this;
     }
 

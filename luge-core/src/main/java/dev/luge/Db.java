@@ -16,7 +16,16 @@ public interface Db extends Tree, AutoCloseable {
 
   /**
    * Opens the tree called {@code name}, creating it if it does not exist. The same name always
-   * gives the same tree; names are any non-empty string of at most 1,024 UTF-8 bytes.
+   * gives the same tree; {@link #DEFAULT_TREE} gives this database. A name is any non-empty
+   * string of at most 1,024 bytes in UTF-8 that holds no unpaired surrogate (a {@code char} from
+   * U+D800 to U+DFFF that is not half of a surrogate pair, which has no UTF-8 encoding):
+   * names are stored as their UTF-8 bytes, so every accepted name comes back from
+   * {@link #treeNames()} as an equal string, after reopening too.
+   *
+   * @throws InvalidTreeNameException if {@code name} is empty, longer than 1,024 bytes in UTF-8,
+   *     or holds an unpaired surrogate; nothing is created
+   * @throws NullPointerException if {@code name} is {@code null}
+   * @throws ReadOnlyException if the tree does not exist and the database is read-only
    */
   Tree openTree(String name);
 
@@ -25,6 +34,10 @@ public interface Db extends Tree, AutoCloseable {
    * {@link LugeException} on use. The default tree cannot be dropped.
    *
    * @return whether a tree of that name existed
+   * @throws InvalidTreeNameException if {@code name} is {@link #DEFAULT_TREE}, or is not a name
+   *     {@link #openTree} accepts; nothing is dropped
+   * @throws NullPointerException if {@code name} is {@code null}
+   * @throws ReadOnlyException on a read-only database
    */
   boolean dropTree(String name);
 
@@ -121,7 +134,15 @@ public interface Db extends Tree, AutoCloseable {
    * close {@code in}.
    *
    * @return the number of entries read
+   * @throws CorruptionException if the stream is damaged, cut short or not an export, naming the
+   *     offset in the stream: among others, a tree name that is empty or not valid UTF-8. Such a
+   *     name is damage in the stream, not an argument error, so it is not an
+   *     {@link InvalidTreeNameException}
+   * @throws UnsupportedFormatException if the stream is an export version this release cannot
+   *     read
    * @throws ReadOnlyException on a read-only database
+   * @throws LugeException if reading {@code in} fails, with the {@link java.io.IOException} as
+   *     its cause
    */
   long importFrom(java.io.InputStream in);
 

@@ -97,6 +97,9 @@ public interface Tree {
    * Atomically replaces the value of {@code key} by {@code fn(current)}, where {@code null} means
    * absent on both sides. {@code fn} may run more than once when writers race, so it must be a
    * pure function.
+   *
+   * @throws ReentrantWriteException if {@code fn} writes to the database (it would change the
+   *     leaf under its own update, which would then never finish)
    */
   void update(byte[] key, UnaryOperator<byte[]> fn);
 
@@ -117,6 +120,7 @@ public interface Tree {
    *
    * @return the new value, or {@code null} if the operator removed the key
    * @throws IllegalStateException if no merge operator is set
+   * @throws ReentrantWriteException if the operator writes to the database
    */
   byte[] merge(byte[] key, byte[] operand);
 

@@ -5,7 +5,8 @@
  * <p>Conventions: keys and values are byte arrays compared as unsigned bytes; arrays passed in
  * are copied and arrays returned belong to the caller; every error Luge raises on purpose is an
  * unchecked {@link dev.luge.LugeException}, except the {@code java.util} contract's
- * {@link NullPointerException} for null keys and values and {@link IllegalArgumentException} for
- * invalid configuration or names.
+ * {@link NullPointerException} for null keys, values and names and
+ * {@link IllegalArgumentException} for invalid configuration (from
+ * {@link dev.luge.Config.Builder}).
  */
 package dev.luge;

@@ -66,8 +66,11 @@ class ApiContractTest {
       assertNull(db.get(new byte[1]), "a rejected update changed nothing");
       assertThrows(IllegalStateException.class, () -> db.merge(new byte[1], new byte[1]),
           "merge without an operator");
-      assertThrows(IllegalArgumentException.class, () -> db.openTree(""));
-      assertThrows(IllegalArgumentException.class, () -> db.dropTree(Db.DEFAULT_TREE));
+      assertThrows(InvalidTreeNameException.class, () -> db.openTree(""));
+      assertThrows(InvalidTreeNameException.class, () -> db.openTree("a\uD800b"),
+          "an unpaired surrogate has no UTF-8 encoding");
+      assertThrows(InvalidTreeNameException.class, () -> db.dropTree(Db.DEFAULT_TREE));
+      assertThrows(NullPointerException.class, () -> db.openTree(null));
       assertThrows(IllegalArgumentException.class, () -> Config.builder().build());
       assertThrows(IllegalArgumentException.class, () -> Config.builder().subscriberBuffer(0));
     }
@@ -91,6 +94,43 @@ class ApiContractTest {
     assertThrows(DatabaseClosedException.class, () -> db.get(Bytes.utf8("a")));
     assertThrows(DatabaseClosedException.class, () -> db.openTree("x"));
     assertThrows(DatabaseClosedException.class, open::hasNext);
+  }
+
+  /**
+   * An update function or merge operator that writes to the database: the write changes the
+   * leaf under the update, which retries and calls the function again, forever (it once appended
+   * a redo record per retry without end). The write is refused with a typed error instead, and
+   * the database goes on working.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(60) // a hang guard; nothing here asserts a time
+  void writesFromInsideUpdateFunctionsAreRefused() {
+    try (Db db = Luge.open(Config.builder().temporary(true).build())) {
+      byte[] k = Bytes.utf8("k");
+      db.put(k, Bytes.utf8("0"));
+      Tree other = db.openTree("other");
+      assertThrows(ReentrantWriteException.class, () -> db.update(k, old -> {
+        db.put(k, Bytes.utf8("inner"));
+        return Bytes.utf8("outer");
+      }));
+      assertThrows(ReentrantWriteException.class, () -> db.updateAndGet(k, old -> {
+        other.put(k, Bytes.utf8("elsewhere"));
+        return old;
+      }));
+      db.setMergeOperator((key, old, operand) -> {
+        db.remove(key);
+        return operand;
+      });
+      assertThrows(ReentrantWriteException.class, () -> db.merge(k, Bytes.utf8("m")));
+      assertEquals("0", Bytes.display(db.get(k)), "nothing was written");
+      assertEquals(null, other.get(k));
+      // Reads inside a function are fine, and writes work again afterwards.
+      db.update(k, old -> Bytes.utf8(Bytes.display(old) + Bytes.display(other.containsKey(k)
+          ? Bytes.utf8("!") : Bytes.utf8("?"))));
+      assertEquals("0?", Bytes.display(db.get(k)));
+      db.put(k, Bytes.utf8("after"));
+      assertEquals("after", Bytes.display(db.get(k)));
+    }
   }
 
   @Test

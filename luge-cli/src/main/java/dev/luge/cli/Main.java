@@ -88,7 +88,8 @@ public final class Main implements Runnable {
     if (e instanceof dev.luge.ReadOnlyException) {
       return EX_NOPERM;
     }
-    if (e instanceof IllegalArgumentException || e instanceof dev.luge.LimitExceededException) {
+    if (e instanceof IllegalArgumentException || e instanceof dev.luge.LimitExceededException
+        || e instanceof dev.luge.InvalidTreeNameException) {
       return EX_USAGE;
     }
     if (e instanceof LugeException && e.getCause() instanceof IOException) {

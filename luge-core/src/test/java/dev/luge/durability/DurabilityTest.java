@@ -361,6 +361,35 @@ class DurabilityTest {
     }
   }
 
+  /**
+   * A full disk during a checkpoint: the error names the file, says once (not nested) that the
+   * database refuses writes, and every later write gets the same typed error.
+   */
+  @Test
+  void aFullDiskIsReportedOnceNamingTheFile() throws Exception {
+    SimulatedFileIo disk = new SimulatedFileIo();
+    Config config = Config.builder().path(tmp.resolve("full")).flushEveryMs(0).build();
+    try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, disk)) {
+      for (int i = 0; i < 200; i++) {
+        db.put(Bytes.utf8("k" + i), new byte[100]);
+      }
+      db.flush();
+      disk.failAt(3, SimulatedFileIo.Failure.DISK_FULL);
+      dev.luge.DatabaseFailedException first = assertThrows(dev.luge.DatabaseFailedException.class,
+          () -> ((Database) db).checkpoint(false));
+      String m = first.getMessage();
+      assertTrue(m.contains("No space left on device"), m);
+      dev.luge.DatabaseFailedException later = assertThrows(dev.luge.DatabaseFailedException.class,
+          () -> {
+            db.put(Bytes.utf8("after"), Bytes.utf8("x"));
+            db.flush();
+          });
+      String l = later.getMessage();
+      assertEquals(l.indexOf("refuses further writes"), l.lastIndexOf("refuses further writes"), l);
+      assertTrue(l.contains("No space left on device"), l);
+    }
+  }
+
   @Test
   void syncOnCommitMakesEachWriteDurableOnReturn() throws Exception {
     SimulatedFileIo disk = new SimulatedFileIo();

@@ -101,4 +101,16 @@ class CodecTest {
         () -> Codec.utf8().decode(new byte[] {(byte) 0xc3, (byte) 0x28}));
     assertEquals("not valid UTF-8: 0xc328", e.getMessage());
   }
+
+  /**
+   * A string with an unpaired surrogate has no UTF-8 form: encoding it would store '?', so that
+   * "a\uD800" and "a?" became one key. It is refused; a proper pair (an emoji) encodes.
+   */
+  @Test
+  void stringsWithoutAUtf8FormAreCodecExceptions() {
+    for (String s : new String[] {"a\uD800", "\uDC00a", "a\uD800b", "\uDBFF\uDBFF"}) {
+      assertThrows(CodecException.class, () -> Codec.utf8().encode(s), s);
+    }
+    assertEquals("a\uD83D\uDE00", Codec.utf8().decode(Codec.utf8().encode("a\uD83D\uDE00")));
+  }
 }

@@ -24,7 +24,7 @@ import java.util.zip.CRC32C;
  *
  * <pre>
  *   0  8  magic "LUGECKPT"
- *   8  4  format version (1)
+ *   8  4  format version (2; 1 is read too)
  *  12  4  reserved, zero
  *  16 16  database id
  *  32  8  checkpoint number
@@ -37,12 +37,31 @@ import java.util.zip.CRC32C;
  *                N leaves: lo length (4), lo, image location (8), image length (4), entries (4)
  *  last 4: CRC32C of everything before
  * </pre>
+ *
+ * <p>Version 2 has the layout of 1 and promises one thing more: the redo segment its redo start
+ * lies in was created durably before it was written, so recovery reports that segment missing
+ * instead of taking its absence for an empty log.
  */
-record CheckpointFile(long number, long redoStart, long pageEnd, long idLimit, int nextTreeId,
-    List<TreeEntry> trees) {
+record CheckpointFile(int version, long number, long redoStart, long pageEnd, long idLimit,
+    int nextTreeId, List<TreeEntry> trees) {
   static final String FILE = "CHECKPOINT";
   static final long MAGIC = 0x5450_4b43_4547_554CL; // "LUGECKPT" read little-endian
-  static final int VERSION = 1;
+  static final int VERSION = 2;
+  /** The largest id limit accepted: generateId hands out ids in blocks below it. */
+  static final long MAX_ID_LIMIT = Long.MAX_VALUE / 2;
+  /** The largest tree id: ids are ints, and a new tree takes the next. */
+  static final int MAX_TREE_ID = Integer.MAX_VALUE - 1;
+
+  /** A checkpoint of the current version. */
+  CheckpointFile(long number, long redoStart, long pageEnd, long idLimit, int nextTreeId,
+      List<TreeEntry> trees) {
+    this(VERSION, number, redoStart, pageEnd, idLimit, nextTreeId, trees);
+  }
+
+  /** Whether this checkpoint vouches that the redo segment of its redo start exists. */
+  boolean vouchesRedoStart() {
+    return version >= 2;
+  }
   private static final int FIXED = 72;
 
   /** One tree: its id, name (empty for the default tree) and leaves. */
@@ -111,8 +130,8 @@ record CheckpointFile(long number, long redoStart, long pageEnd, long idLimit, i
       throw new CorruptionException(file, b.limit() - 4, "checkpoint checksum mismatch");
     }
     int version = b.getInt(8);
-    if (version != VERSION) {
-      throw new UnsupportedFormatException(version, VERSION, VERSION);
+    if (version < 1 || version > VERSION) {
+      throw new UnsupportedFormatException(file, version, 1, VERSION);
     }
     byte[] id = new byte[16];
     b.get(16, id);
@@ -125,11 +144,25 @@ record CheckpointFile(long number, long redoStart, long pageEnd, long idLimit, i
     long idLimit = b.getLong(56);
     int nextTreeId = b.getInt(64);
     int treeCount = b.getInt(68);
+    if (redoStart < 0 || pageEnd < 0) {
+      throw new CorruptionException(file, redoStart < 0 ? 40 : 48, "checkpoint with a negative"
+          + " log position (" + redoStart + ", " + pageEnd + ")");
+    }
+    if (idLimit < 0 || idLimit > MAX_ID_LIMIT) {
+      throw new CorruptionException(file, 56, "checkpoint with id limit " + idLimit
+          + " outside 0.." + MAX_ID_LIMIT);
+    }
+    if (nextTreeId < 1 || nextTreeId > MAX_TREE_ID) {
+      throw new CorruptionException(file, 64, "checkpoint with next tree id " + nextTreeId
+          + " outside 1.." + MAX_TREE_ID);
+    }
     b.position(FIXED).limit(b.limit() - 4);
     if (treeCount < 1 || treeCount > b.remaining() / 12) {
       throw new CorruptionException(file, 68, "checkpoint with " + treeCount + " trees");
     }
     List<TreeEntry> trees = new ArrayList<>(treeCount);
+    java.util.Set<Integer> ids = new java.util.HashSet<>();
+    java.util.Set<String> names = new java.util.HashSet<>();
     for (int t = 0; t < treeCount; t++) {
       int at = b.position();
       int tid = b.getInt();
@@ -149,7 +182,7 @@ record CheckpointFile(long number, long redoStart, long pageEnd, long idLimit, i
         int length = b.getInt();
         int entries = b.getInt();
         if ((i == 0 && lo.length > 0) || (prev != null && Arrays.compareUnsigned(prev, lo) >= 0)
-            || location < 0 || length < 0 || entries < 0) {
+            || location < 0 || length < 0 || entries < 0 || location > pageEnd - length) {
           throw new CorruptionException(file, leafAt, "checkpoint leaf " + i + " of tree " + tid
               + " is out of order or invalid");
         }
@@ -160,12 +193,17 @@ record CheckpointFile(long number, long redoStart, long pageEnd, long idLimit, i
         leaves.add(new LeafRef(lo, null, location, length, entries));
         prev = lo;
       }
-      trees.add(new TreeEntry(tid, new String(name, StandardCharsets.UTF_8), leaves));
+      String treeName = new String(name, StandardCharsets.UTF_8);
+      if (!ids.add(tid) || !names.add(treeName) || (tid == 0) != treeName.isEmpty()) {
+        throw new CorruptionException(file, at, "checkpoint lists tree " + tid + " ('" + treeName
+            + "') twice or under a name it cannot have");
+      }
+      trees.add(new TreeEntry(tid, treeName, leaves));
     }
     if (b.hasRemaining()) {
       throw new CorruptionException(file, b.position(), "trailing bytes in checkpoint");
     }
-    return new CheckpointFile(number, redoStart, pageEnd, idLimit, nextTreeId, trees);
+    return new CheckpointFile(version, number, redoStart, pageEnd, idLimit, nextTreeId, trees);
   }
 
   private static ByteBuffer need(ByteBuffer b, int n, Path file) {

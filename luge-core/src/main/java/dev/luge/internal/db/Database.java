@@ -73,7 +73,8 @@ public final class Database extends TreeHandle implements Db {
   /** Ids of trees dropped while replaying the log. */
   private final java.util.Set<Integer> droppedIds = new java.util.HashSet<>();
   private final FileIo io;
-  private final Header header;
+  /** Replaced once, during opening, when an older format is upgraded. */
+  private Header header;
   private final LeafCache cache;
   /** Batches too large for a log segment, each in a file of its own. */
   private final SideFiles sideFiles;
@@ -222,7 +223,12 @@ public final class Database extends TreeHandle implements Db {
       }
       Database db = new Database(config, dir, created, ch, lock, options, io, header, cache,
           defaultTree);
-      db.recover(ckpt);
+      try {
+        db.recover(ckpt);
+      } catch (IOException | RuntimeException | Error e) {
+        db.abandon();
+        throw e;
+      }
       return db;
     } catch (IOException | RuntimeException e) {
       try {
@@ -255,13 +261,21 @@ public final class Database extends TreeHandle implements Db {
   /**
    * Rebuilds the trees from the last checkpoint (leaves stay on disk until needed), replays the
    * redo log from where the checkpoint began, then opens both logs for appending.
+   *
+   * <p>Nothing is changed on disk before what it rests on was read and checked: the page log is
+   * cut back to the checkpoint's end only after every segment it would cut or delete showed a
+   * header of this log (and, without a checkpoint, only after the redo log was read back whole);
+   * the redo log's torn tail is cut, the header upgraded and side files deleted only after the
+   * whole redo log was replayed. The segments recovery needs must be there: the one the
+   * checkpoint's replay starts in, and, without a checkpoint, the first (docs/FORMAT.md,
+   * "Recovery rules").
    */
   private void recover(CheckpointFile ckpt) throws IOException {
     if (config.temporary()) {
       // No redo log and no checkpoint file: nothing is to survive the close. The page log is
       // still there, so that the cache can write leaves out when it is over its capacity.
       pages = new PageLog(io, dir, header.segmentSize(), header.databaseId(), 0, false,
-          config.compression());
+          config.compression(), 0);
       cache.setStore(pages);
       startMaintenance();
       return;
@@ -288,16 +302,54 @@ public final class Database extends TreeHandle implements Db {
       redoStart = ckpt.redoStart();
       pageEnd = ckpt.pageEnd();
     }
-    boolean readOnly = config.readOnly();
-    if (!readOnly) {
-      io.delete(CheckpointFile.FILE + ".tmp");
+    int segmentSize = header.segmentSize();
+    LogReader reader = new LogReader(io, LogFormat.REDO, dir, segmentSize, header.databaseId(),
+        header.legacyRedoBelow());
+    List<Long> redoSegments = reader.segments();
+    List<Long> pageSegments = new LogReader(io, LogFormat.PAGES, dir, segmentSize,
+        header.databaseId()).segments();
+    long lastRedo = redoSegments.isEmpty() ? -1 : redoSegments.get(redoSegments.size() - 1);
+    long lastPage = pageSegments.isEmpty() ? -1 : pageSegments.get(pageSegments.size() - 1);
+    Path checkpointFile = dir.resolve(CheckpointFile.FILE);
+    if (!(ckpt != null && ckpt.vouchesRedoStart()) && redoStart / segmentSize > lastRedo + 1) {
+      throw new CorruptionException(checkpointFile, 40, "checkpoint starts replay at LSN "
+          + redoStart + ", beyond the redo log's last segment (" + lastRedo + ")");
     }
-    PageLog p = new PageLog(io, dir, header.segmentSize(), header.databaseId(), pageEnd, readOnly,
-        config.compression());
+    if (pageEnd / segmentSize > lastPage + 1) {
+      throw new CorruptionException(checkpointFile, 48, "checkpoint says the page log ends at LSN "
+          + pageEnd + ", beyond its last segment (" + lastPage + ")");
+    }
+    String startVouchedBy = null;
+    if (ckpt != null) {
+      if (ckpt.vouchesRedoStart()) {
+        startVouchedBy = "the checkpoint starts replay in it";
+      }
+    } else {
+      // Without a checkpoint the redo log holds everything since the database was created, from
+      // its first segment, which a writer of format 3 creates durably before any other.
+      if (header.formatVersion() >= 3 && (!redoSegments.isEmpty() || !pageSegments.isEmpty())) {
+        startVouchedBy = "the database has other segments, and the redo log's first segment is"
+            + " created before them";
+      }
+      if (!redoSegments.isEmpty() && redoSegments.get(0) != 0) {
+        throw new CorruptionException(checkpointFile, 0, "checkpoint missing, and the redo log"
+            + " starts at segment " + redoSegments.get(0) + " (its earlier segments were"
+            + " deleted by a checkpoint)");
+      }
+    }
+    boolean readOnly = config.readOnly();
+    // With a checkpoint, the page log opens for appending before the replay, so that the replay
+    // can evict the leaves it dirties: what it cuts or deletes lies beyond the checkpoint's end,
+    // and nothing durable refers to it. Without one, page segments are proven dead only once
+    // the redo log has been read back whole, so the replay goes without evictions.
+    boolean pagesFirst = ckpt != null && !readOnly;
+    // Deflated images only once the header says the format has them (upgraded below).
+    boolean deflate = config.compression() && header.formatVersion() >= Header.DEFLATED_IMAGES;
+    PageLog p = new PageLog(io, dir, segmentSize, header.databaseId(), pageEnd, !pagesFirst,
+        deflate, header.legacyPageBelow());
     pages = p;
     cache.setStore(p);
-    LogReader reader = new LogReader(io, dir, header.segmentSize(), header.databaseId());
-    LogReader.End end = reader.read(redoStart, (kind, lsn, payload) -> {
+    LogReader.End end = reader.read(redoStart, startVouchedBy, (kind, lsn, payload) -> {
       replayed++;
       replay(kind, lsn, payload);
     });
@@ -305,15 +357,61 @@ public final class Database extends TreeHandle implements Db {
     if (readOnly) {
       return; // nothing is written: no log to append to, no checkpoints
     }
+    io.delete(CheckpointFile.FILE + ".tmp");
     sideFiles.deleteUnreferenced();
-    LogWriter writer = new LogWriter(io, header.segmentSize(), 1 << 20, header.databaseId(),
-        end.lsn(), config.flushEveryMs());
+    // The redo writer first: it makes its start segment durable, which, without a checkpoint,
+    // is the first segment the rule above demands once any other exists.
+    LogWriter writer = new LogWriter(io, segmentSize, 1 << 20, header.databaseId(), end.lsn(),
+        config.flushEveryMs(), header.legacyRedoBelow());
     log = writer;
+    if (!pagesFirst) {
+      p.close();
+      p = new PageLog(io, dir, segmentSize, header.databaseId(), pageEnd, false, deflate,
+          header.legacyPageBelow());
+      pages = p;
+      cache.setStore(p);
+    }
+    if (header.formatVersion() < Header.CURRENT_VERSION) {
+      // Read back whole and ready to write: from now on this release writes format 3 segments
+      // (the older ones stay readable below the bounds recorded here).
+      Header upgraded = header.upgraded(lastRedo + 1, lastPage + 1);
+      upgraded.write(io);
+      header = upgraded;
+    }
+    if (config.compression()) {
+      p.startCompressing();
+    }
     writer.setWriteListener(() -> afterLogWrite(writer));
     for (TreeHandle t : treesById.values()) {
       t.attachLog(redoFor(t.id()));
     }
     startMaintenance();
+  }
+
+  /**
+   * After a failed open: stops the threads the logs started and closes their files, writing
+   * nothing (the database was not fully read, so no checkpoint may be written).
+   */
+  private void abandon() {
+    closed = true;
+    PageLog p = pages;
+    if (p != null) {
+      p.fail(new LugeException("the database failed to open"));
+      try {
+        p.close();
+      } catch (IOException | RuntimeException e) {
+        // nothing was acknowledged through it
+      }
+    }
+    LogWriter w = log;
+    if (w != null) {
+      w.fail(new LugeException("the database failed to open"));
+      try {
+        w.close();
+      } catch (IOException | RuntimeException e) {
+        // nothing was acknowledged through it
+      }
+    }
   }
 
   private void startMaintenance() {
@@ -650,7 +748,8 @@ public final class Database extends TreeHandle implements Db {
       }
       int kl = p.getInt();
       int vl = p.getInt();
-      if (kl < 0 || kl > MAX_KEY_SIZE || vl < -1 || (long) kl + Math.max(vl, 0) > p.remaining()) {
+      if (kl < 0 || kl > MAX_KEY_SIZE || vl < -1 || vl > Tree.MAX_VALUE_SIZE
+          || (long) kl + Math.max(vl, 0) > p.remaining()) {
         throw badRecord(lsn, "batch operation " + i + " with key " + kl + " and value " + vl
             + " bytes in " + p.remaining());
       }
@@ -812,8 +911,8 @@ public final class Database extends TreeHandle implements Db {
         checkpointOnce(bound);
       }
     } catch (IOException e) {
-      throw new LugeException("checkpoint of " + dir + " failed (" + e.getMessage()
-          + "); the database refuses further writes until it is reopened", e);
+      throw new dev.luge.DatabaseFailedException("a checkpoint of " + dir + " failed ("
+          + e.getMessage() + "); the database refuses further writes until it is reopened", e);
     }
   }
 
@@ -1032,6 +1131,10 @@ public final class Database extends TreeHandle implements Db {
         throw badRecord(lsn, "id reservation of " + p.remaining() + " bytes");
       }
       long limit = p.getLong(0);
+      if (limit < 0 || limit > CheckpointFile.MAX_ID_LIMIT) {
+        throw badRecord(lsn, "id reservation up to " + limit + ", outside 0.."
+            + CheckpointFile.MAX_ID_LIMIT);
+      }
       idLimit = Math.max(idLimit, limit);
       nextId.accumulateAndGet(limit, Math::max);
       return;
@@ -1040,6 +1143,10 @@ public final class Database extends TreeHandle implements Db {
     byte[] rest = new byte[p.remaining() - 4];
     p.get(4, rest);
     if (kind == TREE_CREATE) {
+      if (id < 1 || id >= CheckpointFile.MAX_TREE_ID) {
+        throw badRecord(lsn, "tree created with id " + id + ", outside 1.."
+            + (CheckpointFile.MAX_TREE_ID - 1));
+      }
       if (treesById.containsKey(id) || (id < checkpointNextTreeId && id != 0)) {
         return; // the checkpoint has it already (or saw it created and dropped)
       }
@@ -1077,7 +1184,8 @@ public final class Database extends TreeHandle implements Db {
       case PUT -> {
         ByteBuffer b = ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN);
         int keyLength = rest.length >= 4 ? b.getInt(0) : -1;
-        if (keyLength < 0 || keyLength > rest.length - 4 || keyLength > MAX_KEY_SIZE) {
+        if (keyLength < 0 || keyLength > rest.length - 4 || keyLength > MAX_KEY_SIZE
+            || rest.length - 4 - keyLength > Tree.MAX_VALUE_SIZE) {
           throw badRecord(lsn, "put record with key length " + keyLength + " in "
               + rest.length + " bytes");
         }
@@ -1165,6 +1273,10 @@ public final class Database extends TreeHandle implements Db {
       return; // another thread reserved meanwhile
     }
     long limit = from + ID_BLOCK;
+    if (limit > CheckpointFile.MAX_ID_LIMIT) {
+      throw new dev.luge.LimitExceededException("generateId has handed out every id below "
+          + from + ", the most a database hands out");
+    }
     ByteBuffer p = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, limit);
     log.append(ID_RESERVE, p);
     log.flush();
@@ -1227,13 +1339,7 @@ public final class Database extends TreeHandle implements Db {
             + " has segments of " + existing.segmentSize() + " bytes, the configuration asks for "
             + config.segmentSize() + " (leave segmentSize unset to open it)");
       }
-      if (config.compression() && !config.readOnly()
-          && existing.formatVersion() < Header.DEFLATED_IMAGES) {
-        Header upgraded = existing.withVersion(Header.DEFLATED_IMAGES);
-        upgraded.write(io);
-        return upgraded;
-      }
-      return existing;
+      return existing; // an older format is upgraded once it has been read back whole
     }
     for (String name : io.list()) {
       if (!name.equals(LOCK_FILE) && !name.equals(Header.FILE + ".tmp")) {
@@ -1302,6 +1408,10 @@ public final class Database extends TreeHandle implements Db {
 
   private TreeHandle openTreeLocked(String name) {
     return trees.computeIfAbsent(name, n -> {
+      if (nextTreeId.get() >= CheckpointFile.MAX_TREE_ID) {
+        throw new dev.luge.LimitExceededException("no tree id is left for a new tree: " + dir
+            + " has created " + (CheckpointFile.MAX_TREE_ID - 1) + " trees over its life");
+      }
       int id = nextTreeId.getAndIncrement();
       TreeHandle t = new TreeHandle(n, id, new BLinkTree(cache, options),
           config.subscriberBuffer(), this);
@@ -1319,7 +1429,8 @@ public final class Database extends TreeHandle implements Db {
     checkOpen();
     validateName(name);
     if (name.equals(DEFAULT_TREE)) {
-      throw new IllegalArgumentException("the default tree cannot be dropped");
+      throw new dev.luge.InvalidTreeNameException(
+          "the default tree (" + DEFAULT_TREE + ") cannot be dropped");
     }
     checkWritable();
     TreeHandle t;
@@ -1380,13 +1491,39 @@ public final class Database extends TreeHandle implements Db {
     }
   }
 
-  private static void validateName(String name) {
+  /**
+   * Checks that {@code name} can name a tree: 1 to 1,024 bytes in UTF-8, and no unpaired
+   * surrogate. A surrogate without its other half has no UTF-8 encoding ({@code getBytes} writes
+   * '?' for it), so such a name would be logged as another name and come back as that one after
+   * reopening, its data out of reach. Counts the bytes without encoding the name, since every
+   * {@code openTree} of an existing tree passes here. Export's reader applies the same rules.
+   */
+  static void validateName(String name) {
     if (name == null) {
       throw new NullPointerException("tree name");
     }
-    int len = name.getBytes(StandardCharsets.UTF_8).length;
+    long len = 0;
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c < 0x80) {
+        len += 1;
+      } else if (c < 0x800) {
+        len += 2;
+      } else if (!Character.isSurrogate(c)) {
+        len += 3;
+      } else if (Character.isHighSurrogate(c) && i + 1 < name.length()
+          && Character.isLowSurrogate(name.charAt(i + 1))) {
+        len += 4; // a pair: one supplementary character
+        i++;
+      } else {
+        throw new dev.luge.InvalidTreeNameException(String.format(
+            "a tree name holds an unpaired surrogate \\u%04X at index %d, which has no UTF-8"
+                + " encoding", (int) c, i));
+      }
+    }
     if (len == 0 || len > 1024) {
-      throw new IllegalArgumentException("a tree name is 1 to 1024 UTF-8 bytes, got " + len);
+      throw new dev.luge.InvalidTreeNameException(
+          "a tree name is 1 to 1024 UTF-8 bytes, got " + len);
     }
   }
 

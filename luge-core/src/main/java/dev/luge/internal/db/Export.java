@@ -3,6 +3,7 @@ package dev.luge.internal.db;
 import dev.luge.CorruptionException;
 import dev.luge.Db;
 import dev.luge.Entry;
+import dev.luge.InvalidTreeNameException;
 import dev.luge.Tree;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -12,6 +13,9 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32C;
 import java.util.zip.CheckedInputStream;
@@ -24,7 +28,7 @@ import java.util.zip.CheckedOutputStream;
  *
  * <pre>
  *   magic "LUGEXPRT", version (int32, 1)
- *   per tree:  'T', name length (int32), name (UTF-8)
+ *   per tree:  'T', name length (int32), name (UTF-8, 1 to 1,024 bytes)
  *   per entry: 'E', key length (int32), key, value length (int32), value
  *   end:       'Z', entry count (int64), CRC32C (int32) of every byte before it
  * </pre>
@@ -80,7 +84,8 @@ final class Export {
       }
       int version = in.readInt();
       if (version != VERSION) {
-        throw new dev.luge.UnsupportedFormatException(version, VERSION, VERSION);
+        throw new dev.luge.UnsupportedFormatException("the export stream", version, VERSION,
+            VERSION);
       }
       at = 12;
       Tree tree = null;
@@ -90,8 +95,8 @@ final class Export {
         at++;
         if (tag == 'T') {
           byte[] name = bytes(in, 1024, at, "tree name");
+          String n = treeName(name, at);
           at += 4 + name.length;
-          String n = new String(name, StandardCharsets.UTF_8);
           tree = n.equals(Db.DEFAULT_TREE) ? db : db.openTree(n);
         } else if (tag == 'E') {
           if (tree == null) {
@@ -129,6 +134,37 @@ final class Export {
     byte[] b = new byte[len];
     in.readFully(b);
     return b;
+  }
+
+  /**
+   * The tree name in {@code bytes}, whose length field is at offset {@code at}, checked as
+   * {@link Db#openTree} checks names. A name the writer cannot have written is damage in the
+   * stream, so it is a {@link CorruptionException} naming the offset rather than the caller's
+   * argument error. Decoding is strict: a lenient decoder would turn bytes that are not UTF-8
+   * into U+FFFD and import the tree under a name that the stream does not hold.
+   */
+  private static String treeName(byte[] bytes, long at) {
+    if (bytes.length == 0) {
+      throw damaged(at, "an empty tree name");
+    }
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    String name;
+    try {
+      name = StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(in)
+          .toString();
+    } catch (CharacterCodingException e) {
+      // The decoder stops at the start of the first malformed sequence.
+      throw damaged(at + 4 + in.position(), "a tree name that is not valid UTF-8");
+    }
+    try {
+      Database.validateName(name);
+    } catch (InvalidTreeNameException e) {
+      throw damaged(at, "a bad tree name: " + e.getMessage());
+    }
+    return name;
   }
 
   private static CorruptionException damaged(long at, String what) {

@@ -22,21 +22,30 @@ import java.util.zip.CRC32C;
  *  12  4  segment size in bytes
  *  16 16  database id (random), stamped on every log segment
  *  32  8  creation time, milliseconds since the epoch
- *  40 20  reserved, zero
+ *  40  8  format 3 on: redo segments numbered below this may have the older shared magic
+ *  48  8  format 3 on: page segments numbered below this may have the older shared magic
+ *  56  4  reserved, zero
  *  60  4  CRC32C of bytes 0..60
  * </pre>
+ *
+ * <p>Before format 3 both logs' segments began with one magic number, so a redo segment and a
+ * page segment could be taken for each other; from 3 on each log has its own. A database
+ * upgraded to 3 keeps its older segments until they are rewritten, and the two bounds say which
+ * those are (both 0 in a database created as format 3; unbounded when reading an older one).
  */
-record Header(int formatVersion, int segmentSize, byte[] databaseId, long createdMillis) {
+record Header(int formatVersion, int segmentSize, byte[] databaseId, long createdMillis,
+    long legacyRedoBelow, long legacyPageBelow) {
   static final String FILE = "HEADER";
   static final int SIZE = 64;
   static final long MAGIC = 0x0000_4244_4547_554CL; // "LUGEDB\0\0" read little-endian
   /**
-   * The format this release writes. 2: leaf images may be deflated (docs/FORMAT.md); a version-1
-   * database stays version 1 until it is opened for writing with compression, which upgrades
-   * its header first, so that a release that reads only version 1 refuses it by name rather
-   * than take a deflated image for damage.
+   * The format this release writes. 2: leaf images may be deflated; 3: each log's segments have
+   * their own magic, redo segments a witness record, and the redo log's segments must exist
+   * where a checkpoint or the segment before says (docs/FORMAT.md). An older database is read as
+   * it is and upgraded when it is first opened for writing, after it was read back whole, so
+   * that a release that reads only older formats refuses it by name rather than misread it.
    */
-  static final int CURRENT_VERSION = 2;
+  static final int CURRENT_VERSION = 3;
   /** The first format whose page log may hold deflated leaf images. */
   static final int DEFLATED_IMAGES = 2;
   /** The oldest format this release reads. */
@@ -49,12 +58,16 @@ record Header(int formatVersion, int segmentSize, byte[] databaseId, long create
     byte[] id = new byte[16];
     new SecureRandom().nextBytes(id);
     return new Header(CURRENT_VERSION, segmentSize == 0 ? DEFAULT_SEGMENT_SIZE : segmentSize, id,
-        System.currentTimeMillis());
+        System.currentTimeMillis(), 0, 0);
   }
 
-  /** This header with format version {@code version}. */
-  Header withVersion(int version) {
-    return new Header(version, segmentSize, databaseId, createdMillis);
+  /**
+   * This header upgraded to the current format, with the segments numbered below the given
+   * bounds allowed the older shared magic.
+   */
+  Header upgraded(long redoBelow, long pageBelow) {
+    return new Header(CURRENT_VERSION, segmentSize, databaseId, createdMillis, redoBelow,
+        pageBelow);
   }
 
   ByteBuffer encode() {
@@ -64,6 +77,10 @@ record Header(int formatVersion, int segmentSize, byte[] databaseId, long create
     b.putInt(12, segmentSize);
     b.put(16, databaseId, 0, 16);
     b.putLong(32, createdMillis);
+    if (formatVersion >= 3) {
+      b.putLong(40, legacyRedoBelow);
+      b.putLong(48, legacyPageBelow);
+    }
     CRC32C crc = new CRC32C();
     crc.update(b.array(), 0, 60);
     b.putInt(60, (int) crc.getValue());
@@ -105,7 +122,7 @@ record Header(int formatVersion, int segmentSize, byte[] databaseId, long create
     }
     int version = b.getInt(8);
     if (version < OLDEST_VERSION || version > CURRENT_VERSION) {
-      throw new UnsupportedFormatException(version, OLDEST_VERSION, CURRENT_VERSION);
+      throw new UnsupportedFormatException(file, version, OLDEST_VERSION, CURRENT_VERSION);
     }
     int segmentSize = b.getInt(12);
     if (segmentSize < 4096 || Integer.bitCount(segmentSize) != 1) {
@@ -113,6 +130,15 @@ record Header(int formatVersion, int segmentSize, byte[] databaseId, long create
     }
     byte[] id = new byte[16];
     b.get(16, id);
-    return new Header(version, segmentSize, id, b.getLong(32));
+    if (version < 3) {
+      return new Header(version, segmentSize, id, b.getLong(32), Long.MAX_VALUE, Long.MAX_VALUE);
+    }
+    long redoBelow = b.getLong(40);
+    long pageBelow = b.getLong(48);
+    if (redoBelow < 0 || pageBelow < 0) {
+      throw new CorruptionException(file, redoBelow < 0 ? 40 : 48, "invalid segment bound "
+          + Math.min(redoBelow, pageBelow));
+    }
+    return new Header(version, segmentSize, id, b.getLong(32), redoBelow, pageBelow);
   }
 }

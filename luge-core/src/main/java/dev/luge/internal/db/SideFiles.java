@@ -114,6 +114,12 @@ final class SideFiles {
   /**
    * The payload of the side file a {@code BATCH_FILE} record names ({@code ref}: the record's
    * payload after the tree id), checked against the record.
+   *
+   * <p>Every length is checked before the payload's buffer is allocated: the record's against
+   * the batch limit, the file's header against the file's actual size, then the two against
+   * each other. A length that lies is a {@link CorruptionException} at the field that holds it
+   * (the file's length field, or the record, through {@code bad}), never an allocation of what
+   * it claims.
    */
   ByteBuffer read(ByteBuffer ref, int treeId, long lsn,
       BiFunction<Long, String, CorruptionException> bad) {
@@ -123,30 +129,43 @@ final class SideFiles {
     long number = ref.getLong(0);
     long length = ref.getLong(8);
     int sum = ref.getInt(16);
-    Path file = dir.resolve(name(number));
     if (number < 0 || length < 8 || length > Database.MAX_BATCH) {
       throw bad.apply(lsn, "batch file record naming file " + number + " of " + length + " bytes");
     }
+    Path file = dir.resolve(name(number));
     try {
       if (!io.exists(name(number))) {
         throw new CorruptionException(file, 0, "batch file missing (its record is at LSN " + lsn + ")");
       }
-      ByteBuffer whole = ByteBuffer.allocate((int) length).order(ByteOrder.LITTLE_ENDIAN);
-      ByteBuffer head = ByteBuffer.allocate(HEADER).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer whole;
       ByteBuffer tail = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
       try (FileHandle h = io.open(name(number), false)) {
-        if (h.size() != HEADER + length + 4) {
-          throw new CorruptionException(file, 0, "batch file of " + h.size() + " bytes, expected "
-              + (HEADER + length + 4));
+        long size = h.size();
+        ByteBuffer head = ByteBuffer.allocate(HEADER).order(ByteOrder.LITTLE_ENDIAN);
+        if (size < HEADER + 4 || h.read(0, head) < HEADER) {
+          throw new CorruptionException(file, 0, "batch file of " + size
+              + " bytes, shorter than its header and checksum");
         }
-        h.read(0, head);
-        h.read(HEADER, whole);
-        h.read(HEADER + length, tail);
-      }
-      byte[] id = new byte[16];
-      head.get(8, id);
-      if (head.getLong(0) != MAGIC || !Arrays.equals(id, dbId) || head.getLong(24) != length) {
-        throw new CorruptionException(file, 0, "not a batch file of this database");
+        byte[] id = new byte[16];
+        head.get(8, id);
+        if (head.getLong(0) != MAGIC || !Arrays.equals(id, dbId)) {
+          throw new CorruptionException(file, 0, "not a batch file of this database");
+        }
+        long claimed = head.getLong(24);
+        if (claimed != size - HEADER - 4) {
+          throw new CorruptionException(file, 24, "batch file claims " + claimed
+              + " payload bytes in a file of " + size + " bytes");
+        }
+        if (claimed != length) {
+          throw bad.apply(lsn, "batch file record claims " + length + " payload bytes, "
+              + name(number) + " holds " + claimed);
+        }
+        // Only now, with the record, the header and the file's size agreeing on a length
+        // within the batch limit, is the payload's buffer allocated.
+        whole = ByteBuffer.allocate((int) length).order(ByteOrder.LITTLE_ENDIAN);
+        if (h.read(HEADER, whole) < length || h.read(HEADER + length, tail) < 4) {
+          throw new CorruptionException(file, HEADER, "batch file cut short while read");
+        }
       }
       whole.flip();
       if (crc(whole) != sum || tail.getInt(0) != sum) {

@@ -75,17 +75,40 @@ class TreeHandle implements Tree {
     subscriptions.closeAll();
   }
 
-  /** {@link #check()}, and throws if the database was opened read-only. */
+  /**
+   * Update functions and merge operators running on this thread: while one runs, writes are
+   * refused ({@link dev.luge.ReentrantWriteException}), since a function that writes changes the
+   * leaf under its own update, which then retries, and calls it again, forever.
+   */
+  private static final ThreadLocal<int[]> IN_FUNCTION = ThreadLocal.withInitial(() -> new int[1]);
+
+  /** {@link #check()}, and throws if the database was opened read-only or inside a function. */
   final void checkWrite() {
     check();
     db().checkWritable();
+    if (IN_FUNCTION.get()[0] > 0) {
+      throw new dev.luge.ReentrantWriteException("a write to tree '" + name + "' from inside an"
+          + " update function or merge operator: such a function may run more than once and"
+          + " must compute its result from its arguments alone");
+    }
+  }
+
+  /** Runs {@code fn} with writes from this thread refused (see {@link #IN_FUNCTION}). */
+  private static byte[] guarded(java.util.function.Supplier<byte[]> fn) {
+    int[] depth = IN_FUNCTION.get();
+    depth[0]++;
+    try {
+      return fn.get();
+    } finally {
+      depth[0]--;
+    }
   }
 
   /** Throws if the database is closed or this tree was dropped. */
   final void check() {
     db().checkOpen();
     if (dropped) {
-      throw new LugeException("tree '" + name + "' was dropped");
+      throw new dev.luge.TreeDroppedException("tree '" + name + "' was dropped");
     }
   }
 
@@ -227,7 +250,7 @@ class TreeHandle implements Tree {
     checkWrite();
     Objects.requireNonNull(fn, "fn");
     byte[] before = tree.mutate(key(key).clone(),
-        old -> produced(fn.apply(old == null ? null : old.clone())));
+        old -> produced(guarded(() -> fn.apply(old == null ? null : old.clone()))));
     written();
     return before;
   }
@@ -238,7 +261,7 @@ class TreeHandle implements Tree {
     Objects.requireNonNull(fn, "fn");
     byte[][] result = new byte[1][];
     tree.mutate(key(key).clone(), old -> {
-      result[0] = produced(fn.apply(old == null ? null : old.clone()));
+      result[0] = produced(guarded(() -> fn.apply(old == null ? null : old.clone())));
       return result[0];
     });
     written();
@@ -262,7 +285,7 @@ class TreeHandle implements Tree {
     byte[] operandCopy = Objects.requireNonNull(operand, "operand").clone();
     byte[][] result = new byte[1][];
     tree.mutate(k, old -> {
-      result[0] = produced(op.merge(k.clone(), old, operandCopy.clone()));
+      result[0] = produced(guarded(() -> op.merge(k.clone(), old, operandCopy.clone())));
       return result[0];
     });
     written();
@@ -369,7 +392,7 @@ class TreeHandle implements Tree {
   @Override
   public Subscriber watchPrefix(byte[] prefix) {
     check();
-    return subscriptions.subscribe(key(prefix).clone());
+    return subscriptions.subscribe(key(prefix).clone(), db().config().subscriberBufferBytes());
   }
 
   @Override

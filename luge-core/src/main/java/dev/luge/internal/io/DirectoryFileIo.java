@@ -2,6 +2,8 @@ package dev.luge.internal.io;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -105,13 +107,38 @@ public final class DirectoryFileIo implements FileIo {
     }
   }
 
-  private static final class ChannelHandle implements FileHandle {
+  /**
+   * One open file. Interrupts do not reach it: a {@link FileChannel} is closed by the interrupt of
+   * any thread inside one of its operations, which would fail every later write of the database
+   * (services interrupt threads all the time: {@code Future.cancel(true)}, executor shutdown).
+   * So the calling thread's interrupt status is put aside during each operation and restored
+   * after it; an interrupt that arrives during one closes the channel, which is opened again
+   * and the operation redone (reads and writes at a position are idempotent). Syncs go through
+   * an {@link AsynchronousFileChannel} of the same file, opened with it, whose {@code force} no
+   * interrupt closes: a sync cut short by a close could not be redone safely, since a new
+   * descriptor does not see a write-back error that the lost sync consumed (Linux errseq_t).
+   *
+   * <p>I/O errors name the file.
+   */
+  private final class ChannelHandle implements FileHandle {
     private final String name;
-    private final FileChannel ch;
+    private final Path path;
+    private volatile FileChannel ch;
+    private final AsynchronousFileChannel syncCh;
+    private volatile boolean closed;
 
-    ChannelHandle(String name, FileChannel ch) {
+    ChannelHandle(String name, FileChannel ch) throws IOException {
       this.name = name;
+      this.path = resolve(name);
       this.ch = ch;
+      AsynchronousFileChannel a;
+      try {
+        a = AsynchronousFileChannel.open(path, StandardOpenOption.WRITE);
+      } catch (IOException | RuntimeException e) {
+        ch.close();
+        throw e;
+      }
+      this.syncCh = a;
     }
 
     @Override
@@ -119,45 +146,114 @@ public final class DirectoryFileIo implements FileIo {
       return name;
     }
 
+    /** One operation on the channel. */
+    private interface Op<T> {
+      T run(FileChannel c) throws IOException;
+    }
+
+    /** Runs {@code op} shielded from interrupts (see the class comment); errors name the file. */
+    private <T> T shielded(String what, Op<T> op) throws IOException {
+      boolean interrupted = Thread.interrupted();
+      try {
+        for (;;) {
+          FileChannel c = ch;
+          try {
+            return op.run(c);
+          } catch (ClosedChannelException e) {
+            if (closed) {
+              throw new ClosedChannelException();
+            }
+            // Closed by an interrupt that arrived during an operation (this thread's or
+            // another's): open it again and redo the operation.
+            interrupted |= Thread.interrupted();
+            reopen(c);
+          }
+        }
+      } catch (IOException e) {
+        throw named(what, e);
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+
+    private synchronized void reopen(FileChannel broken) throws IOException {
+      if (ch == broken && !closed) {
+        ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      }
+    }
+
+    private IOException named(String what, IOException e) {
+      String m = String.valueOf(e.getMessage());
+      if (m.contains(path.toString()) || e instanceof ClosedChannelException) {
+        return e;
+      }
+      return new IOException("cannot " + what + " " + path + ": " + m, e);
+    }
+
     @Override
     public int read(long position, ByteBuffer dst) throws IOException {
-      int total = 0;
-      while (dst.hasRemaining()) {
-        int n = ch.read(dst, position + total);
-        if (n < 0) {
-          break;
+      int start = dst.position();
+      return shielded("read", c -> {
+        dst.position(start);
+        int total = 0;
+        while (dst.hasRemaining()) {
+          int n = c.read(dst, position + total);
+          if (n < 0) {
+            break;
+          }
+          total += n;
         }
-        total += n;
-      }
-      return total;
+        return total;
+      });
     }
 
     @Override
     public void write(long position, ByteBuffer src) throws IOException {
-      long p = position;
-      while (src.hasRemaining()) {
-        p += ch.write(src, p);
-      }
+      int start = src.position();
+      shielded("write", c -> {
+        src.position(start);
+        long p = position;
+        while (src.hasRemaining()) {
+          p += c.write(src, p);
+        }
+        return null;
+      });
     }
 
     @Override
     public long size() throws IOException {
-      return ch.size();
+      return shielded("measure", FileChannel::size);
     }
 
     @Override
     public void truncate(long size) throws IOException {
-      ch.truncate(size);
+      shielded("truncate", c -> c.truncate(size));
     }
 
     @Override
     public void sync() throws IOException {
-      ch.force(false);
+      boolean interrupted = Thread.interrupted();
+      try {
+        syncCh.force(false);
+      } catch (IOException e) {
+        throw named("sync", e);
+      } finally {
+        if (interrupted || Thread.interrupted()) {
+          Thread.currentThread().interrupt();
+        }
+      }
     }
 
     @Override
     public void close() throws IOException {
-      ch.close();
+      closed = true;
+      try {
+        ch.close();
+      } finally {
+        syncCh.close();
+      }
     }
   }
 }

@@ -14,7 +14,8 @@ import java.util.zip.CRC32C;
  *
  * <pre>
  * Segment header, 64 bytes at offset 0 of every segment file:
- *   0  8  magic "LUGESEG\0"
+ *   0  8  magic: "LUGEREDO" (redo log), "LUGEPAGE" (page log); "LUGESEG\0" in segments of
+ *         format 2 and older, which served both logs
  *   8  4  format version
  *  12  4  segment size in bytes
  *  16 16  database id (the HEADER file's), so a segment of another database is detected
@@ -34,9 +35,26 @@ import java.util.zip.CRC32C;
  *
  * <p>Record kinds of the log layer: {@link #KIND_MARK} starts every buffer the writer flushes and
  * holds the LSN up to which the log was durable when it was written (recovery uses it to tell a
- * torn tail from corruption); {@link #KIND_SEGMENT_END} says the rest of its segment is unused;
- * {@link #KIND_SKIP} fills a reservation that was given up. Kinds from {@link #FIRST_USER_KIND}
- * on belong to the layers above.
+ * torn tail from corruption); {@link #KIND_SEGMENT_END} says the rest of its segment is unused
+ * and, in a segment with a kind's own magic, that the next segment was created durably before
+ * it was written; {@link #KIND_SKIP} fills a reservation that was given up;
+ * {@link #KIND_WITNESS} is the first record of every redo segment of format 3 (below). Kinds
+ * from {@link #FIRST_USER_KIND} on belong to the layers above.
+ *
+ * <pre>
+ * Witness record, at offset 64 of every redo segment with magic "LUGEREDO" (records start after
+ * it, at offset 136); its checksum covers the record header only, since its slots are
+ * rewritten in place:
+ *   0 20  record header: length 48, kind 4, LSN, CRC32C of header bytes 0..16
+ *  20 24  slot 0: durable LSN (8), sequence (8), CRC32C of those 16 bytes (4), zero (4)
+ *  44 24  slot 1: the same
+ *  68  4  padding to the 8-byte boundary
+ * </pre>
+ *
+ * <p>Every flush writes the LSN up to which the log was durable before it into the slot it
+ * did not write last time, so one torn slot write leaves the other: after a crash the log must
+ * hold valid records up to the highest valid slot, or it was truncated or damaged. Marks prove
+ * the same, but a truncation takes the later marks with it; the witness stays at the front.
  */
 public final class LogFormat {
   private LogFormat() {}
@@ -44,12 +62,43 @@ public final class LogFormat {
   public static final int FORMAT_VERSION = 1;
   public static final int SEGMENT_HEADER = 64;
   public static final int RECORD_HEADER = 20;
-  static final long SEGMENT_MAGIC = 0x0047_4553_4547_554CL; // "LUGESEG\0" read little-endian
+  /** The magic of segments of format 2 and older, redo and page log alike. */
+  static final long LEGACY_MAGIC = 0x0047_4553_4547_554CL; // "LUGESEG\0" read little-endian
+  static final long REDO_MAGIC = magic("LUGEREDO");
+  static final long PAGE_MAGIC = magic("LUGEPAGE");
 
   public static final byte KIND_MARK = 1;
   public static final byte KIND_SEGMENT_END = 2;
   public static final byte KIND_SKIP = 3;
+  public static final byte KIND_WITNESS = 4;
   public static final byte FIRST_USER_KIND = 16;
+
+  /** The payload of a witness record: two slots of 24 bytes. */
+  static final int WITNESS_PAYLOAD = 48;
+  static final int WITNESS_SLOT = 24;
+
+  private static long magic(String eight) {
+    return ByteBuffer.wrap(eight.getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+        .order(ByteOrder.LITTLE_ENDIAN).getLong();
+  }
+
+  /** The magic of segments of the log {@code prefix} (format 3 on). */
+  static long magicOf(String prefix) {
+    return REDO.equals(prefix) ? REDO_MAGIC : PAGE_MAGIC;
+  }
+
+  /** Whether segments of the log {@code prefix} start with a witness record (format 3 on). */
+  static boolean witnessed(String prefix) {
+    return REDO.equals(prefix);
+  }
+
+  /**
+   * The offset of the first record after a new segment's header: after the witness record in
+   * the redo log. (Segments of format 2 and older have none: their records start at 64.)
+   */
+  public static int firstRecord(String prefix) {
+    return SEGMENT_HEADER + (witnessed(prefix) ? footprint(WITNESS_PAYLOAD) : 0);
+  }
 
   /** Rounds a record length up to the 8-byte alignment of the next record. */
   public static int aligned(int recordLength) {
@@ -98,10 +147,55 @@ public final class LogFormat {
     return b.order(ByteOrder.LITTLE_ENDIAN);
   }
 
-  /** A segment header for segment {@code number}. */
-  static ByteBuffer segmentHeader(long number, int segmentSize, byte[] dbId) {
+  /**
+   * The first bytes of a new segment {@code number} of the log {@code prefix}: its header and,
+   * in the redo log, a witness record whose first slot says the log was durable up to
+   * {@code durable}.
+   */
+  static ByteBuffer segmentStart(String prefix, long number, int segmentSize, byte[] dbId,
+      long durable) {
+    ByteBuffer b = le(ByteBuffer.allocate(firstRecord(prefix)));
+    b.put(segmentHeader(magicOf(prefix), number, segmentSize, dbId));
+    if (witnessed(prefix)) {
+      long lsn = number * segmentSize + SEGMENT_HEADER;
+      b.putInt(SEGMENT_HEADER, WITNESS_PAYLOAD);
+      b.put(SEGMENT_HEADER + 4, KIND_WITNESS);
+      b.putLong(SEGMENT_HEADER + 8, lsn);
+      b.putInt(SEGMENT_HEADER + 16, checksum(b, SEGMENT_HEADER, 0)); // the header only
+      b.position(SEGMENT_HEADER + RECORD_HEADER);
+      b.put(witnessSlot(durable, 0));
+    }
+    b.clear();
+    return b;
+  }
+
+  /** The file offset of witness slot {@code i} (0 or 1) in a redo segment. */
+  static long witnessSlotOffset(int i) {
+    return SEGMENT_HEADER + RECORD_HEADER + (long) i * WITNESS_SLOT;
+  }
+
+  /** A witness slot saying the log was durable up to {@code durable}, written {@code seq}th. */
+  static ByteBuffer witnessSlot(long durable, long seq) {
+    ByteBuffer s = le(ByteBuffer.allocate(WITNESS_SLOT));
+    s.putLong(0, durable);
+    s.putLong(8, seq);
+    CRC32C crc = new CRC32C();
+    crc.update(s.array(), 0, 16);
+    s.putInt(16, (int) crc.getValue());
+    return s;
+  }
+
+  /** The durable LSN a witness slot read back claims, or -1 if the slot is not valid. */
+  static long witnessClaim(ByteBuffer slot) {
+    CRC32C crc = new CRC32C();
+    crc.update(slot.array(), slot.arrayOffset(), 16);
+    return (int) crc.getValue() == slot.getInt(16) ? slot.getLong(0) : -1;
+  }
+
+  /** A segment header for segment {@code number}, starting with {@code magic}. */
+  static ByteBuffer segmentHeader(long magic, long number, int segmentSize, byte[] dbId) {
     ByteBuffer b = le(ByteBuffer.allocate(SEGMENT_HEADER));
-    b.putLong(0, SEGMENT_MAGIC);
+    b.putLong(0, magic);
     b.putInt(8, FORMAT_VERSION);
     b.putInt(12, segmentSize);
     b.position(16);

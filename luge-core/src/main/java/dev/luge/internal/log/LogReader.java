@@ -18,10 +18,17 @@ import java.util.zip.CRC32C;
  *
  * <p>Strictness: the log may end in a torn tail (writes that were never made durable, possibly
  * reordered or torn by the crash); that tail is dropped. Anything else is corruption and is
- * reported, never skipped: a record that fails its checks is corruption if a later valid
- * {@link LogFormat#KIND_MARK} record proves the log was durable past it (the writer only writes a
- * mark after the bytes before it were synced), and the start of the torn tail otherwise. Every
- * length read from disk is checked against the segment before anything is allocated.
+ * reported, never skipped: a record that fails its checks is corruption if something written
+ * after it was durable proves the log was durable past it (a later valid
+ * {@link LogFormat#KIND_MARK} record, or a witness slot, see {@link LogFormat}), and the start
+ * of the torn tail otherwise. A segment that must exist is corruption when it is missing or its
+ * header is not valid: the one a checkpoint starts replay in (when the caller says the
+ * checkpoint vouches for it) and the one after a segment of format 3 that ends with
+ * {@link LogFormat#KIND_SEGMENT_END} (the writer creates it durably before writing that record).
+ *
+ * <p>Segments are read through a window of a megabyte or so ({@link SegmentWindow}), never
+ * whole, and every length read from disk is checked against the segment before anything is
+ * allocated.
  */
 public final class LogReader {
 
@@ -40,18 +47,31 @@ public final class LogReader {
   private final Path dirForMessages;
   private final int segmentSize;
   private final byte[] dbId;
+  private final long legacyBelow;
 
+  /** A reader of the redo log, whose segments all have its own magic (format 3). */
   public LogReader(FileIo io, Path dirForMessages, int segmentSize, byte[] dbId) {
-    this(io, LogFormat.REDO, dirForMessages, segmentSize, dbId);
+    this(io, LogFormat.REDO, dirForMessages, segmentSize, dbId, 0);
   }
 
   /** A reader of the log whose segment files are named {@code prefix-<number>.log}. */
   public LogReader(FileIo io, String prefix, Path dirForMessages, int segmentSize, byte[] dbId) {
+    this(io, prefix, dirForMessages, segmentSize, dbId, 0);
+  }
+
+  /**
+   * A reader that also accepts segments numbered below {@code legacyBelow} with the magic that
+   * format 2 and older gave both logs (a database upgraded to format 3 keeps its older segments
+   * until they are rewritten).
+   */
+  public LogReader(FileIo io, String prefix, Path dirForMessages, int segmentSize, byte[] dbId,
+      long legacyBelow) {
     this.io = io;
     this.prefix = prefix;
     this.dirForMessages = dirForMessages;
     this.segmentSize = segmentSize;
     this.dbId = dbId.clone();
+    this.legacyBelow = legacyBelow;
   }
 
   private Path file(String name) {
@@ -71,59 +91,65 @@ public final class LogReader {
     return out;
   }
 
+  /** {@link #read(long, String, Visitor)} with nothing vouching for the first segment. */
+  public End read(long fromLsn, Visitor visitor) throws IOException {
+    return read(fromLsn, null, visitor);
+  }
+
   /**
    * Visits every record from {@code fromLsn} on (record kinds of the log layer itself are not
-   * passed on) and returns where the log ends. Throws {@link CorruptionException} for damage
-   * that is not a torn tail.
+   * passed on) and returns where the log ends. With {@code startVouchedBy} (what proves it, for
+   * the message), the segment holding {@code fromLsn} must be there with a valid header (a
+   * checkpoint written after that segment was created durably vouches for it). Throws
+   * {@link CorruptionException} for damage that is not a torn tail.
    */
-  public End read(long fromLsn, Visitor visitor) throws IOException {
-    List<Long> segs = segments();
-    long lsn = Math.max(fromLsn, LogFormat.SEGMENT_HEADER);
-    if (lsn % segmentSize < LogFormat.SEGMENT_HEADER) {
-      lsn = lsn - lsn % segmentSize + LogFormat.SEGMENT_HEADER;
+  public End read(long fromLsn, String startVouchedBy, Visitor visitor) throws IOException {
+    if (fromLsn < 0) {
+      throw new IllegalArgumentException("negative LSN " + fromLsn);
     }
-    long segment = lsn / segmentSize;
+    List<Long> segs = segments();
+    long segment = fromLsn / segmentSize;
+    long p = Math.max(fromLsn % segmentSize, LogFormat.SEGMENT_HEADER);
+    String vouchedBy = startVouchedBy;
     while (true) {
       String name = LogFormat.segmentName(prefix, segment);
+      long base = segment * segmentSize;
       if (!segs.contains(segment)) {
-        return laterSegmentsMustBeEmpty(segs, segment, lsn);
-      }
-      ByteBuffer data;
-      try (FileHandle h = io.open(name, false)) {
-        long size = Math.min(h.size(), segmentSize);
-        data = LogFormat.le(ByteBuffer.allocate((int) size));
-        h.read(0, data);
-        data.flip();
-      }
-      if (isLast(segs, segment) && tornHeader(data)
-          && highestMark(data, LogFormat.SEGMENT_HEADER, segment)
-              <= segment * segmentSize + LogFormat.SEGMENT_HEADER) {
-        // A crash between creating the last segment and syncing its header: nothing in it was
-        // ever durable (the writer syncs the header with the first records, and no later mark
-        // says otherwise).
-        return new End(segment * segmentSize + LogFormat.SEGMENT_HEADER, true, name, 0);
-      }
-      checkSegmentHeader(name, segment, data);
-      int p = (int) (lsn % segmentSize);
-      boolean nextSegment = false;
-      while (!nextSegment) {
-        int len = validRecordAt(data, p, segment * segmentSize + p);
-        if (len < 0) {
-          return tail(segs, segment, data, p, name);
+        if (vouchedBy != null) {
+          throw new CorruptionException(file(name), 0, "log segment missing, although "
+              + vouchedBy);
         }
-        byte kind = data.get(p + 4);
-        long at = segment * segmentSize + p;
-        if (kind == LogFormat.KIND_SEGMENT_END) {
-          nextSegment = true;
-        } else if (kind >= LogFormat.FIRST_USER_KIND) {
-          ByteBuffer payload = data.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
-          payload.limit(p + LogFormat.RECORD_HEADER + len).position(p + LogFormat.RECORD_HEADER);
-          visitor.record(kind, at, payload.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN));
+        return laterSegmentsMustBeEmpty(segs, segment, base + p);
+      }
+      String next = null;
+      try (SegmentWindow s = new SegmentWindow(io.open(name, false), segmentSize)) {
+        if (vouchedBy == null && isLast(segs, segment) && tornHeader(s)
+            && highestMark(s, LogFormat.SEGMENT_HEADER, base) <= base + LogFormat.SEGMENT_HEADER) {
+          // A crash between creating the last segment and syncing its header: nothing in it was
+          // ever durable (the writer syncs the header before anything refers to the segment,
+          // and no later mark says otherwise).
+          return new End(base + LogFormat.SEGMENT_HEADER, true, name, 0);
         }
-        p += LogFormat.footprint(len);
+        boolean own = checkSegmentHeader(file(name), segment, s.copy(0,
+            (int) Math.min(LogFormat.SEGMENT_HEADER, s.size())));
+        long witness = own && LogFormat.witnessed(prefix) ? witness(s, base) : -1;
+        while (next == null) {
+          int len = validRecordAt(s, p, base + p);
+          if (len < 0) {
+            return tail(segs, segment, s, p, name, witness);
+          }
+          byte kind = s.get(p + 4);
+          if (kind == LogFormat.KIND_SEGMENT_END) {
+            next = own ? "segment " + name + " ends saying the log goes on in it" : "";
+          } else if (kind >= LogFormat.FIRST_USER_KIND) {
+            visitor.record(kind, base + p, s.view(p + LogFormat.RECORD_HEADER, len));
+          }
+          p += LogFormat.footprint(len);
+        }
       }
       segment++;
-      lsn = segment * segmentSize + LogFormat.SEGMENT_HEADER;
+      p = LogFormat.SEGMENT_HEADER;
+      vouchedBy = next.isEmpty() ? null : next;
     }
   }
 
@@ -131,8 +157,7 @@ public final class LogReader {
     for (long n : segs) {
       if (n > missing) {
         // A segment after a missing one: if it proves durability past the gap, that's damage.
-        ByteBuffer data = readSegment(LogFormat.segmentName(prefix, n));
-        long proof = highestMark(data, LogFormat.SEGMENT_HEADER, n);
+        long proof = proofIn(n);
         if (proof > lsn) {
           throw new CorruptionException(file(LogFormat.segmentName(prefix, missing)), 0,
               "log segment missing although later segment " + LogFormat.segmentName(prefix, n)
@@ -143,13 +168,12 @@ public final class LogReader {
     return new End(lsn, false, null, 0);
   }
 
-  private ByteBuffer readSegment(String name) throws IOException {
-    try (FileHandle h = io.open(name, false)) {
-      long size = Math.min(h.size(), segmentSize);
-      ByteBuffer data = LogFormat.le(ByteBuffer.allocate((int) size));
-      h.read(0, data);
-      data.flip();
-      return data;
+  /** The highest durable LSN that segment {@code n}'s marks and witness claim (-1: none). */
+  private long proofIn(long n) throws IOException {
+    try (SegmentWindow s = new SegmentWindow(io.open(LogFormat.segmentName(prefix, n), false),
+        segmentSize)) {
+      long base = n * segmentSize;
+      return Math.max(highestMark(s, LogFormat.SEGMENT_HEADER, base), witness(s, base));
     }
   }
 
@@ -157,97 +181,145 @@ public final class LogReader {
     return segs.get(segs.size() - 1) == segment;
   }
 
-  /** Whether a segment header is missing or torn: too short, or bad magic or checksum. */
-  private static boolean tornHeader(ByteBuffer data) {
-    if (data.limit() < LogFormat.SEGMENT_HEADER || data.getLong(0) != LogFormat.SEGMENT_MAGIC) {
+  /** Whether a segment header is missing or torn: too short, no known magic, bad checksum. */
+  private static boolean tornHeader(SegmentWindow s) throws IOException {
+    if (s.size() < LogFormat.SEGMENT_HEADER) {
       return true;
     }
-    CRC32C crc = new CRC32C();
-    ByteBuffer h = data.duplicate();
-    h.limit(60).position(0);
-    crc.update(h);
-    return (int) crc.getValue() != data.getInt(60);
+    long m = s.getLong(0);
+    if (m != LogFormat.LEGACY_MAGIC && m != LogFormat.REDO_MAGIC && m != LogFormat.PAGE_MAGIC) {
+      return true;
+    }
+    return s.crc(0, 60) != s.getInt(60);
   }
 
-  private void checkSegmentHeader(String name, long segment, ByteBuffer data) {
-    if (data.limit() < LogFormat.SEGMENT_HEADER) {
-      throw new CorruptionException(file(name), 0, "segment shorter than its header ("
-          + data.limit() + " bytes)");
+  /**
+   * Checks a segment header (magic, checksum, version, segment size, database id, number);
+   * returns whether the segment has its log's own magic (format 3) rather than the older shared
+   * one. A {@link CorruptionException} naming {@code file} if it is not a segment of this log.
+   */
+  private boolean checkSegmentHeader(Path file, long segment, ByteBuffer head) {
+    if (head.limit() < LogFormat.SEGMENT_HEADER) {
+      throw new CorruptionException(file, 0, "segment shorter than its header ("
+          + head.limit() + " bytes)");
     }
-    if (data.getLong(0) != LogFormat.SEGMENT_MAGIC) {
-      throw new CorruptionException(file(name), 0, "not a Luge log segment (bad magic number)");
+    long magic = head.getLong(0);
+    boolean own = magic == LogFormat.magicOf(prefix);
+    if (!own) {
+      if (magic == LogFormat.LEGACY_MAGIC && segment < legacyBelow) {
+        // a segment written before the database was upgraded to format 3
+      } else if (magic == LogFormat.LEGACY_MAGIC) {
+        throw new CorruptionException(file, 0, "segment of the format before 3 (magic LUGESEG),"
+            + " numbered after the database was upgraded: it is not the one that was here");
+      } else if (magic == LogFormat.REDO_MAGIC || magic == LogFormat.PAGE_MAGIC) {
+        throw new CorruptionException(file, 0, "a " + (magic == LogFormat.REDO_MAGIC ? "redo"
+            : "page") + " log segment where a segment of the " + kindName() + " belongs");
+      } else {
+        throw new CorruptionException(file, 0, "not a Luge log segment (bad magic number)");
+      }
     }
     CRC32C crc = new CRC32C();
-    ByteBuffer h = data.duplicate();
+    ByteBuffer h = head.duplicate();
     h.limit(60).position(0);
     crc.update(h);
-    if ((int) crc.getValue() != data.getInt(60)) {
-      throw new CorruptionException(file(name), 0, "segment header checksum mismatch");
+    if ((int) crc.getValue() != head.getInt(60)) {
+      throw new CorruptionException(file, 0, "segment header checksum mismatch");
     }
-    int version = data.getInt(8);
+    int version = head.getInt(8);
     if (version != LogFormat.FORMAT_VERSION) {
-      throw new UnsupportedFormatException(version, LogFormat.FORMAT_VERSION, LogFormat.FORMAT_VERSION);
+      throw new UnsupportedFormatException(file, version, LogFormat.FORMAT_VERSION,
+          LogFormat.FORMAT_VERSION);
     }
-    if (data.getInt(12) != segmentSize) {
-      throw new CorruptionException(file(name), 12, "segment size " + data.getInt(12)
+    if (head.getInt(12) != segmentSize) {
+      throw new CorruptionException(file, 12, "segment size " + head.getInt(12)
           + " differs from the database's " + segmentSize);
     }
     byte[] id = new byte[16];
-    data.get(16, id);
+    head.get(16, id);
     if (!Arrays.equals(id, dbId)) {
-      throw new CorruptionException(file(name), 16, "segment belongs to another database");
+      throw new CorruptionException(file, 16, "segment belongs to another database");
     }
-    if (data.getLong(32) != segment) {
-      throw new CorruptionException(file(name), 32, "segment number " + data.getLong(32)
+    if (head.getLong(32) != segment) {
+      throw new CorruptionException(file, 32, "segment number " + head.getLong(32)
           + " does not match its file name");
     }
+    return own;
+  }
+
+  private String kindName() {
+    return LogFormat.REDO.equals(prefix) ? "redo log" : "page log";
   }
 
   /** The payload length of a valid record at {@code p}, or -1 if there is none. */
-  private int validRecordAt(ByteBuffer data, int p, long lsn) {
-    if (p + LogFormat.RECORD_HEADER > data.limit()) {
+  private static int validRecordAt(SegmentWindow s, long p, long lsn) throws IOException {
+    if (p + LogFormat.RECORD_HEADER > s.size()) {
       return -1;
     }
-    int len = data.getInt(p);
-    byte kind = data.get(p + 4);
-    if (kind == 0 || len < 0 || len > data.limit() - p - LogFormat.RECORD_HEADER
-        || data.get(p + 5) != 0 || data.getShort(p + 6) != 0 || data.getLong(p + 8) != lsn) {
+    int len = s.getInt(p);
+    byte kind = s.get(p + 4);
+    if (kind == 0 || len < 0 || len > s.size() - p - LogFormat.RECORD_HEADER
+        || s.get(p + 5) != 0 || s.getShort(p + 6) != 0 || s.getLong(p + 8) != lsn) {
       return -1;
     }
-    if (LogFormat.checksum(data, p, len) != data.getInt(p + 16)) {
+    boolean witness = kind == LogFormat.KIND_WITNESS;
+    if (witness && len != LogFormat.WITNESS_PAYLOAD) {
+      return -1;
+    }
+    // A witness record's checksum covers its header only: its slots are rewritten in place.
+    if (s.checksum(p, witness ? 0 : len) != s.getInt(p + 16)) {
       return -1;
     }
     return len;
   }
 
-  /** The highest durable LSN claimed by a valid mark record at or after {@code from}. */
-  private long highestMark(ByteBuffer data, int from, long segment) {
+  /** The durable LSN the witness record of a segment claims, or -1 if it has none valid. */
+  private static long witness(SegmentWindow s, long base) throws IOException {
+    long at = LogFormat.SEGMENT_HEADER;
+    if (validRecordAt(s, at, base + at) != LogFormat.WITNESS_PAYLOAD
+        || s.get(at + 4) != LogFormat.KIND_WITNESS) {
+      return -1;
+    }
     long best = -1;
-    for (int q = (from + 7) & ~7; q + LogFormat.RECORD_HEADER + 8 <= data.limit(); q += 8) {
-      if (data.get(q + 4) == LogFormat.KIND_MARK && data.getInt(q) == 8
-          && validRecordAt(data, q, segment * segmentSize + q) == 8) {
-        best = Math.max(best, data.getLong(q + LogFormat.RECORD_HEADER));
+    for (int i = 0; i < 2; i++) {
+      best = Math.max(best, LogFormat.witnessClaim(s.copy(LogFormat.witnessSlotOffset(i),
+          LogFormat.WITNESS_SLOT)));
+    }
+    return best;
+  }
+
+  /** The highest durable LSN claimed by a valid mark record at or after {@code from}. */
+  private static long highestMark(SegmentWindow s, long from, long base) throws IOException {
+    long best = -1;
+    for (long q = (from + 7) & ~7; q + LogFormat.RECORD_HEADER + 8 <= s.size(); q += 8) {
+      if (s.get(q + 4) == LogFormat.KIND_MARK && s.getInt(q) == 8
+          && validRecordAt(s, q, base + q) == 8) {
+        best = Math.max(best, s.getLong(q + LogFormat.RECORD_HEADER));
       }
     }
     return best;
   }
 
-  /** No valid record at {@code p}: the torn tail, unless a later mark proves otherwise. */
-  private End tail(List<Long> segs, long segment, ByteBuffer data, int p, String name)
-      throws IOException {
-    long lsn = segment * segmentSize + p;
-    long proof = highestMark(data, p + 8, segment);
+  /** No valid record at {@code p}: the torn tail, unless something proves otherwise. */
+  private End tail(List<Long> segs, long segment, SegmentWindow s, long p, String name,
+      long witness) throws IOException {
+    long base = segment * segmentSize;
+    long lsn = base + p;
+    if (witness > lsn) {
+      throw new CorruptionException(file(name), p, "the log ends here, although the segment's"
+          + " witness says it was durable up to LSN " + witness + ": the segment was truncated"
+          + " or damaged");
+    }
+    long proof = highestMark(s, p + 8, base);
     for (long n : segs) {
       if (n > segment) {
-        proof = Math.max(proof, highestMark(readSegment(LogFormat.segmentName(prefix, n)),
-            LogFormat.SEGMENT_HEADER, n));
+        proof = Math.max(proof, proofIn(n));
       }
     }
     if (proof > lsn) {
       throw new CorruptionException(file(name), p, "invalid log record although the log was"
           + " made durable up to LSN " + proof + " after it");
     }
-    boolean torn = p < data.limit() && !allZero(data, p);
+    boolean torn = p < s.size() && !s.zeroFrom(p);
     for (long n : segs) {
       torn |= n > segment;
     }
@@ -257,15 +329,16 @@ public final class LogReader {
   /**
    * Checks the header of segment {@code segment} of an open segment file {@code h} (magic,
    * checksum, version, segment size, database id, number): a {@link CorruptionException} naming
-   * {@code file} if it is not a segment of this log.
+   * {@code file} if it is not a segment of the log {@code prefix}. Segments numbered below
+   * {@code legacyBelow} may have the magic of format 2 and older.
    */
   public static void checkHeader(FileHandle h, Path file, String prefix, long segment,
-      int segmentSize, byte[] dbId) throws IOException {
+      int segmentSize, byte[] dbId, long legacyBelow) throws IOException {
     ByteBuffer head = LogFormat.le(ByteBuffer.allocate(LogFormat.SEGMENT_HEADER));
     h.read(0, head);
     head.flip();
     new LogReader(null, prefix, file.getParent() == null ? file : file.getParent(), segmentSize,
-        dbId).checkSegmentHeader(file.getFileName().toString(), segment, head);
+        dbId, legacyBelow).checkSegmentHeader(file, segment, head);
   }
 
   /**
@@ -287,8 +360,10 @@ public final class LogReader {
   public static ByteBuffer readRecord(FileHandle h, Path file, long lsn, int segmentSize,
       byte expectedKind, int expectedLength) throws IOException {
     int offset = (int) (lsn % segmentSize);
-    if (expectedLength >= 0 && offset >= LogFormat.SEGMENT_HEADER
-        && expectedLength <= segmentSize - offset - LogFormat.RECORD_HEADER) {
+    // Lengths are checked against the file before anything is allocated: a stub or record
+    // header that claims more than the file holds costs no memory.
+    long room = Math.min(h.size(), segmentSize) - offset - LogFormat.RECORD_HEADER;
+    if (expectedLength >= 0 && offset >= LogFormat.SEGMENT_HEADER && expectedLength <= room) {
       ByteBuffer rec = LogFormat.le(ByteBuffer.allocate(LogFormat.RECORD_HEADER + expectedLength));
       if (h.read(offset, rec) == rec.capacity() && rec.getInt(0) == expectedLength
           && rec.get(4) == expectedKind && rec.getLong(8) == lsn
@@ -302,8 +377,7 @@ public final class LogReader {
       throw new CorruptionException(file, offset, "record header beyond the end of the segment");
     }
     int len = head.getInt(0);
-    if (head.get(4) != expectedKind || len < 0
-        || len > segmentSize - offset - LogFormat.RECORD_HEADER || head.getLong(8) != lsn) {
+    if (head.get(4) != expectedKind || len < 0 || len > room || head.getLong(8) != lsn) {
       throw new CorruptionException(file, offset, "invalid record header (kind " + head.get(4)
           + ", length " + len + ", LSN " + head.getLong(8) + ", expected kind " + expectedKind
           + " at LSN " + lsn + ")");
@@ -317,14 +391,5 @@ public final class LogReader {
     }
     rec.position(LogFormat.RECORD_HEADER);
     return rec.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
-  }
-
-  private static boolean allZero(ByteBuffer data, int from) {
-    for (int i = from; i < data.limit(); i++) {
-      if (data.get(i) != 0) {
-        return false;
-      }
-    }
-    return true;
   }
 }

@@ -5,6 +5,7 @@ import dev.luge.internal.io.FileHandle;
 import dev.luge.internal.io.FileIo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -43,6 +44,14 @@ import java.util.concurrent.locks.LockSupport;
  * valid mark is corruption rather than a torn tail. A buffer that ends a segment ends with
  * {@link LogFormat#KIND_SEGMENT_END}.
  *
+ * <p>What recovery may demand of the redo log, so that a missing or cut segment is reported, not
+ * taken for the end of the log: the next segment is created durably (header and witness
+ * synced, directory synced) before the record that ends a segment is written, and the segment
+ * the writer starts in is created durably when it opens, so that a checkpoint written after
+ * {@link #rollSegment} can vouch for the segment its replay starts in; every flush rewrites a
+ * witness slot at the front of the segment it writes to with the LSN up to which the log was
+ * durable before it ({@link LogFormat}).
+ *
  * <p>A failed write or fsync poisons the writer: every later reservation and flush throws, since
  * the kernel may have dropped the data and a retried fsync could report a success that is a lie.
  */
@@ -59,6 +68,14 @@ public final class LogWriter implements AutoCloseable {
   private final int bufferSize;
   private final byte[] dbId;
   private final long flushEveryMs;
+  /** Whether this is the redo log: segments with a witness, created ahead (see above). */
+  private final boolean vouching;
+  /** Offset of the first record of a segment this writer creates. */
+  private final int firstRecord;
+  /** The segments with a witness record, which each flush updates; guarded by ioLock. */
+  private final java.util.Set<Long> witnessed = new java.util.HashSet<>();
+  /** Witness slots written so far: the next goes to slot {@code witnessWrites & 1}; ioLock. */
+  private long witnessWrites = 1;
 
   private volatile Buffer current;
   private volatile long durableLsn;
@@ -104,42 +121,55 @@ public final class LogWriter implements AutoCloseable {
   }
 
   /**
-   * Opens a writer that appends from {@code startLsn} (the end {@link LogReader} found). The
-   * segment holding {@code startLsn} is cut there (dropping a torn tail) and later segments are
-   * deleted, durably, before anything is written.
+   * Opens a writer of the redo log that appends from {@code startLsn} (the end
+   * {@link LogReader} found). The segment holding {@code startLsn} is cut there (dropping a torn
+   * tail), or made anew if nothing in it is valid, and later segments are deleted, durably,
+   * before anything is written; segments numbered below {@code legacyBelow} may be of the format
+   * before 3.
    */
   public LogWriter(FileIo io, int segmentSize, int bufferSize, byte[] dbId, long startLsn,
-      long flushEveryMs) throws IOException {
-    this(io, LogFormat.REDO, segmentSize, bufferSize, dbId, startLsn, flushEveryMs, true);
+      long flushEveryMs, long legacyBelow) throws IOException {
+    this(io, LogFormat.REDO, segmentSize, bufferSize, dbId, startLsn, flushEveryMs, true,
+        legacyBelow);
   }
 
-  /** A writer of the log whose segment files are named {@code prefix-<number>.log}. */
-  public LogWriter(FileIo io, String prefix, int segmentSize, int bufferSize, byte[] dbId,
-      long startLsn, long flushEveryMs) throws IOException {
-    this(io, prefix, segmentSize, bufferSize, dbId, startLsn, flushEveryMs, false);
+  /** A writer of the redo log whose segments are all of format 3. */
+  public LogWriter(FileIo io, int segmentSize, int bufferSize, byte[] dbId, long startLsn,
+      long flushEveryMs) throws IOException {
+    this(io, segmentSize, bufferSize, dbId, startLsn, flushEveryMs, 0);
   }
 
   /**
-   * With {@code preallocate}, small writes (flushes of a few records) are written into space
-   * already zeroed ahead of them, see {@link #preallocate}.
+   * A writer of the log whose segment files are named {@code prefix-<number>.log}, without the
+   * redo log's witness and segments created ahead (the page log: its images are read at random,
+   * through the locations a checkpoint lists, never scanned).
+   */
+  public LogWriter(FileIo io, String prefix, int segmentSize, int bufferSize, byte[] dbId,
+      long startLsn, long flushEveryMs, long legacyBelow) throws IOException {
+    this(io, prefix, segmentSize, bufferSize, dbId, startLsn, flushEveryMs, false, legacyBelow);
+  }
+
+  /**
+   * With {@code vouching} (the redo log), small writes (flushes of a few records) are written
+   * into space already zeroed ahead of them, see {@link #preallocate}, and segments carry a
+   * witness and are created ahead.
    */
   private LogWriter(FileIo io, String prefix, int segmentSize, int bufferSize, byte[] dbId,
-      long startLsn, long flushEveryMs, boolean preallocate) throws IOException {
-    this.preallocate = preallocate;
+      long startLsn, long flushEveryMs, boolean vouching, long legacyBelow) throws IOException {
+    this.preallocate = vouching;
+    this.vouching = vouching;
     if (segmentSize < 4096 || Integer.bitCount(segmentSize) != 1) {
       throw new IllegalArgumentException("segment size must be a power of two >= 4096: " + segmentSize);
     }
     this.io = io;
     this.prefix = prefix;
+    this.firstRecord = LogFormat.firstRecord(prefix);
     this.segmentSize = segmentSize;
     this.bufferSize = Math.max(4096, Math.min(bufferSize, segmentSize / 2));
     this.dbId = dbId.clone();
     this.flushEveryMs = flushEveryMs;
-    long start = Math.max(startLsn, LogFormat.SEGMENT_HEADER);
-    if (start % segmentSize < LogFormat.SEGMENT_HEADER) {
-      start = start - start % segmentSize + LogFormat.SEGMENT_HEADER;
-    }
-    prepareTail(start);
+    long start = Math.max(startLsn, 0);
+    start = prepareTail(start, legacyBelow);
     this.durableLsn = start;
     this.writtenLsn = start;
     this.nextToWrite = start;
@@ -149,23 +179,54 @@ public final class LogWriter implements AutoCloseable {
     this.flusher.start();
   }
 
-  private void prepareTail(long start) throws IOException {
+  /**
+   * Readies the segment holding {@code start} for appending and deletes later ones; returns
+   * where appending starts. Every file it would change is checked first: a file whose header
+   * says it is another segment (or another database's) is not the tail of this log, and is
+   * reported rather than cut or deleted. Only then is anything changed.
+   */
+  private long prepareTail(long start, long legacyBelow) throws IOException {
     long segment = start / segmentSize;
-    boolean changed = false;
-    for (String name : io.list()) {
-      long n = LogFormat.segmentNumber(prefix, name);
-      if (n > segment) {
-        io.delete(name);
-        changed = true;
+    String name = LogFormat.segmentName(prefix, segment);
+    boolean exists = io.exists(name);
+    if (!exists && start % segmentSize > LogFormat.SEGMENT_HEADER) {
+      // The segment that should hold the records before the start is gone (the page log of a
+      // damaged database: reading its images reports it). Appending goes on in the next one, so
+      // that no new record takes the place of one that something still names.
+      segment++;
+      start = segment * segmentSize;
+      name = LogFormat.segmentName(prefix, segment);
+      exists = io.exists(name);
+    }
+    long magic = exists ? magicOf(name) : 0;
+    // A start at the first record of a segment (or before it: the reader found nothing valid)
+    // means nothing in it is kept: it is made anew in place, header first.
+    boolean fresh = start % segmentSize <= LogFormat.SEGMENT_HEADER
+        || (magic == LogFormat.magicOf(prefix) && start % segmentSize == firstRecord);
+    List<String> later = new ArrayList<>();
+    for (String n : io.list()) {
+      if (LogFormat.segmentNumber(prefix, n) > segment) {
+        later.add(n);
       }
     }
-    String name = LogFormat.segmentName(prefix, segment);
-    if (io.exists(name) && start % segmentSize == LogFormat.SEGMENT_HEADER) {
-      // Appending from the start of this segment: nothing in it is valid (perhaps not even its
-      // header, after a crash right after creating it), so it is made anew.
-      io.delete(name);
-      changed = true;
-    } else if (io.exists(name)) {
+    for (String n : later) {
+      checkOwnedTail(n, legacyBelow);
+    }
+    if (exists) {
+      checkOwnedTail(name, legacyBelow);
+    }
+    if (fresh) {
+      start = segment * segmentSize + firstRecord;
+      FileHandle h = io.open(name, true);
+      h.write(0, LogFormat.segmentStart(prefix, segment, segmentSize, dbId, start));
+      h.truncate(firstRecord);
+      h.sync();
+      segments.put(segment, h);
+      zeroedTo.put(segment, (long) firstRecord);
+      if (LogFormat.witnessed(prefix)) {
+        witnessed.add(segment);
+      }
+    } else {
       FileHandle h = io.open(name, false);
       if (h.size() > start % segmentSize) {
         h.truncate(start % segmentSize);
@@ -173,10 +234,56 @@ public final class LogWriter implements AutoCloseable {
       }
       segments.put(segment, h);
       zeroedTo.put(segment, h.size());
+      if (LogFormat.witnessed(prefix) && magic == LogFormat.magicOf(prefix)) {
+        witnessed.add(segment);
+      }
     }
-    if (changed) {
+    for (String n : later) {
+      io.delete(n);
+    }
+    if (!exists || !later.isEmpty()) {
       io.syncDirectory();
     }
+    return start;
+  }
+
+  /** The magic number a segment file starts with (0 if it is shorter than that). */
+  private long magicOf(String name) throws IOException {
+    try (FileHandle h = io.open(name, false)) {
+      ByteBuffer b = LogFormat.le(ByteBuffer.allocate(8));
+      return h.read(0, b) == 8 ? b.getLong(0) : 0;
+    }
+  }
+
+  /**
+   * Refuses to change a segment file whose valid header says it is not segment {@code name} of
+   * this log (a segment moved or copied here, or of another database). A missing or torn
+   * header is what a crash while creating the segment leaves: that file holds nothing durable.
+   */
+  private void checkOwnedTail(String name, long legacyBelow) throws IOException {
+    long n = LogFormat.segmentNumber(prefix, name);
+    try (FileHandle h = io.open(name, false)) {
+      ByteBuffer head = LogFormat.le(ByteBuffer.allocate(LogFormat.SEGMENT_HEADER));
+      if (h.read(0, head) < LogFormat.SEGMENT_HEADER) {
+        return;
+      }
+      head.flip();
+      java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+      crc.update(head.array(), 0, 60);
+      long m = head.getLong(0);
+      boolean known = m == LogFormat.LEGACY_MAGIC || m == LogFormat.REDO_MAGIC
+          || m == LogFormat.PAGE_MAGIC;
+      if (!known || (int) crc.getValue() != head.getInt(60)) {
+        return;
+      }
+      LogReader.checkHeader(h, dirForMessages(name), prefix, n, segmentSize, dbId, legacyBelow);
+    }
+  }
+
+  /** A path naming {@code file} in error messages (the writer knows only the file's name). */
+  private Path dirForMessages(String file) {
+    return io instanceof dev.luge.internal.io.DirectoryFileIo d ? d.directory().resolve(file)
+        : Path.of(file);
   }
 
   /** A new buffer starting at {@code base}, big enough for a record of {@code need} bytes. */
@@ -208,7 +315,7 @@ public final class LogWriter implements AutoCloseable {
 
   /** The largest payload a record may have. */
   public int maxPayload() {
-    return segmentSize - LogFormat.SEGMENT_HEADER - MARK_SIZE - END_RESERVE - LogFormat.RECORD_HEADER - 8;
+    return segmentSize - firstRecord - MARK_SIZE - END_RESERVE - LogFormat.RECORD_HEADER - 8;
   }
 
   /** Every record below this LSN is durable. */
@@ -233,7 +340,15 @@ public final class LogWriter implements AutoCloseable {
 
   /** The error every call gets once a write or sync failed. */
   private static LugeException poisonedError(Throwable cause) {
-    return new LugeException("the log failed to write or sync (" + cause.getMessage()
+    if (cause instanceof dev.luge.DatabaseFailedException d) {
+      return new dev.luge.DatabaseFailedException(d.getMessage(), d); // no nesting
+    }
+    // The I/O error itself says what failed, and names the file.
+    Throwable root = cause;
+    while (!(root instanceof IOException) && root.getCause() != null) {
+      root = root.getCause();
+    }
+    return new dev.luge.DatabaseFailedException("a write or sync failed (" + root.getMessage()
         + "); the database refuses further writes until it is reopened", cause);
   }
 
@@ -345,7 +460,7 @@ public final class LogWriter implements AutoCloseable {
     long endLsn = b.base + end;
     long segmentEnd = (b.base / segmentSize + 1) * (long) segmentSize;
     boolean endsSegment = endSegment || endLsn + MARK_SIZE + need + END_RESERVE > segmentEnd;
-    long nextBase = endsSegment ? segmentEnd + LogFormat.SEGMENT_HEADER : endLsn;
+    long nextBase = endsSegment ? segmentEnd + firstRecord : endLsn;
     b.end = end;
     b.endsSegment = endsSegment;
     b.nextBase = nextBase;
@@ -391,7 +506,7 @@ public final class LogWriter implements AutoCloseable {
       }
       int off = (int) (s & OFFSET_MASK);
       if (off == MARK_SIZE && !evenIfEmpty
-          && (!endSegment || b.base % segmentSize == LogFormat.SEGMENT_HEADER)) {
+          && (!endSegment || b.base % segmentSize == firstRecord)) {
         return b.base; // nothing in it: everything before it is in sealed buffers
       }
       if (b.state.compareAndSet(s, (s | SEALED) + WRITER)) {
@@ -461,6 +576,7 @@ public final class LogWriter implements AutoCloseable {
         }
         FileHandle h = segments.remove(n);
         zeroedTo.remove(n);
+        witnessed.remove(n);
         if (h != null) {
           h.close();
         }
@@ -914,15 +1030,21 @@ public final class LogWriter implements AutoCloseable {
   /** Writes {@code batch} to its segment files (no sync); called with {@link #ioLock} held. */
   private void write(List<Buffer> batch) throws IOException {
     long markValue = durableLsn;
+    long lastSegment = -1;
     for (Buffer b : batch) {
       long segment = b.base / segmentSize;
       FileHandle h = segments.get(segment);
       if (h == null) {
-        h = io.open(LogFormat.segmentName(prefix, segment), true);
-        h.write(0, LogFormat.segmentHeader(segment, segmentSize, dbId));
-        segments.put(segment, h);
+        h = createSegment(segment, markValue);
         unsyncedNewFile = true;
       }
+      if (b.endsSegment && vouching && !segments.containsKey(segment + 1)) {
+        // The record that ends this segment tells recovery the next one must exist: so the next
+        // one is made durable first.
+        createSegment(segment + 1, markValue).sync();
+        io.syncDirectory();
+      }
+      lastSegment = segment;
       b.data.putLong(LogFormat.RECORD_HEADER, markValue);
       LogFormat.sealRecord(b.data, 0, LogFormat.KIND_MARK, b.base, 8);
       int length = b.end;
@@ -943,10 +1065,28 @@ public final class LogWriter implements AutoCloseable {
       writtenLsn = b.nextBase;
       recycle(b); // its bytes are in the file now
     }
+    if (witnessed.contains(lastSegment)) {
+      // In the same sync as the records: what was durable before them, at the segment's front.
+      segments.get(lastSegment).write(LogFormat.witnessSlotOffset((int) (witnessWrites & 1)),
+          LogFormat.witnessSlot(markValue, witnessWrites));
+      witnessWrites++;
+    }
     Runnable l = writeListener;
     if (l != null) {
       l.run();
     }
+  }
+
+  /** Creates segment {@code segment}'s file with its header (and witness); not yet synced. */
+  private FileHandle createSegment(long segment, long durable) throws IOException {
+    FileHandle h = io.open(LogFormat.segmentName(prefix, segment), true);
+    h.write(0, LogFormat.segmentStart(prefix, segment, segmentSize, dbId, durable));
+    segments.put(segment, h);
+    zeroedTo.put(segment, (long) firstRecord);
+    if (LogFormat.witnessed(prefix)) {
+      witnessed.add(segment);
+    }
+    return h;
   }
 
   private void poison(Throwable e) {

@@ -37,24 +37,28 @@ public final class PageLog implements PageStore, AutoCloseable {
   private final int segmentSize;
   private final LogWriter writer;
   private final byte[] dbId;
-  private final boolean compress;
+  private volatile boolean compress;
+  /** Segments numbered below this may have the magic of format 2 and older. */
+  private final long legacyBelow;
   private final ConcurrentHashMap<Long, FileHandle> readers = new ConcurrentHashMap<>();
 
   /**
    * Opens the page log for appending at {@code endLsn} (what the last checkpoint covers), or,
    * if {@code readOnly}, for reading only: nothing is written, and {@link #maxImage()} is -1 so
    * that the cache evicts only leaves whose image is already on disk. With {@code compress}, the
-   * tree deflates the images it appends ({@link #compresses()}).
+   * tree deflates the images it appends ({@link #compresses()}). Segments numbered below
+   * {@code legacyBelow} may be of the format before 3 (whose magic both logs shared).
    */
   public PageLog(FileIo io, Path dir, int segmentSize, byte[] dbId, long endLsn, boolean readOnly,
-      boolean compress) throws IOException {
+      boolean compress, long legacyBelow) throws IOException {
     this.io = io;
     this.compress = compress;
     this.dir = dir;
     this.segmentSize = segmentSize;
     this.dbId = dbId.clone();
+    this.legacyBelow = legacyBelow;
     this.writer = readOnly ? null
-        : new LogWriter(io, LogFormat.PAGES, segmentSize, 1 << 20, dbId, endLsn, 0);
+        : new LogWriter(io, LogFormat.PAGES, segmentSize, 1 << 20, dbId, endLsn, 0, legacyBelow);
   }
 
   private LogWriter writer() {
@@ -111,7 +115,8 @@ public final class PageLog implements PageStore, AutoCloseable {
         FileHandle opened = io.open(name, false);
         try {
           // Once per segment: a segment of another database or a damaged header is refused.
-          LogReader.checkHeader(opened, dir.resolve(name), LogFormat.PAGES, segment, segmentSize, dbId);
+          LogReader.checkHeader(opened, dir.resolve(name), LogFormat.PAGES, segment, segmentSize, dbId,
+              legacyBelow);
         } catch (RuntimeException | IOException e) {
           opened.close();
           throw e;
@@ -142,6 +147,15 @@ public final class PageLog implements PageStore, AutoCloseable {
   @Override
   public boolean compresses() {
     return compress;
+  }
+
+  /**
+   * Starts deflating the images appended from now on: once the database's header says its
+   * format has deflated images, so that a release that reads only older formats refuses the
+   * database by name instead of taking a deflated image for damage.
+   */
+  public void startCompressing() {
+    compress = true;
   }
 
   @Override

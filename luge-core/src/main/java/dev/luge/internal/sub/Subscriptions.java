@@ -1,5 +1,6 @@
 package dev.luge.internal.sub;
 
+import dev.luge.Bytes;
 import dev.luge.Event;
 import dev.luge.LugeException;
 import dev.luge.Subscriber;
@@ -12,6 +13,7 @@ import java.util.NoSuchElementException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The subscribers of one tree, and the {@link ChangeSink} that feeds them.
@@ -20,31 +22,54 @@ import java.util.concurrent.atomic.AtomicInteger;
  * one volatile read and a prefix test per watcher. Every write holds one of 64 lock stripes
  * (chosen by key hash) across its commit and, when watched, its delivery: that orders events per
  * key without making writers of other keys wait, and lets a batch keep writers off its keys
- * while it applies them ({@link #stripe}). Each watcher has an unbounded queue with a counted budget:
- * a watcher more than {@code buffer} events behind is ended with an overflow marker instead of
- * making writers wait (the policy documented on {@link Subscriber}).
+ * while it applies them ({@link #stripe}). Each watcher has an unbounded queue with two counted
+ * budgets, events and heap bytes: a watcher that an event would take over either is ended with an
+ * overflow marker instead of making writers wait (the policy documented on {@link Subscriber}).
+ * Closing a watcher, or all of them, drops what they hold: a closed subscriber delivers nothing.
  */
 public final class Subscriptions implements ChangeSink {
+  /**
+   * Heap bytes counted for each queued event besides its key and value: the event object, the
+   * headers of its two arrays and its queue node, rounded up so that a 64-bit JVM without
+   * compressed pointers is covered too. {@link dev.luge.Config.Builder#subscriberBufferBytes}
+   * documents the same figure.
+   */
+  public static final int EVENT_OVERHEAD = 96;
+
   private static final int STRIPES = 64;
   private static final Watcher[] NONE = new Watcher[0];
+  /** Queued by a close to wake a reader blocked in {@code take()}. */
   private static final Object END = new Object();
-  private static final Object OVERFLOW = new Object();
 
   private final Object[] locks = new Object[STRIPES];
-  private final int buffer;
+  private final int maxEvents;
   private volatile Watcher[] watchers = NONE;
+  /** Set by {@link #closeAll}; watchers check it, so that one ended earlier by overflow (and no
+   * longer registered) also stops delivering when the database closes. */
+  private volatile boolean closed;
 
-  public Subscriptions(int buffer) {
-    this.buffer = buffer;
+  /**
+   * Subscriptions whose watchers are ended when more than {@code maxEvents} of their events are
+   * unread ({@code Config.subscriberBuffer}).
+   */
+  public Subscriptions(int maxEvents) {
+    this.maxEvents = maxEvents;
     for (int i = 0; i < STRIPES; i++) {
       locks[i] = new Object();
     }
   }
 
-  /** A new subscriber to keys starting with {@code prefix} (a private copy). */
-  public Subscriber subscribe(byte[] prefix) {
-    Watcher w = new Watcher(prefix);
+  /**
+   * A new subscriber to keys starting with {@code prefix} (a private copy), ended when its unread
+   * events would hold more than {@code maxBytes} heap bytes ({@code Config.subscriberBufferBytes})
+   * or be more than the event bound. After {@link #closeAll} it is born closed.
+   */
+  public Subscriber subscribe(byte[] prefix, long maxBytes) {
+    Watcher w = new Watcher(prefix, maxBytes);
     synchronized (this) {
+      if (closed) {
+        return w; // closed with the rest: a subscribe racing the close must not block forever
+      }
       Watcher[] ws = watchers;
       Watcher[] more = Arrays.copyOf(ws, ws.length + 1);
       more[ws.length] = w;
@@ -53,16 +78,30 @@ public final class Subscriptions implements ChangeSink {
     return w;
   }
 
-  /** Ends every subscriber (the database or tree is closing). */
+  /**
+   * Closes every subscriber (the database is closing or the tree was dropped): each one's
+   * {@code hasNext()} is false from now on, and the events it buffered are dropped.
+   */
   public void closeAll() {
     Watcher[] ws;
     synchronized (this) {
+      closed = true;
       ws = watchers;
       watchers = NONE;
     }
     for (Watcher w : ws) {
-      w.end(END);
+      w.drop();
     }
+  }
+
+  /** The heap bytes counted for the events {@code s} holds unread: for tests and tools. */
+  public static long bufferedBytes(Subscriber s) {
+    return ((Watcher) s).bufferedBytes();
+  }
+
+  /** How many events {@code s} holds unread: for tests and tools. */
+  public static int bufferedEvents(Subscriber s) {
+    return ((Watcher) s).bufferedEvents();
   }
 
   private synchronized void unregister(Watcher w) {
@@ -102,20 +141,45 @@ public final class Subscriptions implements ChangeSink {
       if (w.matches(key)) {
         w.offer(value == null
             ? new Event.Remove(key.clone())
-            : new Event.Put(key.clone(), value.clone()));
+            : new Event.Put(key.clone(), value.clone()), cost(key, value));
       }
     }
   }
 
+  /** The heap bytes an event of {@code key} and {@code value} ({@code null}: a removal) holds. */
+  private static long cost(byte[] key, byte[] value) {
+    return EVENT_OVERHEAD + (long) key.length + (value == null ? 0 : value.length);
+  }
+
+  private static long cost(Event e) {
+    return cost(e.key(), e instanceof Event.Put p ? p.value() : null);
+  }
+
+  /** Queued after a watcher's last event when it overflowed; says which bound it crossed. */
+  private record Overflow(String message) {}
+
   private final class Watcher implements Subscriber {
     private final byte[] prefix;
+    private final long maxBytes;
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
-    private final AtomicInteger pending = new AtomicInteger();
+    /** Events and bytes offered and not yet taken by the reader (the head it holds included). */
+    private final AtomicInteger events = new AtomicInteger();
+    private final AtomicLong bytes = new AtomicLong();
+    /** No more events are queued (overflowed or closed). */
     private volatile boolean ended;
+    /** Closed by its owner: nothing more is delivered. */
+    private volatile boolean closed;
+    /** Reader-owned: the element taken from the queue and not yet returned. */
     private Object head;
+    /**
+     * Reader-owned: the overflow marker once the reader reached it. The end is kept here rather
+     * than re-queued, so that an event a racing writer queued after the marker is never seen.
+     */
+    private Overflow overflowed;
 
-    Watcher(byte[] prefix) {
+    Watcher(byte[] prefix, long maxBytes) {
       this.prefix = prefix;
+      this.maxBytes = maxBytes;
     }
 
     boolean matches(byte[] key) {
@@ -123,31 +187,70 @@ public final class Subscriptions implements ChangeSink {
           && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
     }
 
-    void offer(Event e) {
+    /**
+     * Queues {@code e}, or ends this watcher if that would take it over a bound. An event that
+     * arrives while nothing is unread is always taken, so a byte bound below one event's size
+     * ends only a subscriber that is actually behind.
+     */
+    void offer(Event e, long cost) {
       if (ended) {
         return;
       }
-      if (pending.incrementAndGet() > buffer) {
-        end(OVERFLOW);
+      int n = events.incrementAndGet();
+      long b = bytes.addAndGet(cost);
+      if (n > maxEvents || (b > maxBytes && b != cost)) {
+        // The refused event is never queued: uncount it, so the counts stay those of the queue.
+        events.decrementAndGet();
+        bytes.addAndGet(-cost);
+        end(new Overflow(n > maxEvents
+            ? "fell more than " + maxEvents + " events behind"
+            : "held more than " + maxBytes + " bytes of unread events"));
         return;
       }
       queue.add(e);
     }
 
-    void end(Object marker) {
+    /** Stops queueing events and unregisters; true for the first caller only. */
+    private boolean stop() {
       synchronized (this) {
         if (ended) {
-          return;
+          return false;
         }
         ended = true;
       }
       unregister(this);
-      queue.add(marker);
+      return true;
+    }
+
+    private void end(Overflow marker) {
+      if (stop()) {
+        queue.add(marker);
+      }
+    }
+
+    /** Closes this watcher: drops what it holds and wakes a reader blocked in {@code take()}. */
+    void drop() {
+      closed = true;
+      stop();
+      queue.clear();
+      queue.add(END);
+    }
+
+    private boolean isClosed() {
+      return closed || Subscriptions.this.closed;
+    }
+
+    long bufferedBytes() {
+      return isClosed() ? 0 : bytes.get();
+    }
+
+    int bufferedEvents() {
+      return isClosed() ? 0 : events.get();
     }
 
     @Override
     public boolean hasNext() {
-      if (head == null) {
+      if (head == null && !isClosed() && overflowed == null) {
         try {
           head = queue.take();
         } catch (InterruptedException e) {
@@ -158,19 +261,24 @@ public final class Subscriptions implements ChangeSink {
       return checkHead();
     }
 
+    /** Whether {@code head} is an event to return; false once closed, throws once overflowed. */
     private boolean checkHead() {
-      if (head == END) {
-        queue.add(END); // stay ended for later calls
+      if (isClosed()) {
+        // Closing wins over everything buffered, an event already fetched and an overflow alike.
         head = null;
+        overflowed = null;
+        queue.clear(); // frees a watcher that overflow had unregistered before the close
         return false;
       }
-      if (head == OVERFLOW) {
-        queue.add(OVERFLOW);
+      if (head instanceof Overflow o) {
+        overflowed = o;
         head = null;
-        throw new SubscriberOverflowException("subscriber to prefix 0x" + dev.luge.Bytes.hex(prefix)
-            + " fell more than " + buffer + " events behind and was ended; subscribe again");
       }
-      return true;
+      if (overflowed != null) {
+        throw new SubscriberOverflowException("subscriber to prefix 0x" + Bytes.hex(prefix) + " "
+            + overflowed.message() + " and was ended; subscribe again");
+      }
+      return head != null && head != END;
     }
 
     @Override
@@ -184,13 +292,14 @@ public final class Subscriptions implements ChangeSink {
     private Event take() {
       Event e = (Event) head;
       head = null;
-      pending.decrementAndGet();
+      events.decrementAndGet();
+      bytes.addAndGet(-cost(e));
       return e;
     }
 
     @Override
     public Event poll(long timeout, TimeUnit unit) throws InterruptedException {
-      if (head == null) {
+      if (head == null && !isClosed() && overflowed == null) {
         head = queue.poll(timeout, unit);
         if (head == null) {
           return null;
@@ -201,9 +310,7 @@ public final class Subscriptions implements ChangeSink {
 
     @Override
     public void close() {
-      end(END);
-      queue.clear();
-      queue.add(END);
+      drop();
     }
   }
 }

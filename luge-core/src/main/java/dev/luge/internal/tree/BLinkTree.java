@@ -400,7 +400,7 @@ public final class BLinkTree {
   }
 
   private static LugeException dropped() {
-    return new LugeException("the tree was dropped");
+    return new dev.luge.TreeDroppedException("the tree was dropped");
   }
 
   /**

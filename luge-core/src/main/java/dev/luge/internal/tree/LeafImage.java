@@ -1,5 +1,8 @@
 package dev.luge.internal.tree;
 
+import dev.luge.Config;
+import dev.luge.Tree;
+import dev.luge.internal.log.LogFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -29,8 +32,10 @@ import java.util.zip.Inflater;
  * <p>The right link is not stored: page ids exist only in memory, and recovery links the leaves
  * it rebuilds from the checkpoint's list. Decoding checks every length and offset against the
  * image and the keys' order and bounds, so a damaged image is reported, never served; a
- * deflated image must inflate to exactly the plain length it records and end there, and that
- * length is checked against DEFLATE's largest ratio before anything is allocated.
+ * deflated image must inflate to exactly the plain length it records and end there. That length
+ * is checked before anything is allocated (against DEFLATE's largest ratio and the largest image
+ * the leaf can have, {@link #maxPlain}), and the memory given to inflating follows what the
+ * stream produces rather than what it claims ({@link #plain}).
  */
 final class LeafImage {
   private LeafImage() {}
@@ -95,23 +100,79 @@ final class LeafImage {
   /** DEFLATE compresses at most this many to one (zlib's limit), which bounds a plain length. */
   private static final long MAX_RATIO = 1032;
 
-  /** The plain image of a possibly deflated {@code image}. */
-  private static ByteBuffer plain(ByteBuffer image) {
+  /**
+   * The largest plain image any database writes: the payload room of a record in a segment of
+   * {@link Config#MAX_SEGMENT_SIZE} (less its segment header and record header). The writer
+   * stores a leaf's image whole only if the plain image is at most {@link PageStore#maxImage()},
+   * the page log's largest record payload, which is below this. A larger leaf (huge values in
+   * deltas on top of a node) goes to disk in pieces whose entries take at most half of
+   * {@code maxImage()}, or of a single entry of at most {@link Tree#MAX_KEY_SIZE} plus
+   * {@link Tree#MAX_VALUE_SIZE}; with two bounds of at most a key each, either fits in a record
+   * of the smallest segment (32 MiB). Deflating only shrinks what is stored, never what is
+   * inflated. A node's size limit bounds nothing here: a leaf of one entry, or with deltas of
+   * huge values, exceeds it.
+   */
+  static final long MAX_PLAIN =
+      Config.MAX_SEGMENT_SIZE - LogFormat.SEGMENT_HEADER - LogFormat.RECORD_HEADER;
+
+  /**
+   * The largest plain image of the leaf {@code stub} stands for: its two bounds, the entry
+   * table, and {@code stub.entries} entries of the largest key and value (every write checks
+   * both limits, and a key is stored as a suffix, never longer), and never above
+   * {@link #MAX_PLAIN}. Decoding refuses an image whose bounds or entry count differ from the
+   * stub's, so a deflated image claiming more is damaged, and is refused before anything is
+   * allocated for it.
+   */
+  static long maxPlain(Stub stub) {
+    long fixed = 8L + stub.lo.length + (stub.hi == null ? 0 : stub.hi.length) + Node.HEADER + 4;
+    long perEntry = 4L + Node.ENTRY_HEADER + Tree.MAX_KEY_SIZE + Tree.MAX_VALUE_SIZE;
+    return Math.min(MAX_PLAIN, fixed + Math.max(0, stub.entries) * perEntry);
+  }
+
+  /**
+   * The first buffer a deflated image inflates into, unless the image is smaller or its stream
+   * is more than a quarter of this: every leaf of ordinary size inflates in one call into one
+   * buffer of its exact size.
+   */
+  private static final int FIRST_OUT = 1 << 20;
+
+  /**
+   * The plain image of a possibly deflated {@code image} of the leaf {@code stub} stands for.
+   *
+   * <p>The plain length a deflated image claims is checked before anything is allocated, and
+   * the output starts at the claimed length or at four times the stream's (at least
+   * {@link #FIRST_OUT}), whichever is less, and doubles, up to the claimed length, only while
+   * the stream keeps filling it, after {@link #checkStart} has found the start to be the leaf's:
+   * a claim the stream does not back costs what the stream produces, a stream that does not
+   * start as this leaf's image costs the first buffer, and no stream is inflated past the
+   * claimed length.
+   */
+  private static ByteBuffer plain(ByteBuffer image, Stub stub) {
     ByteBuffer b = image.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     if (b.remaining() < 8 || b.getInt(b.position()) != DEFLATED) {
       return b;
     }
     int len = b.getInt(b.position() + 4);
-    if (len < 8 || len > MAX_RATIO * (b.remaining() - 8) + 64) {
-      throw new BadImage("deflated leaf image of " + (b.remaining() - 8) + " bytes claims "
-          + len + " plain bytes");
+    int stream = b.remaining() - 8;
+    if (len < 8 || len > MAX_RATIO * stream + 64 || len > maxPlain(stub)) {
+      throw new BadImage("deflated leaf image of " + stream + " bytes claims " + len
+          + " plain bytes (at most " + Math.min(MAX_RATIO * stream + 64, maxPlain(stub))
+          + " for its stream and leaf)");
     }
     b.position(b.position() + 8);
-    byte[] out = new byte[len];
+    byte[] out = new byte[(int) Math.min(len, Math.max(FIRST_OUT, 4L * stream))];
+    int got = 0;
     Inflater inf = Codecs.INFLATERS.take();
     try {
       inf.setInput(b);
-      int got = inf.inflate(out);
+      for (;;) {
+        got += inf.inflate(out, got, out.length - got);
+        if (got < out.length || inf.finished() || out.length == len) {
+          break; // the stream ended, ran dry, or reached the claimed length
+        }
+        checkStart(out, stub, len);
+        out = Arrays.copyOf(out, (int) Math.min(len, 2L * out.length));
+      }
       if (got != len || !inf.finished() || inf.getRemaining() != 0) {
         throw new BadImage("deflated leaf image inflates to " + got + " bytes"
             + (inf.finished() ? "" : " and more") + ", expected " + len);
@@ -122,6 +183,44 @@ final class LeafImage {
       Codecs.INFLATERS.give(inf);
     }
     return ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /**
+   * Checks the start of a plain image of claimed length {@code len} being inflated into
+   * {@code out} (full) against the leaf {@code stub} stands for, as far as it is there: the
+   * bounds, the entry count, and the entry table, whose offsets must rise by an entry header at
+   * least and end where {@code len} does. It runs before the output grows, so that a stream
+   * that is not this leaf's image gets no more memory; {@link #check} checks the whole image
+   * once it is inflated.
+   */
+  private static void checkStart(byte[] out, Stub stub, int len) {
+    long n = out.length;
+    int loEnd = 4 + stub.lo.length;
+    int hiLength = stub.hi == null ? 0 : stub.hi.length;
+    long base = loEnd + 4L + hiLength; // where the packed entries start
+    long table = Node.HEADER + 4L * (stub.entries + 1L);
+    long end = len - base; // the last offset: the packed entries' length
+    boolean ok = n >= 4 && (int) Node.INT.get(out, 0) == stub.lo.length
+        && (n < loEnd || Arrays.equals(out, 4, loEnd, stub.lo, 0, stub.lo.length))
+        && (n < loEnd + 4L
+            || (int) Node.INT.get(out, loEnd) == (stub.hi == null ? -1 : hiLength))
+        && (n < base || stub.hi == null
+            || Arrays.equals(out, loEnd + 4, (int) base, stub.hi, 0, hiLength))
+        && (n < base + Node.HEADER || (int) Node.INT.get(out, (int) base) == stub.entries);
+    long prev = table - Node.ENTRY_HEADER;
+    for (int i = 0; ok && i <= stub.entries; i++) {
+      long at = base + Node.HEADER + 4L * i;
+      if (at + 4 > n) {
+        break;
+      }
+      int offset = (int) Node.INT.get(out, (int) at);
+      ok = (i == 0 ? offset == table : offset >= prev + Node.ENTRY_HEADER) && offset <= end
+          && (i < stub.entries || offset == end);
+      prev = offset;
+    }
+    if (!ok) {
+      throw new BadImage("deflated leaf image does not start as the image of its leaf");
+    }
   }
 
   static ByteBuffer encode(Node n) {
@@ -138,7 +237,7 @@ final class LeafImage {
 
   /** Decodes the image of the leaf {@code stub} stands for, checking it matches the stub. */
   static Node decode(ByteBuffer image, Stub stub) {
-    ByteBuffer b = plain(image);
+    ByteBuffer b = plain(image, stub);
     byte[] lo = bytes(b, false);
     byte[] hi = bytes(b, true);
     if (!Arrays.equals(lo, stub.lo) || !Arrays.equals(hi, stub.hi)) {

@@ -58,10 +58,8 @@ class CheckpointRacesTest {
   @Test
   void aStubInstalledWhileACheckpointRunsKeepsItsSegment() throws Exception {
     SimulatedFileIo io = new SimulatedFileIo();
-    byte[] id = new byte[16];
-    id[0] = 9;
     // 64 KiB segments: the fill's images take several, and a segment can hold a single image.
-    new Header(Header.CURRENT_VERSION, 64 << 10, id, 0L).write(io);
+    SmallSegments.create(io, 64 << 10);
     Config config = Config.builder().path(Path.of("/sim")).flushEveryMs(0)
         .checkpointAfterBytes(Long.MAX_VALUE).build();
     int keys = 2_000;

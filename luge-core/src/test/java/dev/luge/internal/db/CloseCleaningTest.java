@@ -30,9 +30,7 @@ class CloseCleaningTest {
   @Test
   void theCloseCleansSegmentsItLeftMostlyLive() throws Exception {
     SimulatedFileIo io = new SimulatedFileIo();
-    byte[] id = new byte[16];
-    id[0] = 7;
-    new Header(Header.CURRENT_VERSION, 64 << 10, id, 0L).write(io);
+    SmallSegments.create(io, 64 << 10);
     Config config = Config.builder().path(Path.of("/sim")).flushEveryMs(0)
         .checkpointAfterBytes(Long.MAX_VALUE).build();
     int keys = 20_000;

@@ -21,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
@@ -77,7 +78,9 @@ class DatabaseDirectoryTest {
     UnsupportedFormatException e = assertThrows(UnsupportedFormatException.class,
         () -> Luge.open(db()));
     assertEquals(99, e.found());
-    assertTrue(e.getMessage().contains("version 99") && e.getMessage().contains("1 to 2"),
+    assertEquals(db().resolve("HEADER"), e.file());
+    assertTrue(e.getMessage().contains("version 99") && e.getMessage().contains("1 to 3")
+        && e.getMessage().contains("HEADER"),
         e.getMessage());
     // The failed open released the lock: fixing the header makes the database usable again.
     patchHeader(8, Header.CURRENT_VERSION);
@@ -85,20 +88,15 @@ class DatabaseDirectoryTest {
   }
 
   /**
-   * Format 1 (before deflated leaf images) is still read, and stays 1 unless the database is
-   * opened for writing with compression: then the header says 2 before any deflated image is
-   * written, so a release that reads only format 1 refuses it by name.
+   * Format 1 (before deflated leaf images) is still read, and a read-only opening leaves it as
+   * it is; opened for writing it is upgraded to the current format once it was read back whole.
    */
   @Test
-  void aVersionOneDatabaseIsReadAndUpgradedOnlyForCompression() throws IOException {
+  void aVersionOneHeaderIsReadAndUpgradedWhenOpenedForWriting() throws IOException {
     try (Db db = Luge.open(db())) {
       db.put(Bytes.utf8("k"), Bytes.utf8("v"));
     }
     patchHeader(8, 1);
-    try (Db db = Luge.open(db())) {
-      assertEquals("v", new String(db.get(Bytes.utf8("k")), java.nio.charset.StandardCharsets.UTF_8));
-    }
-    assertEquals(1, Header.read(new DirectoryFileIo(db()), db()).formatVersion());
     try (Db db = Luge.open(Config.builder().path(db()).readOnly(true).compression(true).build())) {
       assertEquals("v", new String(db.get(Bytes.utf8("k")), java.nio.charset.StandardCharsets.UTF_8));
     }
@@ -107,7 +105,56 @@ class DatabaseDirectoryTest {
     try (Db db = Luge.open(Config.builder().path(db()).compression(true).build())) {
       assertEquals("v", new String(db.get(Bytes.utf8("k")), java.nio.charset.StandardCharsets.UTF_8));
     }
-    assertEquals(2, Header.read(new DirectoryFileIo(db()), db()).formatVersion());
+    assertEquals(Header.CURRENT_VERSION, Header.read(new DirectoryFileIo(db()), db()).formatVersion());
+  }
+
+  /**
+   * A database written by the release before format 3 (test resource {@code format2-db}, made
+   * by {@code format2-db-source/MakeFormat2.java.txt}: 64 KiB segments, deflated images, a
+   * checkpoint and redo records after it, never closed): read as it is, read-only without
+   * writing anything; opened for writing, its redo log is replayed, its header upgraded to 3
+   * with the bounds below which its segments keep the older shared magic, and everything
+   * written later goes to segments of the new format, which reopen together with the old.
+   */
+  @Test
+  void aFormatTwoDatabaseIsReadAndUpgraded() throws IOException {
+    Path dir = db();
+    Files.createDirectories(dir);
+    for (String f : List.of("CHECKPOINT", "HEADER", "page-0000000000000000.log",
+        "seg-0000000000000004.log")) {
+      try (var in = getClass().getResourceAsStream("/format2-db/" + f)) {
+        Files.copy(in, dir.resolve(f));
+      }
+    }
+    assertEquals(2, Header.read(new DirectoryFileIo(dir), dir).formatVersion());
+    try (Db db = Luge.open(Config.builder().path(dir).readOnly(true).build())) {
+      checkFormatTwoContents(db);
+    }
+    assertEquals(2, Header.read(new DirectoryFileIo(dir), dir).formatVersion());
+    try (Db db = Luge.open(dir)) {
+      checkFormatTwoContents(db);
+      db.put(Bytes.utf8("later"), Bytes.utf8("written in format 3"));
+    }
+    Header h = Header.read(new DirectoryFileIo(dir), dir);
+    assertEquals(Header.CURRENT_VERSION, h.formatVersion());
+    assertEquals(5, h.legacyRedoBelow());
+    assertEquals(1, h.legacyPageBelow());
+    try (Db db = Luge.open(dir)) {
+      checkFormatTwoContents(db);
+      assertEquals("written in format 3", Bytes.display(db.get(Bytes.utf8("later"))));
+      assertEquals(db.size() + db.openTree("fruit").size(), db.verify());
+    }
+  }
+
+  private static void checkFormatTwoContents(Db db) {
+    for (int i = 0; i < 3000; i++) {
+      String expected = i == 1 ? null : i % 7 == 0 ? "changed " + i : "value " + i + " ".repeat(i % 50);
+      byte[] got = db.get(Bytes.utf8("k" + i));
+      assertEquals(expected, got == null ? null : new String(got, java.nio.charset.StandardCharsets.UTF_8), "k" + i);
+    }
+    Tree fruit = db.openTree("fruit");
+    assertEquals(1000, fruit.size());
+    assertEquals("apple 2997", Bytes.display(fruit.get(Bytes.utf8("f2997"))));
   }
 
   @Test

@@ -51,10 +51,11 @@ import java.util.zip.CRC32C;
  *  68  4  padding to the 8-byte boundary
  * </pre>
  *
- * <p>Every flush writes the LSN up to which the log was durable before it into the slot it
- * did not write last time, so one torn slot write leaves the other: after a crash the log must
- * hold valid records up to the highest valid slot, or it was truncated or damaged. Marks prove
- * the same, but a truncation takes the later marks with it; the witness stays at the front.
+ * <p>A flush writes the LSN up to which the log was durable before it into the slot that was
+ * not written last (every so often, see {@code LogWriter}), so one torn slot write leaves the
+ * other: after a crash the log must hold valid records up to the highest valid slot, or it was
+ * truncated or damaged. Marks prove the same, but a truncation takes the later marks with it;
+ * the witness stays at the front.
  */
 public final class LogFormat {
   private LogFormat() {}

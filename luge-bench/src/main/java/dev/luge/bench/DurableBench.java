@@ -39,11 +39,11 @@ public final class DurableBench {
 
   static final int DURABLE_WRITES = 2000;
   /**
-   * Durable writes of the warm-up, on one and on two threads each. 500 (the first harness's)
-   * left the JIT compiling a store's flush path during the timed turns: measured with Luge's
-   * harness code in a fresh JVM, two threads made 1.02 to 1.20 times one after 500 warm-up
-   * writes and 1.43 to 1.62 after 5,000 (three alternating runs each, seventh session), since
-   * the compiler threads then competed with two writers for two cores.
+   * Durable writes of the warm-up, on one and on two threads each. After only 500 the JIT is
+   * still compiling a store's flush path during the timed turns, and its compiler threads compete
+   * with two writers for two cores: measured with Luge's harness code in a fresh JVM on the
+   * 2-core development machine (three alternating runs each), two threads make 1.02 to 1.20
+   * times one after 500 warm-up writes and 1.43 to 1.62 after 5,000.
    */
   static final int WARMUP_DURABLE_WRITES = 5000;
 

@@ -160,7 +160,7 @@ final class Export {
       throw damaged(at + 4 + in.position(), "a tree name that is not valid UTF-8");
     }
     try {
-      Database.validateName(name);
+      TreeRegistry.validateName(name);
     } catch (InvalidTreeNameException e) {
       throw damaged(at, "a bad tree name: " + e.getMessage());
     }

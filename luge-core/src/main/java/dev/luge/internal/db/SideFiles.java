@@ -129,7 +129,7 @@ final class SideFiles {
     long number = ref.getLong(0);
     long length = ref.getLong(8);
     int sum = ref.getInt(16);
-    if (number < 0 || length < 8 || length > Database.MAX_BATCH) {
+    if (number < 0 || length < 8 || length > BatchApplier.MAX_BATCH) {
       throw bad.apply(lsn, "batch file record naming file " + number + " of " + length + " bytes");
     }
     Path file = dir.resolve(name(number));

@@ -11,6 +11,7 @@ import dev.luge.Range;
 import dev.luge.Subscriber;
 import dev.luge.Tree;
 import dev.luge.internal.tree.BLinkTree;
+import dev.luge.internal.tree.KeyLocks;
 import dev.luge.internal.sub.Subscriptions;
 import dev.luge.internal.view.MapView;
 import java.nio.ByteBuffer;
@@ -28,6 +29,8 @@ class TreeHandle implements Tree {
   private final String name;
   private final BLinkTree tree;
   private final Subscriptions subscriptions;
+  /** The key lock stripes: single writes and batches of this tree take them. */
+  private final KeyLocks locks = new KeyLocks();
   private final Database owner;
   private final int id;
   private volatile MergeOperator mergeOperator;
@@ -37,7 +40,7 @@ class TreeHandle implements Tree {
     this.name = name;
     this.id = id;
     this.tree = tree;
-    this.subscriptions = new Subscriptions(subscriberBuffer);
+    this.subscriptions = new Subscriptions(subscriberBuffer, locks);
     this.tree.setChangeSink(subscriptions);
     this.owner = owner;
   }
@@ -150,7 +153,7 @@ class TreeHandle implements Tree {
   public byte[] get(byte[] key) {
     check();
     byte[] k = key(key);
-    return db().stable(() -> tree.get(k));
+    return db().batches().stable(() -> tree.get(k));
   }
 
   @Override
@@ -158,7 +161,7 @@ class TreeHandle implements Tree {
     check();
     Objects.requireNonNull(out, "out");
     byte[] k = key(bytesOf(Objects.requireNonNull(key, "key")));
-    return db().stable(() -> tree.get(k, out));
+    return db().batches().stable(() -> tree.get(k, out));
   }
 
   @Override
@@ -211,7 +214,7 @@ class TreeHandle implements Tree {
     if (ops.isEmpty()) {
       return;
     }
-    db().applyBatch(this, ops, subscriptions);
+    db().batches().apply(this, ops, locks);
     written();
   }
 
@@ -219,7 +222,7 @@ class TreeHandle implements Tree {
   public boolean containsKey(byte[] key) {
     check();
     byte[] k = key(key);
-    return db().stable(() -> tree.containsKey(k));
+    return db().batches().stable(() -> tree.containsKey(k));
   }
 
   @Override
@@ -295,37 +298,37 @@ class TreeHandle implements Tree {
   @Override
   public Entry firstEntry() {
     check();
-    return db().stable(() -> tree.ceiling(null, true, false));
+    return db().batches().stable(() -> tree.ceiling(null, true, false));
   }
 
   @Override
   public Entry lastEntry() {
     check();
-    return db().stable(() -> tree.floor(null, true, false));
+    return db().batches().stable(() -> tree.floor(null, true, false));
   }
 
   @Override
   public Entry lowerEntry(byte[] key) {
     check();
-    return db().stable(() -> tree.floor(key(key), false, false));
+    return db().batches().stable(() -> tree.floor(key(key), false, false));
   }
 
   @Override
   public Entry floorEntry(byte[] key) {
     check();
-    return db().stable(() -> tree.floor(key(key), true, false));
+    return db().batches().stable(() -> tree.floor(key(key), true, false));
   }
 
   @Override
   public Entry ceilingEntry(byte[] key) {
     check();
-    return db().stable(() -> tree.ceiling(key(key), true, false));
+    return db().batches().stable(() -> tree.ceiling(key(key), true, false));
   }
 
   @Override
   public Entry higherEntry(byte[] key) {
     check();
-    return db().stable(() -> tree.ceiling(key(key), false, false));
+    return db().batches().stable(() -> tree.ceiling(key(key), false, false));
   }
 
   @Override

@@ -1,8 +1,29 @@
 /**
- * The database as users see it: the directory, its {@code HEADER} and {@code LOCK}, the registry
- * of named trees, the tree handles that check arguments and copy arrays before the engine sees
- * them, redo records, batches, checkpoints ({@code CHECKPOINT}), cleaning, recovery, backup and
- * export. The write path, checkpoints and recovery step by step: docs/ARCHITECTURE.md.
+ * The database as users see it, over the engine: opening, recovery, checkpoints and the files.
+ *
+ * <ul>
+ *   <li>{@link dev.luge.internal.db.Database}: the {@code Db}; opens and recovers, owns the parts
+ *       below, closes them;
+ *   <li>{@link dev.luge.internal.db.TreeHandle}: a {@code Tree}: argument checks, copies, merge
+ *       operators, subscriptions, over a {@code BLinkTree};
+ *   <li>{@link dev.luge.internal.db.DatabaseDirectory}: the directory, its {@code LOCK} and
+ *       {@code HEADER}; {@link dev.luge.internal.db.Header}: the header's format;
+ *   <li>{@link dev.luge.internal.db.TreeRegistry}: named trees, their ids, creation and drop;
+ *   <li>{@link dev.luge.internal.db.RedoRecords}: what the redo log records, and its replay;
+ *       {@link dev.luge.internal.db.SideFiles}: batches too large for a log segment;
+ *   <li>{@link dev.luge.internal.db.BatchApplier}: atomic batches and their readers' seqlock;
+ *   <li>{@link dev.luge.internal.db.Checkpointer}: checkpoints;
+ *       {@link dev.luge.internal.db.CleaningPolicy}: which page segments they empty;
+ *       {@link dev.luge.internal.db.CheckpointFile}: the {@code CHECKPOINT} format;
+ *   <li>{@link dev.luge.internal.db.Maintenance}: the background thread (eviction, checkpoints);
+ *   <li>{@link dev.luge.internal.db.IdAllocator}: {@code generateId};
+ *   <li>{@link dev.luge.internal.db.Verifier}, {@link dev.luge.internal.db.Backup},
+ *       {@link dev.luge.internal.db.Export}: verify and checksum, backup, export and import;
+ *   <li>{@link dev.luge.internal.db.KeyRange}, {@link dev.luge.internal.db.BatchAccess}: ranges
+ *       and batches as the API's types see them.
+ * </ul>
+ *
+ * <p>The write path, checkpoints and recovery step by step: docs/ARCHITECTURE.md.
  *
  * <p>Checkpoint invariants: a checkpoint's redo start is an LSN below which every logged change
  * is in the trees (the redo segment before it was synced after all its writers finished); every
@@ -12,7 +33,8 @@
  * in memory names an image in it (docs/ARCHITECTURE.md, "Cleaning and space").
  *
  * <p>Invariants: one open {@code Database} per directory (an OS file lock); a directory without
- * a valid header is never written into unless it is empty; after {@code close()} every call on
- * the database, its trees and their iterators throws {@link dev.luge.DatabaseClosedException}.
+ * a valid header is never written into unless it is empty; nothing on disk is changed at opening
+ * before what it rests on was read and checked; after {@code close()} every call on the
+ * database, its trees and their iterators throws {@link dev.luge.DatabaseClosedException}.
  */
 package dev.luge.internal.db;

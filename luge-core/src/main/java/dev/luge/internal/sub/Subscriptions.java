@@ -6,6 +6,7 @@ import dev.luge.LugeException;
 import dev.luge.Subscriber;
 import dev.luge.SubscriberOverflowException;
 import dev.luge.internal.tree.ChangeSink;
+import dev.luge.internal.tree.KeyLocks;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -19,10 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * The subscribers of one tree, and the {@link ChangeSink} that feeds them.
  *
  * <p>Design: the list of watchers is a copy-on-write array, so a write with nobody watching pays
- * one volatile read and a prefix test per watcher. Every write holds one of 64 lock stripes
- * (chosen by key hash) across its commit and, when watched, its delivery: that orders events per
- * key without making writers of other keys wait, and lets a batch keep writers off its keys
- * while it applies them ({@link #stripe}). Each watcher has an unbounded queue with two counted
+ * one volatile read and a prefix test per watcher. Every write holds its key's stripe of the
+ * tree's {@link KeyLocks} across its commit and, when watched, its delivery: that orders events
+ * per key without making writers of other keys wait. Each watcher has an unbounded queue with two counted
  * budgets, events and heap bytes: a watcher that an event would take over either is ended with an
  * overflow marker instead of making writers wait (the policy documented on {@link Subscriber}).
  * Closing a watcher, or all of them, drops what they hold: a closed subscriber delivers nothing.
@@ -36,12 +36,11 @@ public final class Subscriptions implements ChangeSink {
    */
   public static final int EVENT_OVERHEAD = 96;
 
-  private static final int STRIPES = 64;
   private static final Watcher[] NONE = new Watcher[0];
   /** Queued by a close to wake a reader blocked in {@code take()}. */
   private static final Object END = new Object();
 
-  private final Object[] locks = new Object[STRIPES];
+  private final KeyLocks locks;
   private final int maxEvents;
   private volatile Watcher[] watchers = NONE;
   /** Set by {@link #closeAll}; watchers check it, so that one ended earlier by overflow (and no
@@ -50,13 +49,11 @@ public final class Subscriptions implements ChangeSink {
 
   /**
    * Subscriptions whose watchers are ended when more than {@code maxEvents} of their events are
-   * unread ({@code Config.subscriberBuffer}).
+   * unread ({@code Config.subscriberBuffer}), ordering changes by the stripes of {@code locks}.
    */
-  public Subscriptions(int maxEvents) {
+  public Subscriptions(int maxEvents, KeyLocks locks) {
     this.maxEvents = maxEvents;
-    for (int i = 0; i < STRIPES; i++) {
-      locks[i] = new Object();
-    }
+    this.locks = locks;
   }
 
   /**
@@ -112,17 +109,7 @@ public final class Subscriptions implements ChangeSink {
 
   @Override
   public Object lockFor(byte[] key) {
-    return locks[stripeOf(key)];
-  }
-
-  /** The index of the lock stripe of {@code key}. */
-  public static int stripeOf(byte[] key) {
-    return (Arrays.hashCode(key) & 0x7fffffff) % STRIPES;
-  }
-
-  /** Lock stripe {@code i}: a batch takes the stripes of all its keys, in index order. */
-  public Object stripe(int i) {
-    return locks[i];
+    return locks.lockFor(key);
   }
 
   @Override

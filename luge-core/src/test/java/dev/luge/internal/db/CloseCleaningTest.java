@@ -52,7 +52,7 @@ class CloseCleaningTest {
       Stats s = db.stats();
       double ratio = (double) s.pageLogBytes() / s.liveImageBytes();
       assertTrue(s.pageSegments() > 10, s.toString());
-      assertTrue(ratio <= Database.SPACE_BOUND + 0.05, "page log at " + ratio
+      assertTrue(ratio <= CleaningPolicy.SPACE_BOUND + 0.05, "page log at " + ratio
           + " times its live bytes after the close: " + s);
       for (int i = 0; i < keys; i += 37) {
         assertArrayEquals(value(i, (i / 40) % 3 == 0 ? 1 : 0), db.get(key(i)));

@@ -2,6 +2,7 @@ package dev.luge.internal.db;
 
 import dev.luge.LimitExceededException;
 import dev.luge.internal.log.LogWriter;
+import dev.luge.internal.log.Reservation;
 import dev.luge.internal.tree.KeyLocks;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -72,7 +73,7 @@ final class BatchApplier {
 
   private void applyLocked(TreeHandle t, NavigableMap<byte[], byte[]> ops, LogWriter w,
       int size) {
-    LogWriter.Reservation r = null;
+    Reservation r = null;
     if (w != null && size <= w.maxPayload()) {
       r = w.reserve(RedoRecords.BATCH, size);
       RedoRecords.encodeBatch(t.id(), ops, r.payload());

@@ -4,6 +4,7 @@ import dev.luge.CorruptionException;
 import dev.luge.Tree;
 import dev.luge.internal.log.LogFormat;
 import dev.luge.internal.log.LogWriter;
+import dev.luge.internal.log.Reservation;
 import dev.luge.internal.tree.RedoLog;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -46,7 +47,7 @@ final class RedoRecords {
   private RedoLog forTree(int id) {
     return (key, value) -> {
       int length = value == null ? 4 + key.length : 8 + key.length + value.length;
-      LogWriter.Reservation r = db.log().reserve(value == null ? REMOVE : PUT, length);
+      Reservation r = db.log().reserve(value == null ? REMOVE : PUT, length);
       ByteBuffer p = r.payload();
       p.putInt(id);
       if (value != null) {

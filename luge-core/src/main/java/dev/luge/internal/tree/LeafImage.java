@@ -2,7 +2,6 @@ package dev.luge.internal.tree;
 
 import dev.luge.Config;
 import dev.luge.Tree;
-import dev.luge.internal.log.LogFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -113,7 +112,7 @@ final class LeafImage {
    * huge values, exceeds it.
    */
   static final long MAX_PLAIN =
-      Config.MAX_SEGMENT_SIZE - LogFormat.SEGMENT_HEADER - LogFormat.RECORD_HEADER;
+      Config.MAX_SEGMENT_SIZE - 64 - 20; // a segment header and a record header (LogFormat)
 
   /**
    * The largest plain image of the leaf {@code stub} stands for: its two bounds, the entry

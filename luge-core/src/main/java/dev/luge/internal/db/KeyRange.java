@@ -2,6 +2,7 @@ package dev.luge.internal.db;
 
 import dev.luge.Entry;
 import dev.luge.Range;
+import dev.luge.internal.tree.KeyBounds;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Spliterator;
@@ -12,19 +13,12 @@ import java.util.stream.StreamSupport;
 /** A {@link Range} of a tree: an immutable description, read lazily by each iterator. */
 final class KeyRange implements Range {
   private final TreeHandle tree;
-  private final byte[] from;
-  private final boolean fromIncl;
-  private final byte[] to;
-  private final boolean toIncl;
+  private final KeyBounds bounds;
   private final boolean descending;
 
-  KeyRange(TreeHandle tree, byte[] from, boolean fromIncl, byte[] to, boolean toIncl,
-      boolean descending) {
+  KeyRange(TreeHandle tree, KeyBounds bounds, boolean descending) {
     this.tree = tree;
-    this.from = from;
-    this.fromIncl = fromIncl;
-    this.to = to;
-    this.toIncl = toIncl;
+    this.bounds = bounds;
     this.descending = descending;
   }
 
@@ -45,23 +39,23 @@ final class KeyRange implements Range {
 
   @Override
   public Range fromInclusive(boolean inclusive) {
-    return new KeyRange(tree, from, inclusive, to, toIncl, descending);
+    return new KeyRange(tree, bounds.withFromInclusive(inclusive), descending);
   }
 
   @Override
   public Range toInclusive(boolean inclusive) {
-    return new KeyRange(tree, from, fromIncl, to, inclusive, descending);
+    return new KeyRange(tree, bounds.withToInclusive(inclusive), descending);
   }
 
   @Override
   public Range descending() {
-    return new KeyRange(tree, from, fromIncl, to, toIncl, !descending);
+    return new KeyRange(tree, bounds, !descending);
   }
 
   @Override
   public Iterator<Entry> iterator() {
     tree.check();
-    Iterator<Entry> it = tree.engine().iterator(from, fromIncl, to, toIncl, descending);
+    Iterator<Entry> it = tree.engine().iterator(bounds, descending);
     return new Iterator<>() {
       @Override
       public boolean hasNext() {
@@ -106,7 +100,7 @@ final class KeyRange implements Range {
   public long visit(dev.luge.EntryVisitor visitor) {
     tree.check();
     java.util.Objects.requireNonNull(visitor, "visitor");
-    return tree.engine().visit(from, fromIncl, to, toIncl, descending, visitor);
+    return tree.engine().visit(bounds, descending, visitor);
   }
 
   @Override
@@ -126,8 +120,6 @@ final class KeyRange implements Range {
 
   @Override
   public String toString() {
-    return "Range[" + (from == null ? "-inf" : (fromIncl ? "[" : "(") + dev.luge.Bytes.display(from))
-        + ", " + (to == null ? "+inf" : dev.luge.Bytes.display(to) + (toIncl ? "]" : ")"))
-        + (descending ? ", descending" : "") + "]";
+    return "Range[" + bounds + (descending ? ", descending" : "") + "]";
   }
 }

@@ -11,6 +11,7 @@ import dev.luge.Range;
 import dev.luge.Subscriber;
 import dev.luge.Tree;
 import dev.luge.internal.tree.BLinkTree;
+import dev.luge.internal.tree.KeyBounds;
 import dev.luge.internal.tree.KeyLocks;
 import dev.luge.internal.sub.Subscriptions;
 import dev.luge.internal.view.MapView;
@@ -350,21 +351,21 @@ class TreeHandle implements Tree {
   @Override
   public Range range(byte[] from, byte[] to) {
     check();
-    return new KeyRange(this, from == null ? null : key(from).clone(), true,
-        to == null ? null : key(to).clone(), false, false);
+    return new KeyRange(this, KeyBounds.of(from == null ? null : key(from).clone(),
+        to == null ? null : key(to).clone()), false);
   }
 
   @Override
   public Range scanPrefix(byte[] prefix) {
     check();
     byte[] p = key(prefix).clone();
-    return new KeyRange(this, p, true, KeyRange.successor(p), false, false);
+    return new KeyRange(this, KeyBounds.of(p, KeyRange.successor(p)), false);
   }
 
   @Override
   public Range all() {
     check();
-    return new KeyRange(this, null, true, null, false, false);
+    return new KeyRange(this, KeyBounds.of(null, null), false);
   }
 
   @Override

@@ -7,7 +7,6 @@ import dev.luge.internal.io.FileIo;
 import dev.luge.internal.log.LogFormat;
 import dev.luge.internal.log.LogReader;
 import dev.luge.internal.log.LogWriter;
-import dev.luge.internal.tree.PageStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.NoSuchFileException;

@@ -1,8 +1,10 @@
 /**
  * The page cache: page ids mapped to page states by compare-and-swap ({@link
- * dev.luge.internal.pagecache.PageTable}), and the page log on disk where leaf images live
- * ({@link dev.luge.internal.pagecache.PageLog}). The memory side (accounting, eviction, reload)
- * is {@code internal.tree.LeafCache}, since it must see the tree's page states.
+ * dev.luge.internal.pagecache.PageTable}), and where leaf images go and come back from ({@link
+ * dev.luge.internal.pagecache.PageStore}), the page log on disk ({@link
+ * dev.luge.internal.pagecache.PageLog}). The memory side (accounting, eviction, reload) is
+ * {@code internal.tree.LeafCache}, since it must see the tree's page states; this package does
+ * not see the tree.
  *
  * <p>Invariants: a page state object is immutable once published and is never published twice
  * (so a CAS that expects it cannot suffer ABA); a slot only ever moves forward to a newer state.

@@ -1,5 +1,6 @@
 package dev.luge.internal.tree;
 
+import dev.luge.internal.pagecache.PageStore;
 import dev.luge.CorruptionException;
 import dev.luge.Entry;
 import dev.luge.EntryVisitor;
@@ -973,19 +974,14 @@ public final class BLinkTree {
     return true;
   }
 
-  /**
-   * A weakly consistent iterator over {@code [from, to)} (inclusivity as given; null ends are
-   * open), forward or descending; see {@link Scans}.
-   */
-  public Iterator<Entry> iterator(byte[] from, boolean fromIncl, byte[] to, boolean toIncl,
-      boolean descending) {
-    return Scans.iterator(this, from, fromIncl, to, toIncl, descending);
+  /** A weakly consistent iterator over {@code bounds}, forward or descending; see {@link Scans}. */
+  public Iterator<Entry> iterator(KeyBounds bounds, boolean descending) {
+    return Scans.iterator(this, bounds, descending);
   }
 
   /** Scans like {@link #iterator} handing entries to {@code visitor} without copies; see {@link Scans}. */
-  public long visit(byte[] from, boolean fromIncl, byte[] to, boolean toIncl, boolean descending,
-      EntryVisitor visitor) {
-    return Scans.visit(this, from, fromIncl, to, toIncl, descending, visitor);
+  public long visit(KeyBounds bounds, boolean descending, EntryVisitor visitor) {
+    return Scans.visit(this, bounds, descending, visitor);
   }
 
   // ------------------------------------------------------------------ checkpoints and recovery

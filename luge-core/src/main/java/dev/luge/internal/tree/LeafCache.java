@@ -1,5 +1,6 @@
 package dev.luge.internal.tree;
 
+import dev.luge.internal.pagecache.PageStore;
 import dev.luge.internal.debug.SyncPoint;
 import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;

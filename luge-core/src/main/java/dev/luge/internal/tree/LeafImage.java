@@ -1,5 +1,6 @@
 package dev.luge.internal.tree;
 
+import dev.luge.internal.pagecache.PageStore;
 import dev.luge.Config;
 import dev.luge.Tree;
 import java.nio.ByteBuffer;

@@ -22,15 +22,12 @@ final class Scans {
   private Scans() {}
 
   /**
-   * A weakly consistent iterator over {@code [from, to)} (inclusivity as given; null ends are
-   * open), forward or descending. It reads one leaf at a time and resumes from that leaf's bound,
-   * so it returns each key at most once, in order, and every key present throughout.
+   * A weakly consistent iterator over {@code bounds}, forward or descending. It reads one leaf at
+   * a time and resumes from that leaf's bound, so it returns each key at most once, in order, and
+   * every key present throughout.
    */
-  static Iterator<Entry> iterator(BLinkTree tree, byte[] from, boolean fromIncl, byte[] to,
-      boolean toIncl, boolean descending) {
-    return descending
-        ? new Backward(tree, from, fromIncl, to, toIncl)
-        : new Forward(tree, from, fromIncl, to, toIncl);
+  static Iterator<Entry> iterator(BLinkTree tree, KeyBounds bounds, boolean descending) {
+    return descending ? new Backward(tree, bounds) : new Forward(tree, bounds);
   }
 
   /**
@@ -38,11 +35,9 @@ final class Scans {
    * the value is a view of the packed node, the key is assembled (prefix plus suffix) in one
    * reused scratch array, so nothing is allocated per entry.
    */
-  static long visit(BLinkTree tree, byte[] from, boolean fromIncl, byte[] to, boolean toIncl,
-      boolean descending, EntryVisitor visitor) {
-    LeafIterator it = descending
-        ? new Backward(tree, from, fromIncl, to, toIncl)
-        : new Forward(tree, from, fromIncl, to, toIncl);
+  static long visit(BLinkTree tree, KeyBounds bounds, boolean descending,
+      EntryVisitor visitor) {
+    LeafIterator it = descending ? new Backward(tree, bounds) : new Forward(tree, bounds);
     byte[] scratch = new byte[64];
     ByteBuffer keyView = ByteBuffer.wrap(scratch).asReadOnlyBuffer();
     long visited = 0;
@@ -82,12 +77,13 @@ final class Scans {
     int end;
     boolean exhausted;
 
-    LeafIterator(BLinkTree tree, byte[] from, boolean fromIncl, byte[] to, boolean toIncl) {
+    LeafIterator(BLinkTree tree, KeyBounds bounds) {
       this.tree = tree;
-      this.from = from;
-      this.fromIncl = fromIncl;
-      this.to = to;
-      this.toIncl = toIncl;
+      this.from = bounds.from();
+      this.fromIncl = bounds.fromInclusive();
+      this.to = bounds.to();
+      this.toIncl = bounds.toInclusive();
+      this.exhausted = bounds.isEmpty();
     }
 
     abstract boolean advance();
@@ -109,14 +105,10 @@ final class Scans {
     byte[] bound;
     boolean boundIncl;
 
-    Forward(BLinkTree tree, byte[] from, boolean fromIncl, byte[] to, boolean toIncl) {
-      super(tree, from, fromIncl, to, toIncl);
+    Forward(BLinkTree tree, KeyBounds bounds) {
+      super(tree, bounds);
       this.bound = from == null ? new byte[0] : from;
       this.boundIncl = from == null || fromIncl;
-      if (from != null && to != null) {
-        int cmp = Arrays.compareUnsigned(from, to);
-        exhausted = cmp > 0 || (cmp == 0 && !(fromIncl && toIncl));
-      }
     }
 
     @Override
@@ -161,16 +153,12 @@ final class Scans {
     boolean boundIncl;
     boolean done;
 
-    Backward(BLinkTree tree, byte[] from, boolean fromIncl, byte[] to, boolean toIncl) {
-      super(tree, from, fromIncl, to, toIncl);
+    Backward(BLinkTree tree, KeyBounds bounds) {
+      super(tree, bounds);
       this.bound = to;
       this.boundIncl = to != null && toIncl;
-      if (from != null && to != null) {
-        int cmp = Arrays.compareUnsigned(from, to);
-        exhausted = cmp > 0 || (cmp == 0 && !(fromIncl && toIncl));
-      }
       if (to != null && to.length == 0 && !toIncl) {
-        exhausted = true;
+        exhausted = true; // nothing sorts below the empty key
       }
     }
 

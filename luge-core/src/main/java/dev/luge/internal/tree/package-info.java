@@ -1,5 +1,26 @@
 /**
- * The B-link tree: packed nodes, delta chains, splits, merges, scans.
+ * The B-link tree: packed nodes, delta chains, splits, merges, scans, and the memory side of
+ * the page cache.
+ *
+ * <ul>
+ *   <li>{@link dev.luge.internal.tree.BLinkTree}: the lock-free tree (one protocol, one class);
+ *   <li>page states: {@link dev.luge.internal.tree.Node} (packed, prefix-compressed),
+ *       {@link dev.luge.internal.tree.Delta}, {@link dev.luge.internal.tree.Intent},
+ *       {@link dev.luge.internal.tree.Frozen}, {@link dev.luge.internal.tree.Removed},
+ *       {@link dev.luge.internal.tree.Stub} (an evicted leaf);
+ *   <li>{@link dev.luge.internal.tree.EntryList}: building nodes; {@link
+ *       dev.luge.internal.tree.LeafView}: a leaf with its deltas merged in, without a copy;
+ *   <li>{@link dev.luge.internal.tree.Scans}: range iterators and the zero-copy visit, over
+ *       {@link dev.luge.internal.tree.KeyBounds};
+ *   <li>{@link dev.luge.internal.tree.LeafCache}: memory accounting, eviction, reload, relocation;
+ *       {@link dev.luge.internal.tree.LeafImage}: a leaf's image on disk (plain or deflated);
+ *   <li>{@link dev.luge.internal.tree.KeyLocks}: the key lock stripes writers and batches take;
+ *       {@link dev.luge.internal.tree.ChangeSink} and {@link dev.luge.internal.tree.RedoLog}:
+ *       where a write reports its change and logs it.
+ * </ul>
+ *
+ * <p>The tree sees the page cache through {@code internal.pagecache.PageTable} and {@code
+ * internal.pagecache.PageStore} only; nothing below it sees the tree.
  *
  * <p>Invariants, each kept by a single CAS per step (see {@link dev.luge.internal.tree.BLinkTree}):
  * <ol>

@@ -5,6 +5,7 @@ import dev.luge.CasResult;
 import dev.luge.Codec;
 import dev.luge.Range;
 import dev.luge.Tree;
+import dev.luge.internal.tree.KeyBounds;
 import java.util.AbstractCollection;
 import java.util.AbstractMap;
 import java.util.AbstractSet;
@@ -40,28 +41,22 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   private final Tree tree;
   private final Codec<K> keys;
   private final Codec<V> values;
-  /** Bounds in ascending terms; null means unbounded. */
-  private final byte[] lo;
-  private final boolean loIncl;
-  private final byte[] hi;
-  private final boolean hiIncl;
+  /** Bounds in ascending terms. */
+  private final KeyBounds bounds;
   private final boolean descending;
 
-  private MapView(Tree tree, Codec<K> keys, Codec<V> values, byte[] lo, boolean loIncl,
-      byte[] hi, boolean hiIncl, boolean descending) {
+  private MapView(Tree tree, Codec<K> keys, Codec<V> values, KeyBounds bounds,
+      boolean descending) {
     this.tree = tree;
     this.keys = keys;
     this.values = values;
-    this.lo = lo;
-    this.loIncl = loIncl;
-    this.hi = hi;
-    this.hiIncl = hiIncl;
+    this.bounds = bounds;
     this.descending = descending;
   }
 
   /** The view of the whole tree, in ascending order. */
   public static <K, V> ConcurrentNavigableMap<K, V> of(Tree tree, Codec<K> keys, Codec<V> values) {
-    return new MapView<>(tree, keys, values, null, false, null, false, false);
+    return new MapView<>(tree, keys, values, KeyBounds.ALL, false);
   }
 
   // ---------------------------------------------------------------- encoding and bounds
@@ -76,23 +71,15 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   }
 
   private boolean tooLow(byte[] k) {
-    if (lo == null) {
-      return false;
-    }
-    int c = Bytes.compare(k, lo);
-    return c < 0 || (c == 0 && !loIncl);
+    return bounds.belowFrom(k);
   }
 
   private boolean tooHigh(byte[] k) {
-    if (hi == null) {
-      return false;
-    }
-    int c = Bytes.compare(k, hi);
-    return c > 0 || (c == 0 && !hiIncl);
+    return bounds.aboveTo(k);
   }
 
   private boolean inRange(byte[] k) {
-    return !tooLow(k) && !tooHigh(k);
+    return bounds.contains(k);
   }
 
   private byte[] checkInRange(byte[] k) {
@@ -103,7 +90,7 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   }
 
   private boolean isFull() {
-    return lo == null && hi == null;
+    return bounds.unbounded();
   }
 
   private Map.Entry<K, V> snapshot(dev.luge.Entry e) {
@@ -121,10 +108,11 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   private dev.luge.Entry aCeiling(byte[] k, boolean inclusive) {
     dev.luge.Entry e;
     if (k == null || tooLow(k)) {
+      byte[] lo = bounds.from();
       if (lo == null) {
         e = tree.firstEntry();
       } else {
-        e = loIncl ? tree.ceilingEntry(lo) : tree.higherEntry(lo);
+        e = bounds.fromInclusive() ? tree.ceilingEntry(lo) : tree.higherEntry(lo);
       }
     } else {
       e = inclusive ? tree.ceilingEntry(k) : tree.higherEntry(k);
@@ -136,10 +124,11 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   private dev.luge.Entry aFloor(byte[] k, boolean inclusive) {
     dev.luge.Entry e;
     if (k == null || tooHigh(k)) {
+      byte[] hi = bounds.to();
       if (hi == null) {
         e = tree.lastEntry();
       } else {
-        e = hiIncl ? tree.floorEntry(hi) : tree.lowerEntry(hi);
+        e = bounds.toInclusive() ? tree.floorEntry(hi) : tree.lowerEntry(hi);
       }
     } else {
       e = inclusive ? tree.floorEntry(k) : tree.lowerEntry(k);
@@ -181,7 +170,9 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   }
 
   private Range range() {
-    Range r = tree.range(lo, hi).fromInclusive(lo == null || loIncl).toInclusive(hiIncl);
+    Range r = tree.range(bounds.from(), bounds.to())
+        .fromInclusive(bounds.from() == null || bounds.fromInclusive())
+        .toInclusive(bounds.toInclusive());
     return descending ? r.descending() : r;
   }
 
@@ -385,32 +376,33 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   // ---------------------------------------------------------------- sub-maps
 
   /**
-   * The view restricted to ascending bounds {@code [from, to]} (inclusivity as given; null:
-   * keep this view's bound), which must lie within this view's bounds.
+   * The view restricted to the ascending bounds {@code b} (a null end: keep this view's), which
+   * must lie within this view's bounds.
    */
-  private MapView<K, V> restrict(byte[] from, boolean fromIncl, byte[] to, boolean toIncl) {
-    byte[] nlo = lo;
-    boolean nloIncl = loIncl;
-    byte[] nhi = hi;
-    boolean nhiIncl = hiIncl;
-    if (from != null) {
-      if (!inRangeOrBound(from, fromIncl)) {
+  private MapView<K, V> restrict(KeyBounds b) {
+    byte[] nlo = bounds.from();
+    boolean nloIncl = bounds.fromInclusive();
+    byte[] nhi = bounds.to();
+    boolean nhiIncl = bounds.toInclusive();
+    if (b.from() != null) {
+      if (!inRangeOrBound(b.from(), b.fromInclusive())) {
         throw new IllegalArgumentException("fromKey out of range");
       }
-      nlo = from;
-      nloIncl = fromIncl;
+      nlo = b.from();
+      nloIncl = b.fromInclusive();
     }
-    if (to != null) {
-      if (!inRangeOrBound(to, toIncl)) {
+    if (b.to() != null) {
+      if (!inRangeOrBound(b.to(), b.toInclusive())) {
         throw new IllegalArgumentException("toKey out of range");
       }
-      nhi = to;
-      nhiIncl = toIncl;
+      nhi = b.to();
+      nhiIncl = b.toInclusive();
     }
     if (nlo != null && nhi != null && Bytes.compare(nlo, nhi) > 0) {
       throw new IllegalArgumentException("fromKey > toKey");
     }
-    return new MapView<>(tree, keys, values, nlo, nloIncl, nhi, nhiIncl, descending);
+    return new MapView<>(tree, keys, values, new KeyBounds(nlo, nloIncl, nhi, nhiIncl),
+        descending);
   }
 
   /**
@@ -421,8 +413,10 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
     if (inRange(k)) {
       return true;
     }
-    return !incl && ((lo != null && !loIncl && Bytes.compare(k, lo) == 0)
-        || (hi != null && !hiIncl && Bytes.compare(k, hi) == 0));
+    byte[] lo = bounds.from();
+    byte[] hi = bounds.to();
+    return !incl && ((lo != null && !bounds.fromInclusive() && Bytes.compare(k, lo) == 0)
+        || (hi != null && !bounds.toInclusive() && Bytes.compare(k, hi) == 0));
   }
 
   @Override
@@ -434,24 +428,26 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
       if (Bytes.compare(f, t) < 0) {
         throw new IllegalArgumentException("fromKey > toKey");
       }
-      return restrict(t, toInclusive, f, fromInclusive);
+      return restrict(new KeyBounds(t, toInclusive, f, fromInclusive));
     }
     if (Bytes.compare(f, t) > 0) {
       throw new IllegalArgumentException("fromKey > toKey");
     }
-    return restrict(f, fromInclusive, t, toInclusive);
+    return restrict(new KeyBounds(f, fromInclusive, t, toInclusive));
   }
 
   @Override
   public ConcurrentNavigableMap<K, V> headMap(K toKey, boolean inclusive) {
     byte[] t = enc(toKey);
-    return descending ? restrict(t, inclusive, null, false) : restrict(null, false, t, inclusive);
+    return restrict(descending ? new KeyBounds(t, inclusive, null, false)
+        : new KeyBounds(null, false, t, inclusive));
   }
 
   @Override
   public ConcurrentNavigableMap<K, V> tailMap(K fromKey, boolean inclusive) {
     byte[] f = enc(fromKey);
-    return descending ? restrict(null, false, f, inclusive) : restrict(f, inclusive, null, false);
+    return restrict(descending ? new KeyBounds(null, false, f, inclusive)
+        : new KeyBounds(f, inclusive, null, false));
   }
 
   @Override
@@ -471,7 +467,7 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
 
   @Override
   public ConcurrentNavigableMap<K, V> descendingMap() {
-    return new MapView<>(tree, keys, values, lo, loIncl, hi, hiIncl, !descending);
+    return new MapView<>(tree, keys, values, bounds, !descending);
   }
 
   // ---------------------------------------------------------------- collection views

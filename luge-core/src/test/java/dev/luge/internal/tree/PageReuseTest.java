@@ -137,7 +137,7 @@ class PageReuseTest {
         }
       }
       assertEquals(model.size(), tree.checkStructure(), "seed " + seed);
-      Iterator<Entry> it = tree.iterator(null, true, null, true, false);
+      Iterator<Entry> it = tree.iterator(KeyBounds.ALL, false);
       for (Map.Entry<Long, byte[]> e : model.entrySet()) {
         Entry got = it.next();
         assertArrayEquals(key(e.getKey()), got.key(), "seed " + seed);
@@ -224,7 +224,7 @@ class PageReuseTest {
             }
             int seen = 0;
             long last = -1;
-            Iterator<Entry> it = tree.iterator(null, true, null, true, false);
+            Iterator<Entry> it = tree.iterator(KeyBounds.ALL, false);
             while (it.hasNext()) {
               long k = ByteBuffer.wrap(it.next().key()).getLong();
               if (k <= last) {

@@ -1,10 +1,11 @@
-package dev.luge.internal.tree;
+package dev.luge.internal.pagecache;
 
 import java.nio.ByteBuffer;
 
 /**
- * Where leaf images go when the cache writes them out: the page log. Locations are opaque
- * {@code long}s to the tree (log sequence numbers of the page log).
+ * Where leaf images go when the cache writes them out, and come back from: the page log
+ * ({@link PageLog}). Locations are opaque {@code long}s to the tree (log sequence numbers of the
+ * page log). The tree sees the page cache through this and {@link PageTable} only.
  */
 public interface PageStore {
 

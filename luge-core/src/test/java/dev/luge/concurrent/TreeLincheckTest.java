@@ -13,6 +13,7 @@ import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Param;
 import org.jetbrains.lincheck.datastructures.StressOptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.Test;
  * consolidation on every write, so that five keys span several leaves and every write splits or
  * merges.
  */
+@Tag("slow") // left out of the quick tier (-Pquick)
 class TreeLincheckTest {
 
   /** Values are long enough that a tiny node holds two entries. */

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the prefix of the history it equals, or fails: every recovered state must be the state after
  * some prefix at least as long as the last acknowledged flush.
  */
+@Tag("slow") // left out of the quick tier (-Pquick)
 class LargerThanCacheCrashTest {
   static final long CACHE = 1 << 20;
   /** Keys of the history; the first {@code KEYS} operations put each once, in hashed order. */

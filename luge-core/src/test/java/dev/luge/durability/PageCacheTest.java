@@ -15,6 +15,7 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The page cache on disk: checkpoints, eviction and reloading, recovery from a checkpoint,
  * bounded memory with data larger than the cache, bounded space under overwrites.
  */
+@Tag("slow") // left out of the quick tier (-Pquick)
 class PageCacheTest {
   @TempDir
   Path tmp;

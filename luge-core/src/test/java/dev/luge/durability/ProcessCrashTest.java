@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * flush is there, the sequential keys form a prefix (never a later write without an earlier one),
  * and the tree is sound. {@code -Dluge.crash.cycles} sets the number of kills.
  */
+@Tag("slow") // left out of the quick tier (-Pquick)
 class ProcessCrashTest {
   @TempDir
   Path tmp;

@@ -21,6 +21,7 @@ import java.util.NavigableMap;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * interleaving, and checks its own keys in its scans while the other writes between them.
  * {@code -Dluge.model.largeRuns} sets the seeds per shape (default 1).
  */
+@Tag("slow") // left out of the quick tier (-Pquick)
 class LargerThanCacheModelTest {
   static final int RUNS = Integer.getInteger("luge.model.largeRuns", 1);
   static final long CACHE = 1 << 20;

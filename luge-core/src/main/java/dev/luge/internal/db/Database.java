@@ -101,8 +101,8 @@ public final class Database extends TreeHandle implements Db {
 
   /**
    * Opens with the data files (header and log) on {@code files} instead of the directory itself:
-   * tests pass a {@link dev.luge.internal.io.SimulatedFileIo} to simulate power loss. The lock
-   * stays an OS lock in the real directory.
+   * tests pass a simulated disk ({@code SimulatedFileIo}, in the test sources) to simulate power
+   * loss. The lock stays an OS lock in the real directory.
    */
   public static Database open(Config config, BLinkTree.Options options, FileIo files) {
     DatabaseDirectory directory = DatabaseDirectory.open(config, files);

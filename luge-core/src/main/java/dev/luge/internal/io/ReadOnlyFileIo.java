@@ -22,6 +22,7 @@ import java.util.stream.Stream;
 public final class ReadOnlyFileIo implements FileIo {
   private final Path dir;
 
+  /** The files of {@code dir}, for reading only. */
   public ReadOnlyFileIo(Path dir) {
     this.dir = dir;
   }

@@ -146,6 +146,40 @@ public interface Db extends Tree, AutoCloseable {
    */
   long importFrom(java.io.InputStream in);
 
+  /**
+   * Copies every entry still readable from the damaged database in {@code damaged} into a new
+   * database in {@code target}, and reports what could not be read: by tree and key range, and
+   * where the redo log stopped. It reads where {@link Luge#open} refuses to: past a damaged
+   * {@code HEADER}, a missing or damaged {@code CHECKPOINT}, missing or damaged page segments and
+   * leaf images, damaged or missing redo segments.
+   *
+   * <p>With a readable {@code CHECKPOINT}, the copy holds every tree it lists with the entries of
+   * every leaf image that reads back, then every write of the redo log from the checkpoint's redo
+   * start up to the first record that cannot be read. Without one, the trees are rebuilt as well
+   * as the page log allows (leaf images do not record their tree) and the redo log is replayed
+   * over them: {@link SalvageReport#bestEffort()} is then true (docs/ARCHITECTURE.md, "Salvage").
+   *
+   * <p>Nothing in {@code damaged} is written: every file there is opened for reading only, and
+   * its {@code LOCK} file, if there is one, is held shared while salvage reads (as a read-only
+   * open holds it), so that a process with the database open for writing makes it fail instead
+   * of being raced. The copy is an ordinary database: it opens normally and passes
+   * {@link #verify()}. If salvage fails part way (the target's disk fills up, say), the target
+   * holds part of the copy: delete it and salvage again.
+   *
+   * @param damaged the directory of the damaged database
+   * @param target a new or empty directory for the copy, outside {@code damaged}
+   * @return what was copied and what was lost
+   * @throws LugeException if {@code damaged} holds no database (no {@code HEADER},
+   *     {@code CHECKPOINT} or log segment), if {@code target} is not empty or lies inside
+   *     {@code damaged}, or if writing the copy fails
+   * @throws DatabaseLockedException if another process has the database open for writing
+   * @throws CorruptionException if neither the {@code HEADER} nor any segment header says which
+   *     database the files belong to
+   */
+  static SalvageReport salvage(Path damaged, Path target) {
+    return dev.luge.internal.db.Salvage.run(damaged, target);
+  }
+
   /** The configuration this database was opened with. */
   Config config();
 

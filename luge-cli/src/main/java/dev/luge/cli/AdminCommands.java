@@ -5,6 +5,7 @@ import com.google.gson.JsonParser;
 import dev.luge.Batch;
 import dev.luge.Db;
 import dev.luge.Entry;
+import dev.luge.SalvageReport;
 import dev.luge.Stats;
 import dev.luge.Tree;
 import java.io.BufferedReader;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** The operator verbs: dump, load, stats, verify, compact, backup. */
+/** The operator verbs: dump, load, stats, verify, compact, backup, salvage. */
 final class AdminCommands {
   private AdminCommands() {}
 
@@ -285,6 +286,128 @@ final class AdminCommands {
         d.backup(dest);
         spec.commandLine().getOut().println("backed up " + d.path() + " to " + dest.toAbsolutePath());
         return 0;
+      }
+    }
+  }
+
+  @Command(name = "salvage", description = {
+      "Copy every entry still readable from the damaged database SRC into DST (new or empty),",
+      "and report what could not be read: each lost key range by tree, and where the redo log",
+      "stopped. Reads where opening refuses (damaged HEADER, CHECKPOINT, page or redo segments);",
+      "never writes into SRC. Exit 0 if nothing was lost, 65 if something was."})
+  static final class Salvage implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "SRC", description = "The damaged database.") Path src;
+    @Parameters(index = "1", paramLabel = "DST", description = "A new or empty directory for the copy.") Path dst;
+    @Option(names = "--json", description = "Print the report as one JSON object.") boolean json;
+    @Option(names = "--hex", description = "Print the bounds of lost ranges in hex.") boolean hex;
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      PrintWriter err = spec.commandLine().getErr();
+      if (!looksLikeDatabase(src)) {
+        throw new DbOptions.NoDatabase("no Luge database in " + src.toAbsolutePath()
+            + " (no HEADER, CHECKPOINT or log segment)");
+      }
+      Path from = src.toAbsolutePath().normalize();
+      Path to = dst.toAbsolutePath().normalize();
+      if (to.startsWith(from)) {
+        err.println("luge: salvage target " + to + " lies inside " + from
+            + ", which salvage never writes into; give a directory outside it");
+        return Main.EX_CANTCREAT;
+      }
+      if (Files.exists(dst)) {
+        boolean empty = Files.isDirectory(dst);
+        if (empty) {
+          try (var files = Files.list(dst)) {
+            empty = files.findAny().isEmpty();
+          }
+        }
+        if (!empty) {
+          err.println("luge: salvage target " + to + " is not an empty directory; give a new"
+              + " or empty one");
+          return Main.EX_CANTCREAT;
+        }
+      }
+      SalvageReport r = Db.salvage(src, dst);
+      PrintWriter out = spec.commandLine().getOut();
+      if (json) {
+        out.println(DataCommands.GSON.toJson(toJson(r)));
+      } else {
+        out.println(r.summary());
+        for (SalvageReport.LostRange l : r.lost()) {
+          out.println("lost: tree '" + l.tree() + "' keys " + show(l.lo()) + " to "
+              + (l.hi() == null ? "the end" : show(l.hi()) + " (exclusive)")
+              + (l.entries() >= 0 ? ", " + l.entries() + " entries" : ", entries unknown")
+              + ": " + l.reason() + (l.file() == null ? ""
+                  : " (" + l.file() + (l.offset() >= 0 ? " at offset " + l.offset() : "") + ")"));
+        }
+        out.println("redo log: " + r.redo());
+        for (String n : r.notes()) {
+          out.println("note: " + n);
+        }
+      }
+      return r.complete() ? Main.EX_OK : Main.EX_DATAERR;
+    }
+
+    private String show(byte[] b) {
+      return hex ? Text.hex(b) : Text.display(b);
+    }
+
+    private JsonObject toJson(SalvageReport r) {
+      JsonObject o = new JsonObject();
+      o.addProperty("source", r.source().toString());
+      o.addProperty("target", r.target().toString());
+      o.addProperty("complete", r.complete());
+      o.addProperty("bestEffort", r.bestEffort());
+      o.addProperty("summary", r.summary());
+      JsonObject entries = new JsonObject();
+      r.entries().forEach(entries::addProperty);
+      o.add("entries", entries);
+      com.google.gson.JsonArray lost = new com.google.gson.JsonArray();
+      for (SalvageReport.LostRange l : r.lost()) {
+        JsonObject x = new JsonObject();
+        x.addProperty("tree", l.tree());
+        DataCommands.bytes(x, "lo", l.lo(), hex);
+        if (l.hi() == null) {
+          x.add("hi", com.google.gson.JsonNull.INSTANCE);
+        } else {
+          DataCommands.bytes(x, "hi", l.hi(), hex);
+        }
+        x.addProperty("entries", l.entries());
+        x.addProperty("file", l.file() == null ? null : l.file().toString());
+        x.addProperty("offset", l.offset());
+        x.addProperty("reason", l.reason());
+        lost.add(x);
+      }
+      o.add("lost", lost);
+      SalvageReport.RedoEnd e = r.redo();
+      JsonObject redo = new JsonObject();
+      redo.addProperty("start", e.start());
+      redo.addProperty("end", e.end());
+      redo.addProperty("records", e.records());
+      redo.addProperty("file", e.file() == null ? null : e.file().toString());
+      redo.addProperty("offset", e.offset());
+      redo.addProperty("reason", e.reason());
+      redo.addProperty("damaged", e.damaged());
+      com.google.gson.JsonArray later = new com.google.gson.JsonArray();
+      e.laterSegments().forEach(later::add);
+      redo.add("laterSegments", later);
+      o.add("redo", redo);
+      com.google.gson.JsonArray notes = new com.google.gson.JsonArray();
+      r.notes().forEach(notes::add);
+      o.add("notes", notes);
+      return o;
+    }
+
+    /** Whether {@code dir} holds what salvage reads: a header, a checkpoint or a log segment. */
+    private static boolean looksLikeDatabase(Path dir) throws IOException {
+      if (!Files.isDirectory(dir)) {
+        return false;
+      }
+      try (var files = Files.list(dir)) {
+        return files.map(f -> f.getFileName().toString()).anyMatch(n -> n.equals("HEADER")
+            || n.equals("CHECKPOINT") || n.matches("(seg|page)-[0-9a-f]{16}\\.log"));
       }
     }
   }

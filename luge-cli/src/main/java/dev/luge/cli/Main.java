@@ -12,8 +12,10 @@ import picocli.CommandLine.Option;
 
 /**
  * The {@code luge} command. Exit codes follow sysexits.h: 0 success, 1 key not found (get, del),
- * 64 usage error, 65 damaged data (corruption, a bad dump, a format this version cannot read),
- * 66 no database there, 70 internal error, 73 cannot create the output (backup target not empty), 74 I/O error, 75 temporary failure (the database is
+ * 64 usage error, 65 damaged data (corruption, a bad dump, a format this version cannot read, a
+ * salvage that lost entries),
+ * 66 no database there, 70 internal error, 73 cannot create the output (backup or salvage target
+ * not empty), 74 I/O error, 75 temporary failure (the database is
  * locked by another opener), 77 a write to a read-only database, 78 missing setup (bench jar).
  */
 @Command(name = "luge", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -22,6 +24,7 @@ import picocli.CommandLine.Option;
         DataCommands.Del.class, DataCommands.Scan.class, DataCommands.Trees.class,
         AdminCommands.Dump.class, AdminCommands.Load.class, AdminCommands.StatsCommand.class,
         AdminCommands.Verify.class, AdminCommands.Compact.class, AdminCommands.Backup.class,
+        AdminCommands.Salvage.class,
         BenchCommand.class, ShellCommand.class})
 public final class Main implements Runnable {
   static final int EX_OK = 0;

@@ -207,4 +207,62 @@ class VerbsTest {
         && err.toString().contains("leaves holding"), err.toString());
     assertTrue(!err.toString().contains("\tat "), "no stack trace without --debug: " + err);
   }
+
+  /**
+   * {@code salvage}: a whole copy of an undamaged database exits 0; one with a damaged leaf
+   * image exits 65 and prints the summary and the lost range, in text and in JSON; a target
+   * that is not empty exits 73, a source that is no database 66; the copy verifies.
+   */
+  @Test
+  void salvageCopiesWhatIsReadableAndReportsWhatIsNot() throws Exception {
+    try (Db d = Luge.open(Path.of(db))) {
+      for (int i = 0; i < 20_000; i++) {
+        (i % 2 == 0 ? d : d.openTree("other")).put(("key" + i).getBytes(), new byte[50]);
+      }
+    }
+    assertEquals(0, run("compact", "--path", db), err.toString());
+    String whole = tmp.resolve("whole").toString();
+    assertEquals(0, run("salvage", db, whole), err.toString());
+    assertTrue(out.toString().contains("20000 entries in 2 trees; nothing lost"), out.toString());
+    assertEquals(0, run("verify", "--path", whole), err.toString());
+    assertTrue(out.toString().startsWith("ok: 20000 entries in 2 trees"), out.toString());
+
+    assertEquals(Main.EX_CANTCREAT, run("salvage", db, whole), "a non-empty target");
+    assertTrue(err.toString().contains("not an empty directory"), err.toString());
+    assertEquals(Main.EX_CANTCREAT, run("salvage", db, db + "/inside"), "a target inside SRC");
+    assertEquals(Main.EX_NOINPUT, run("salvage", tmp.resolve("nothing").toString(),
+        tmp.resolve("t").toString()));
+    assertTrue(err.toString().contains("no Luge database"), err.toString());
+
+    Path page;
+    try (var files = Files.list(Path.of(db))) {
+      page = files.filter(f -> f.getFileName().toString().startsWith("page-")).sorted()
+          .findFirst().orElseThrow();
+    }
+    byte[] bytes = Files.readAllBytes(page);
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    int first = 64 + ((20 + b.getInt(64) + 7) & ~7); // the first image, after the mark record
+    bytes[first + 40] ^= 0x10;
+    Files.write(page, bytes);
+    String part = tmp.resolve("part").toString();
+    assertEquals(Main.EX_DATAERR, run("salvage", db, part), err.toString());
+    String text = out.toString();
+    assertTrue(text.contains("; lost: 1 key range (") && text.contains("\nlost: tree '")
+        && text.contains("record checksum mismatch") && text.contains(page.getFileName().toString())
+        && text.contains("\nredo log: replayed "), text);
+    assertEquals(0, run("verify", "--path", part), err.toString());
+
+    assertEquals(Main.EX_DATAERR, run("salvage", "--json", db, tmp.resolve("json").toString()),
+        err.toString());
+    JsonObject o = JsonParser.parseString(out.toString()).getAsJsonObject();
+    assertEquals(false, o.get("complete").getAsBoolean());
+    JsonObject lost = o.getAsJsonArray("lost").get(0).getAsJsonObject();
+    assertTrue(lost.get("entries").getAsLong() > 0, lost.toString());
+    assertEquals(page.toString(), lost.get("file").getAsString());
+    assertEquals(first, lost.get("offset").getAsLong(), lost.toString());
+    long copied = o.getAsJsonObject("entries").get(Db.DEFAULT_TREE).getAsLong()
+        + o.getAsJsonObject("entries").get("other").getAsLong();
+    assertEquals(20_000, copied + lost.get("entries").getAsLong());
+    assertEquals(false, o.getAsJsonObject("redo").get("damaged").getAsBoolean());
+  }
 }

@@ -40,6 +40,16 @@ final class IdAllocator {
     next.accumulateAndGet(reserved, Math::max);
   }
 
+  /**
+   * Hands out only ids at or above {@code floor} from now on, durably (the block from there is
+   * reserved and flushed at once): salvage carries a damaged database's id limit over to its
+   * copy, so that no id the damaged one handed out is handed out again.
+   */
+  synchronized void resumeAt(long floor) {
+    next.accumulateAndGet(floor, Math::max);
+    reserve(next.get());
+  }
+
   /** The limit a checkpoint records: every id handed out lies below it. */
   synchronized long limit() {
     return log.get() == null ? 0 : limit;

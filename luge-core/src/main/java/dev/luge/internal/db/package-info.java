@@ -19,6 +19,8 @@
  *   <li>{@link dev.luge.internal.db.IdAllocator}: {@code generateId};
  *   <li>{@link dev.luge.internal.db.Verifier}, {@link dev.luge.internal.db.Backup},
  *       {@link dev.luge.internal.db.Export}: verify and checksum, backup, export and import;
+ *   <li>{@link dev.luge.internal.db.Salvage}: a damaged database's readable entries copied into
+ *       a new one, and a report of the rest;
  *   <li>{@link dev.luge.internal.db.KeyRange}, {@link dev.luge.internal.db.BatchAccess}: ranges
  *       and batches as the API's types see them.
  * </ul>

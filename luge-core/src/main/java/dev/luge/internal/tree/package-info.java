@@ -14,6 +14,7 @@
  *       {@link dev.luge.internal.tree.KeyBounds};
  *   <li>{@link dev.luge.internal.tree.LeafCache}: memory accounting, eviction, reload, relocation;
  *       {@link dev.luge.internal.tree.LeafImage}: a leaf's image on disk (plain or deflated);
+ *       {@link dev.luge.internal.tree.LeafImages}: images read outside a tree, for salvage;
  *   <li>{@link dev.luge.internal.tree.KeyLocks}: the key lock stripes writers and batches take;
  *       {@link dev.luge.internal.tree.ChangeSink} and {@link dev.luge.internal.tree.RedoLog}:
  *       where a write reports its change and logs it.

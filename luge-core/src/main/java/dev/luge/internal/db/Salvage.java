@@ -1,0 +1,883 @@
+package dev.luge.internal.db;
+
+import dev.luge.Config;
+import dev.luge.CorruptionException;
+import dev.luge.DatabaseLockedException;
+import dev.luge.Db;
+import dev.luge.LugeException;
+import dev.luge.SalvageReport;
+import dev.luge.SalvageReport.LostRange;
+import dev.luge.SalvageReport.RedoEnd;
+import dev.luge.Tree;
+import dev.luge.UnsupportedFormatException;
+import dev.luge.internal.io.FileHandle;
+import dev.luge.internal.io.FileIo;
+import dev.luge.internal.io.ReadOnlyFileIo;
+import dev.luge.internal.log.LogFormat;
+import dev.luge.internal.log.LogReader;
+import dev.luge.internal.pagecache.PageLog;
+import dev.luge.internal.tree.BLinkTree.LeafRef;
+import dev.luge.internal.tree.LeafImages;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
+
+/**
+ * Copies every entry still readable from a damaged database into a new one, and reports what
+ * could not be read ({@link Db#salvage}). It goes where a normal open refuses to: past a damaged
+ * {@code HEADER} (the database id and segment size are then taken from the segment headers),
+ * a missing or damaged {@code CHECKPOINT}, missing or damaged page segments and leaf images, and
+ * damaged or missing redo segments.
+ *
+ * <p>With a readable checkpoint, every tree it lists is rebuilt from the leaf images that read
+ * back (each one that does not is reported as its tree and key range, with the entries the
+ * checkpoint says it held), then the redo log is replayed from the checkpoint's redo start up to
+ * the first record that cannot be read. Without one, if the redo log still begins with its first
+ * segment, it holds every write since the database was created and is replayed alone; otherwise
+ * the trees are rebuilt, as well as can be, from every leaf image the page segments hold (the
+ * image at the higher LSN winning where images overlap), and the redo log is replayed from its
+ * first segment over them (docs/ARCHITECTURE.md, "Salvage").
+ *
+ * <p>The damaged directory is read through a {@link ReadOnlyFileIo}: no file there is opened
+ * for writing, and its {@code LOCK}, when there is one, is held shared for the duration (as a
+ * read-only open holds it), so that a process writing the database is not raced.
+ */
+public final class Salvage {
+  /**
+   * The tree that receives a reconstruction from leaf images when the redo log shows that the
+   * database had trees other than the default one: images do not say which tree they belong to.
+   */
+  static final String IMAGES_TREE = "__luge_salvaged_images";
+  /** The prefix of the name given to a tree the redo log writes to but never names. */
+  static final String ORPHAN_TREE = "__luge_salvaged_tree_";
+
+  private static final long REDO_MAGIC = magic("LUGEREDO");
+  private static final long PAGE_MAGIC = magic("LUGEPAGE");
+  private static final long LEGACY_MAGIC = magic("LUGESEG\0");
+
+  private final Path src;
+  private final Path dst;
+  private final FileIo io;
+  private final List<LostRange> lost = new ArrayList<>();
+  private final List<String> notes = new ArrayList<>();
+  private byte[] dbId;
+  private int segmentSize;
+  private long legacyRedoBelow;
+  private long legacyPageBelow;
+  private Database out;
+
+  // Replay state: which tree of the copy each tree id of the damaged database writes to.
+  private final Map<Integer, String> trees = new HashMap<>();
+  private final Set<Integer> dropped = new HashSet<>();
+  /** With a checkpoint: ids below this that it does not list were dropped before it. */
+  private int checkpointNextTreeId;
+  private SideFiles sideFiles;
+  private long records;
+  private long recordLsn = -1;
+  private long replayedTo;
+  private long idLimit;
+  private boolean idLimitKnown;
+  private final Set<Integer> orphans = new java.util.TreeSet<>();
+
+  private Salvage(Path src, Path dst) {
+    this.src = src;
+    this.dst = dst;
+    this.io = new ReadOnlyFileIo(src);
+  }
+
+  /**
+   * Salvages {@code damaged} into {@code target}, a new or empty directory; see
+   * {@link Db#salvage}.
+   */
+  public static SalvageReport run(Path damaged, Path target) {
+    Path src = damaged.toAbsolutePath().normalize();
+    Path dst = target.toAbsolutePath().normalize();
+    checkSource(src);
+    checkTarget(src, dst);
+    Path lockPath = src.resolve(DatabaseDirectory.LOCK_FILE);
+    FileChannel lockChannel = null;
+    FileLock lock = null;
+    try {
+      if (Files.exists(lockPath)) {
+        lockChannel = FileChannel.open(lockPath, StandardOpenOption.READ);
+        try {
+          lock = lockChannel.tryLock(0, Long.MAX_VALUE, true);
+        } catch (OverlappingFileLockException e) {
+          throw new DatabaseLockedException("database " + src + " is open in this process (lock"
+              + " file " + lockPath + "); close it before salvaging it", e);
+        }
+        if (lock == null) {
+          throw new DatabaseLockedException("database " + src + " is open for writing in another"
+              + " process (it holds the lock on " + lockPath + "); stop it before salvaging");
+        }
+      }
+      Salvage s = new Salvage(src, dst);
+      if (lockChannel == null) {
+        s.notes.add("no LOCK file: read without a lock");
+      }
+      return s.salvage();
+    } catch (IOException e) {
+      throw new LugeException("cannot salvage " + src + ": " + e.getMessage(), e);
+    } finally {
+      if (lockChannel != null) {
+        try {
+          lockChannel.close(); // releases the lock
+        } catch (IOException e) {
+          // only a read handle: nothing was written through it
+        }
+      }
+    }
+  }
+
+  /** A directory is a database to salvage if it holds a header, a checkpoint or a segment. */
+  private static void checkSource(Path src) {
+    if (!Files.isDirectory(src)) {
+      throw new LugeException("no Luge database in " + src + " (no such directory)");
+    }
+    try (var files = Files.list(src)) {
+      boolean any = files.map(f -> f.getFileName().toString()).anyMatch(n -> n.equals(Header.FILE)
+          || n.equals(CheckpointFile.FILE) || LogFormat.segmentNumber(LogFormat.REDO, n) >= 0
+          || LogFormat.segmentNumber(LogFormat.PAGES, n) >= 0);
+      if (!any) {
+        throw new LugeException("no Luge database in " + src + " (no HEADER, CHECKPOINT or log"
+            + " segment)");
+      }
+    } catch (IOException e) {
+      throw new LugeException("cannot list " + src + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void checkTarget(Path src, Path dst) {
+    if (dst.startsWith(src) || src.startsWith(dst) || real(dst).startsWith(real(src))) {
+      throw new LugeException("salvage target " + dst + " must lie outside the damaged database "
+          + src + ", which salvage never writes into");
+    }
+    if (Files.exists(dst)) {
+      if (!Files.isDirectory(dst)) {
+        throw new LugeException("salvage target " + dst + " is not a directory");
+      }
+      try (var files = Files.list(dst)) {
+        if (files.findAny().isPresent()) {
+          throw new LugeException("salvage target " + dst + " is not empty; give a new or empty"
+              + " directory");
+        }
+      } catch (IOException e) {
+        throw new LugeException("cannot list " + dst + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /**
+   * {@code p} with symbolic links resolved as far as it exists (the rest appended), so that a
+   * target reached through a link into the damaged database is recognised.
+   */
+  private static Path real(Path p) {
+    Path existing = p;
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing == null) {
+      return p;
+    }
+    try {
+      return existing.toRealPath().resolve(existing.relativize(p));
+    } catch (IOException e) {
+      return p;
+    }
+  }
+
+  private SalvageReport salvage() throws IOException {
+    identify();
+    CheckpointFile ckpt = null;
+    try {
+      ckpt = CheckpointFile.read(io, src, dbId);
+      if (ckpt == null) {
+        notes.add("no CHECKPOINT file");
+      }
+    } catch (CorruptionException | UnsupportedFormatException e) {
+      notes.add("CHECKPOINT unreadable: " + e.getMessage());
+    }
+    LogReader reader = new LogReader(io, LogFormat.REDO, src, segmentSize, dbId, legacyRedoBelow);
+    List<Long> redoSegments = reader.segments();
+    sideFiles = new SideFiles(io, src, dbId);
+    boolean bestEffort = false;
+    Database copy = Database.open(Config.builder().path(dst).build());
+    out = copy;
+    try (copy; PageLog pages = new PageLog(io, src, segmentSize, dbId, 0, true, false,
+        legacyPageBelow)) {
+      RedoEnd redo;
+      if (ckpt != null) {
+        copyCheckpoint(ckpt, pages);
+        redo = replay(reader, redoSegments, ckpt.redoStart(), ckpt.vouchesRedoStart()
+            ? "the checkpoint starts replay in it" : null);
+      } else if (redoSegments.isEmpty() && pageSegments().isEmpty()) {
+        trees.put(0, Db.DEFAULT_TREE);
+        idLimitKnown = true;
+        redo = replay(reader, redoSegments, 0, null);
+      } else if (!redoSegments.isEmpty() && redoSegments.get(0) == 0) {
+        // No checkpoint ever deleted the first redo segment, so the log holds every write.
+        notes.add("the redo log begins with its first segment: it holds every write since the"
+            + " database was created, and was replayed alone (the page log was not needed)");
+        trees.put(0, Db.DEFAULT_TREE);
+        idLimitKnown = true;
+        redo = replay(reader, redoSegments, 0, null);
+      } else {
+        bestEffort = true;
+        long start = redoSegments.isEmpty() ? 0 : redoSegments.get(0) * segmentSize;
+        rebuildFromImages(reader, start, pages);
+        redo = replay(reader, redoSegments, start, null);
+      }
+      if (idLimit > 0) {
+        out.ids().resumeAt(idLimit);
+        notes.add("generateId resumes at " + idLimit + (idLimitKnown ? ""
+            : " (the highest reservation in the redo log; the CHECKPOINT held the limit)"));
+      } else if (!idLimitKnown) {
+        notes.add("generateId's limit is unknown (the CHECKPOINT held it, and the redo log"
+            + " reserves none): the copy may hand out ids the damaged database handed out");
+      }
+      if (!orphans.isEmpty()) {
+        notes.add("the redo log writes to trees it does not name (created before its first"
+            + " segment; their names were in the CHECKPOINT): ids " + orphans + " are named "
+            + ORPHAN_TREE + "<id> in the copy");
+      }
+      Map<String, Long> counts = new LinkedHashMap<>();
+      for (String name : out.treeNames()) {
+        counts.put(name, tree(name).size());
+      }
+      out.close(); // a checkpoint: the copy opens without replaying anything
+      return new SalvageReport(src, dst, bestEffort, counts, lost, redo, notes);
+    } catch (TargetFailure f) {
+      throw f.failure;
+    }
+  }
+
+  // ------------------------------------------------------------------ identity
+
+  /**
+   * Reads the database id and segment size from {@code HEADER}, or, if it cannot be read, from
+   * the segment headers that agree most (every segment header repeats both).
+   */
+  private void identify() throws IOException {
+    String problem;
+    try {
+      Header h = Header.read(io, src);
+      dbId = h.databaseId();
+      segmentSize = h.segmentSize();
+      legacyRedoBelow = h.legacyRedoBelow();
+      legacyPageBelow = h.legacyPageBelow();
+      return;
+    } catch (CorruptionException e) {
+      problem = e.getMessage();
+    } catch (java.nio.file.NoSuchFileException e) {
+      problem = "missing";
+    }
+    Map<String, Integer> votes = new HashMap<>();
+    for (String name : io.list()) {
+      SegmentHeader h = segmentHeader(name);
+      if (h != null && h.valid()) {
+        votes.merge(HexFormat.of().formatHex(h.id) + ":" + h.size, 1, Integer::sum);
+      }
+    }
+    String best = null;
+    for (Map.Entry<String, Integer> v : votes.entrySet()) {
+      if (best == null || v.getValue() > votes.get(best)) {
+        best = v.getKey();
+      }
+    }
+    if (best == null) {
+      throw new CorruptionException(src.resolve(Header.FILE), 0, "HEADER " + problem + ", and no"
+          + " log segment has a valid header to take the database id from");
+    }
+    String[] parts = best.split(":");
+    dbId = HexFormat.of().parseHex(parts[0]);
+    segmentSize = Integer.parseInt(parts[1]);
+    // The format's bounds on older segments were in the header: accept the older magic anywhere.
+    legacyRedoBelow = Long.MAX_VALUE;
+    legacyPageBelow = Long.MAX_VALUE;
+    notes.add("HEADER " + problem + ": the database id and the segment size (" + segmentSize
+        + " bytes) were taken from " + votes.get(best) + " segment headers");
+  }
+
+  /** A segment header as read, and whether it is sound. */
+  private record SegmentHeader(long magic, int version, int size, byte[] id, long number,
+      long fileNumber, boolean crcOk) {
+    boolean valid() {
+      return crcOk && (magic == REDO_MAGIC || magic == PAGE_MAGIC || magic == LEGACY_MAGIC)
+          && version == LogFormat.FORMAT_VERSION && size >= 4096 && Integer.bitCount(size) == 1
+          && number == fileNumber;
+    }
+  }
+
+  /** The header of log segment file {@code name}; null if it is not one, or is unreadable. */
+  private SegmentHeader segmentHeader(String name) {
+    long n = Math.max(LogFormat.segmentNumber(LogFormat.REDO, name),
+        LogFormat.segmentNumber(LogFormat.PAGES, name));
+    if (n < 0) {
+      return null;
+    }
+    ByteBuffer b = ByteBuffer.allocate(LogFormat.SEGMENT_HEADER).order(ByteOrder.LITTLE_ENDIAN);
+    try (FileHandle h = io.open(name, false)) {
+      if (h.read(0, b) < LogFormat.SEGMENT_HEADER) {
+        return null;
+      }
+    } catch (IOException e) {
+      return null; // unreadable: as good as no header
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(b.array(), 0, 60);
+    byte[] id = Arrays.copyOfRange(b.array(), 16, 32);
+    return new SegmentHeader(b.getLong(0), b.getInt(8), b.getInt(12), id, b.getLong(32), n,
+        (int) crc.getValue() == b.getInt(60));
+  }
+
+  private List<Long> pageSegments() throws IOException {
+    return new LogReader(io, LogFormat.PAGES, src, segmentSize, dbId).segments();
+  }
+
+  private static long magic(String eight) {
+    return ByteBuffer.wrap(eight.getBytes(StandardCharsets.US_ASCII))
+        .order(ByteOrder.LITTLE_ENDIAN).getLong();
+  }
+
+  // ------------------------------------------------------------------ from a checkpoint
+
+  /** Copies every leaf of every tree the checkpoint lists that reads back; reports the others. */
+  private void copyCheckpoint(CheckpointFile ckpt, PageLog pages) {
+    checkpointNextTreeId = ckpt.nextTreeId();
+    idLimit = ckpt.idLimit();
+    idLimitKnown = true;
+    for (CheckpointFile.TreeEntry t : ckpt.trees()) {
+      String name = t.id() == 0 ? Db.DEFAULT_TREE : t.name();
+      trees.put(t.id(), name);
+      Tree into = tree(name);
+      for (LeafRef r : t.leaves()) {
+        Path file = src.resolve(LogFormat.segmentName(LogFormat.PAGES,
+            r.location() / segmentSize));
+        long offset = r.location() % segmentSize;
+        try {
+          ByteBuffer image = pages.read(r.location(), r.length());
+          LeafImages.entries(image, r.lo(), r.hi(), r.entries(), file, offset,
+              (k, v) -> put(into, k, v));
+        } catch (CorruptionException e) {
+          lose(name, r.lo(), r.hi(), r.entries(), e.file(), e.offset(), reason(e));
+        } catch (LugeException e) {
+          lose(name, r.lo(), r.hi(), r.entries(), file, offset, e.getMessage());
+        }
+      }
+    }
+  }
+
+  /** Records a lost range, joined to the previous one if it continues it for the same reason. */
+  private void lose(String tree, byte[] lo, byte[] hi, long entries, Path file, long offset,
+      String reason) {
+    if (!lost.isEmpty()) {
+      LostRange last = lost.get(lost.size() - 1);
+      if (last.tree().equals(tree) && last.hi() != null && Arrays.equals(last.hi(), lo)
+          && java.util.Objects.equals(last.file(), file) && last.reason().equals(reason)) {
+        lost.set(lost.size() - 1, new LostRange(tree, last.lo(), hi,
+            last.entries() < 0 || entries < 0 ? -1 : last.entries() + entries, last.file(),
+            last.offset(), reason));
+        return;
+      }
+    }
+    lost.add(new LostRange(tree, lo, hi, entries, file, offset, reason));
+  }
+
+  /** The message of {@code e} without the file and offset it also carries. */
+  private static String reason(CorruptionException e) {
+    String m = e.getMessage();
+    String where = " in " + e.file() + " at offset " + e.offset();
+    return m.endsWith(where) ? m.substring(0, m.length() - where.length()) : m;
+  }
+
+  // ------------------------------------------------------------------ without a checkpoint
+
+  /** A leaf image found in the page log: where it is and what it says it covers. */
+  private record Image(long lsn, int length, byte[] lo, byte[] hi, int entries, Path file,
+      long offset) {}
+
+  /**
+   * Rebuilds what it can from every leaf image in the page segments. Images carry their bounds
+   * but not their tree, and where images overlap, the one at the higher LSN is the newer state:
+   * each key range is taken from the newest image covering it. Ranges no readable image covers
+   * are reported lost.
+   */
+  private void rebuildFromImages(LogReader reader, long redoStart, PageLog pages)
+      throws IOException {
+    Set<Integer> named = namedTrees(reader, redoStart);
+    boolean others = named.stream().anyMatch(id -> id != 0);
+    String target = others ? IMAGES_TREE : Db.DEFAULT_TREE;
+    trees.put(0, Db.DEFAULT_TREE);
+    List<Image> images = scanImages();
+    images.sort((a, b) -> Long.compare(b.lsn, a.lsn));
+    Coverage covered = new Coverage();
+    Tree into = tree(target);
+    long used = 0;
+    long damagedImages = 0;
+    for (Image img : images) {
+      List<byte[][]> parts = covered.claim(img.lo, img.hi);
+      if (parts.isEmpty()) {
+        continue; // newer images cover all of it
+      }
+      try {
+        ByteBuffer image = pages.read(img.lsn, img.length);
+        int[] part = {0};
+        LeafImages.entries(image, img.lo, img.hi, img.entries, img.file, img.offset, (k, v) -> {
+          while (part[0] < parts.size() && !below(k, parts.get(part[0])[1])) {
+            part[0]++;
+          }
+          if (part[0] < parts.size() && Arrays.compareUnsigned(k, parts.get(part[0])[0]) >= 0) {
+            put(into, k, v);
+          }
+        });
+        used++;
+      } catch (CorruptionException e) {
+        // Its bounds read, the rest did not: the range stays claimed, and is reported lost.
+        damagedImages++;
+        for (byte[][] p : parts) {
+          lose(target, p[0], p[1], -1, e.file(), e.offset(), reason(e));
+        }
+      }
+    }
+    for (byte[][] gap : covered.gaps()) {
+      lose(target, gap[0], gap[1], -1, null, -1, "no readable leaf image covers this range");
+    }
+    notes.add("best-effort reconstruction: without a CHECKPOINT, the trees were rebuilt from "
+        + used + " of the " + images.size() + " leaf images in the page log (where images"
+        + " overlap, the one at the higher LSN, the newer, was taken)"
+        + (damagedImages > 0 ? ", " + damagedImages + " of them unreadable" : "")
+        + ", then the redo log was replayed over them; images of leaves that were replaced or"
+        + " of trees that were dropped may bring back entries, and ranges no image covers are"
+        + " reported lost");
+    notes.add(others
+        ? "leaf images do not record their tree, and the redo log writes to trees other than"
+            + " the default one: the entries rebuilt from images are in tree " + IMAGES_TREE
+            + " (all trees together; where two trees' leaves overlap, only the newer image's"
+            + " entries), and each tree holds only what the redo log replayed into it"
+        : "leaf images do not record their tree: the entries rebuilt from them were put in the"
+            + " default tree, the only tree the redo log writes to; entries of any other tree"
+            + " that had no write since the last checkpoint are mixed in with them");
+  }
+
+  private static boolean below(byte[] key, byte[] hi) {
+    return hi == null || Arrays.compareUnsigned(key, hi) < 0;
+  }
+
+  /** The tree ids the redo log's records name, read ahead of the replay. */
+  private Set<Integer> namedTrees(LogReader reader, long start) throws IOException {
+    Set<Integer> ids = new HashSet<>();
+    try {
+      reader.read(start, null, (kind, lsn, p) -> {
+        if (kind != RedoRecords.ID_RESERVE && p.remaining() >= 4) {
+          ids.add(p.getInt(p.position()));
+        }
+      });
+    } catch (LugeException e) {
+      // The replay finds the same damage and reports it; the records before it are counted.
+    }
+    return ids;
+  }
+
+  /**
+   * Every valid leaf image record in the page segments, found by reading each segment from its
+   * first record on and resynchronising at the next 8-byte boundary after anything that is not
+   * a valid record (a record's LSN must equal its position and its checksum must match).
+   */
+  private List<Image> scanImages() throws IOException {
+    List<Image> out = new ArrayList<>();
+    for (String name : io.list()) {
+      long n = LogFormat.segmentNumber(LogFormat.PAGES, name);
+      if (n < 0) {
+        continue;
+      }
+      Path file = src.resolve(name);
+      SegmentHeader head = segmentHeader(name);
+      if (head != null && head.valid() && !Arrays.equals(head.id, dbId)) {
+        notes.add("page segment " + name + " belongs to another database: not read");
+        continue;
+      }
+      if (head == null || !head.valid() || head.size != segmentSize) {
+        notes.add("page segment " + name + " has a damaged header: its records were read anyway"
+            + " (each record's LSN and checksum tie it to this segment)");
+      }
+      long base = n * segmentSize;
+      long p = LogFormat.SEGMENT_HEADER;
+      try (FileHandle h = io.open(name, false)) {
+        long size = Math.min(h.size(), segmentSize);
+        Window w = new Window(h, size);
+        while (p + LogFormat.RECORD_HEADER <= size) {
+          ByteBuffer rh = w.at(p, LogFormat.RECORD_HEADER);
+          int len = rh.getInt(0);
+          byte kind = rh.get(4);
+          if (kind == 0 || len < 0 || len > size - p - LogFormat.RECORD_HEADER || rh.get(5) != 0
+              || rh.getShort(6) != 0 || rh.getLong(8) != base + p) {
+            p += 8;
+            continue;
+          }
+          ByteBuffer payload;
+          try {
+            payload = LogReader.readRecord(h, file, base + p, segmentSize, kind, len);
+          } catch (CorruptionException e) {
+            if (kind == PageLog.IMAGE) {
+              notes.add("damaged leaf image record in " + name + " at offset " + p + ": "
+                  + reason(e));
+            }
+            p += 8;
+            continue;
+          }
+          if (kind == PageLog.IMAGE) {
+            try {
+              LeafImages.Bounds b = LeafImages.bounds(payload, file, p);
+              out.add(new Image(base + p, len, b.lo(), b.hi(), b.entries(), file, p));
+            } catch (CorruptionException e) {
+              notes.add("unreadable leaf image in " + name + " at offset " + p + ": "
+                  + reason(e));
+            }
+          }
+          p += LogFormat.footprint(len);
+        }
+      } catch (IOException | LugeException e) {
+        notes.add("page segment " + name + " could not be read from offset " + p + " on: "
+            + e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  /** Reads a segment through a buffer of a megabyte, so that scanning it costs few reads. */
+  private static final class Window {
+    private final FileHandle h;
+    private final long size;
+    private final ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+    private long start = -1;
+    private int length;
+
+    Window(FileHandle h, long size) {
+      this.h = h;
+      this.size = size;
+    }
+
+    /** {@code n} bytes at {@code pos}, which lie within the segment. */
+    ByteBuffer at(long pos, int n) throws IOException {
+      if (start < 0 || pos < start || pos + n > start + length) {
+        buf.clear().limit((int) Math.min(buf.capacity(), size - pos));
+        length = h.read(pos, buf);
+        start = pos;
+        if (length < n) {
+          throw new IOException("segment " + h.name() + " shrank while it was read");
+        }
+      }
+      return buf.duplicate().position((int) (pos - start)).slice()
+          .order(ByteOrder.LITTLE_ENDIAN);
+    }
+  }
+
+  /**
+   * Disjoint key ranges claimed so far ({@code hi} null: to the end), by their low bound:
+   * which parts of the key space newer images already gave.
+   */
+  private static final class Coverage {
+    private final TreeMap<byte[], byte[]> ranges = new TreeMap<>(Arrays::compareUnsigned);
+
+    /** The parts of {@code [lo, hi)} not claimed yet, in order, which it then claims. */
+    List<byte[][]> claim(byte[] lo, byte[] hi) {
+      List<byte[][]> free = new ArrayList<>();
+      byte[] cur = lo;
+      Map.Entry<byte[], byte[]> before = ranges.floorEntry(cur);
+      if (before != null && below(cur, before.getValue())) {
+        cur = before.getValue();
+      }
+      while (cur != null && below(cur, hi)) {
+        Map.Entry<byte[], byte[]> next = ranges.ceilingEntry(cur);
+        if (next == null || !below(next.getKey(), hi)) {
+          free.add(new byte[][] {cur, hi});
+          break;
+        }
+        if (Arrays.compareUnsigned(next.getKey(), cur) > 0) {
+          free.add(new byte[][] {cur, next.getKey()});
+        }
+        cur = next.getValue();
+      }
+      for (byte[][] f : free) {
+        ranges.put(f[0], f[1]);
+      }
+      return free;
+    }
+
+    /** The parts of the whole key space never claimed. */
+    List<byte[][]> gaps() {
+      List<byte[][]> out = new ArrayList<>();
+      byte[] cur = new byte[0];
+      for (Map.Entry<byte[], byte[]> r : ranges.entrySet()) {
+        if (Arrays.compareUnsigned(r.getKey(), cur) > 0) {
+          out.add(new byte[][] {cur, r.getKey()});
+        }
+        cur = r.getValue();
+        if (cur == null) {
+          return out;
+        }
+      }
+      out.add(new byte[][] {cur, null});
+      return out;
+    }
+  }
+
+  // ------------------------------------------------------------------ the redo log
+
+  /**
+   * Replays the redo log from {@code start} up to its end or its first damage (a record that
+   * fails its checks, a segment missing or cut short, a batch file gone): records are idempotent
+   * puts and removes, applied in order; none after the damage is applied, since it may depend on
+   * what was lost.
+   */
+  private RedoEnd replay(LogReader reader, List<Long> segments, long start, String vouchedBy) {
+    replayedTo = start;
+    try {
+      LogReader.End end = reader.read(start, vouchedBy, (kind, lsn, payload) -> {
+        recordLsn = lsn;
+        record(kind, lsn, payload);
+        recordLsn = -1;
+        records++;
+        replayedTo = lsn + LogFormat.footprint(payload.remaining());
+      });
+      long seg = end.lsn() / segmentSize;
+      return new RedoEnd(start, end.lsn(), records,
+          src.resolve(LogFormat.segmentName(seg)), end.lsn() % segmentSize,
+          end.tornTail() ? "a torn tail of writes never made durable, dropped as recovery drops"
+              + " it" : "the end of the log", false, later(segments, seg));
+    } catch (CorruptionException e) {
+      long at = recordLsn >= 0 ? recordLsn : replayedTo;
+      long seg = LogFormat.segmentNumber(e.file().getFileName().toString());
+      if (recordLsn < 0 && seg >= 0) {
+        at = seg * segmentSize + e.offset();
+      }
+      return new RedoEnd(start, at, records, e.file(), e.offset(), reason(e), true,
+          later(segments, at / segmentSize));
+    } catch (LugeException | IOException e) {
+      // An I/O error reading the damaged database (a bad sector, say) ends the log as damage does.
+      long at = recordLsn >= 0 ? recordLsn : replayedTo;
+      return new RedoEnd(start, at, records, src.resolve(LogFormat.segmentName(at / segmentSize)),
+          at % segmentSize, e.getMessage(), true, later(segments, at / segmentSize));
+    }
+  }
+
+  private static List<String> later(List<Long> segments, long seg) {
+    List<String> out = new ArrayList<>();
+    for (long s : segments) {
+      if (s > seg) {
+        out.add(LogFormat.segmentName(s));
+      }
+    }
+    return out;
+  }
+
+  private CorruptionException bad(long lsn, String what) {
+    return new CorruptionException(src.resolve(LogFormat.segmentName(lsn / segmentSize)),
+        lsn % segmentSize, what);
+  }
+
+  /** One redo record: checked whole first, then applied to the copy. */
+  private void record(byte kind, long lsn, ByteBuffer payload) {
+    ByteBuffer p = payload.slice().order(ByteOrder.LITTLE_ENDIAN);
+    if (kind == RedoRecords.ID_RESERVE) {
+      if (p.remaining() != 8) {
+        throw bad(lsn, "id reservation of " + p.remaining() + " bytes");
+      }
+      long limit = p.getLong(0);
+      if (limit < 0 || limit > CheckpointFile.MAX_ID_LIMIT) {
+        throw bad(lsn, "id reservation up to " + limit + ", outside 0.."
+            + CheckpointFile.MAX_ID_LIMIT);
+      }
+      idLimit = Math.max(idLimit, limit);
+      return;
+    }
+    if (p.remaining() < 4) {
+      throw bad(lsn, "log record too short for a tree id");
+    }
+    int id = p.getInt(0);
+    byte[] rest = new byte[p.remaining() - 4];
+    p.get(4, rest);
+    switch (kind) {
+      case RedoRecords.TREE_CREATE -> created(lsn, id, rest);
+      case RedoRecords.TREE_DROP -> {
+        String name = trees.remove(id);
+        dropped.add(id);
+        if (name != null && !name.equals(Db.DEFAULT_TREE)) {
+          apply(() -> out.dropTree(name));
+        }
+      }
+      case RedoRecords.PUT -> {
+        ByteBuffer b = ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN);
+        int keyLength = rest.length >= 4 ? b.getInt(0) : -1;
+        if (keyLength < 0 || keyLength > rest.length - 4 || keyLength > Tree.MAX_KEY_SIZE
+            || rest.length - 4 - keyLength > Tree.MAX_VALUE_SIZE) {
+          throw bad(lsn, "put record with key length " + keyLength + " in " + rest.length
+              + " bytes");
+        }
+        byte[] key = Arrays.copyOfRange(rest, 4, 4 + keyLength);
+        byte[] value = Arrays.copyOfRange(rest, 4 + keyLength, rest.length);
+        Tree t = target(id);
+        if (t != null) {
+          put(t, key, value);
+        }
+      }
+      case RedoRecords.REMOVE -> {
+        if (rest.length > Tree.MAX_KEY_SIZE) {
+          throw bad(lsn, "remove record with a key of " + rest.length + " bytes");
+        }
+        Tree t = target(id);
+        if (t != null) {
+          apply(() -> t.remove(rest));
+        }
+      }
+      case RedoRecords.BATCH ->
+          batch(id, lsn, ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN));
+      case RedoRecords.BATCH_FILE -> {
+        ByteBuffer whole = sideFiles.read(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN),
+            id, lsn, this::bad);
+        whole.position(4); // past the tree id, which read checked
+        batch(id, lsn, whole.slice().order(ByteOrder.LITTLE_ENDIAN));
+      }
+      default -> throw bad(lsn, "unknown log record kind " + kind);
+    }
+  }
+
+  private void created(long lsn, int id, byte[] nameBytes) {
+    if (id < 1 || id >= CheckpointFile.MAX_TREE_ID) {
+      throw bad(lsn, "tree created with id " + id + ", outside 1.."
+          + (CheckpointFile.MAX_TREE_ID - 1));
+    }
+    if (trees.containsKey(id) || id < checkpointNextTreeId) {
+      return; // the checkpoint has it already (or saw it created and dropped)
+    }
+    String name = new String(nameBytes, StandardCharsets.UTF_8);
+    try {
+      TreeRegistry.validateName(name);
+    } catch (dev.luge.InvalidTreeNameException e) {
+      name = ORPHAN_TREE + id;
+      notes.add("tree " + id + " was created with a name no tree can have (" + e.getMessage()
+          + "): it is " + name + " in the copy");
+    }
+    if (name.equals(Db.DEFAULT_TREE)) {
+      name = ORPHAN_TREE + id;
+    }
+    dropped.remove(id);
+    trees.put(id, name);
+    String n = name;
+    apply(() -> out.openTree(n));
+  }
+
+  /** The tree of the copy that tree {@code id}'s records go to; null if they are to be skipped. */
+  private Tree target(int id) {
+    String name = trees.get(id);
+    if (name == null) {
+      if (dropped.contains(id) || (id < checkpointNextTreeId && id != 0)) {
+        return null; // a write that raced with the drop of its tree
+      }
+      name = ORPHAN_TREE + id;
+      orphans.add(id);
+      trees.put(id, name);
+    }
+    return tree(name);
+  }
+
+  /** Replays a batch (its payload after the tree id): checked whole, then applied in order. */
+  private void batch(int id, long lsn, ByteBuffer p) {
+    if (p.remaining() < 4) {
+      throw bad(lsn, "batch record of " + p.remaining() + " bytes");
+    }
+    int count = p.getInt(0);
+    p.position(4);
+    if (count < 0 || count > p.remaining() / 8) {
+      throw bad(lsn, "batch record with " + count + " operations");
+    }
+    List<byte[][]> ops = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      if (p.remaining() < 8) {
+        throw bad(lsn, "batch record cut short at operation " + i);
+      }
+      int kl = p.getInt();
+      int vl = p.getInt();
+      if (kl < 0 || kl > Tree.MAX_KEY_SIZE || vl < -1 || vl > Tree.MAX_VALUE_SIZE
+          || (long) kl + Math.max(vl, 0) > p.remaining()) {
+        throw bad(lsn, "batch operation " + i + " with key " + kl + " and value " + vl
+            + " bytes in " + p.remaining());
+      }
+      byte[] k = new byte[kl];
+      p.get(k);
+      byte[] v = null;
+      if (vl >= 0) {
+        v = new byte[vl];
+        p.get(v);
+      }
+      ops.add(new byte[][] {k, v});
+    }
+    if (p.hasRemaining()) {
+      throw bad(lsn, "trailing bytes after a batch record");
+    }
+    Tree t = target(id);
+    if (t == null) {
+      return;
+    }
+    for (byte[][] op : ops) {
+      if (op[1] == null) {
+        apply(() -> t.remove(op[0]));
+      } else {
+        put(t, op[0], op[1]);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ the copy
+
+  /** The tree of the copy called {@code name}. */
+  private Tree tree(String name) {
+    return name.equals(Db.DEFAULT_TREE) ? out : apply(() -> out.openTree(name));
+  }
+
+  private void put(Tree t, byte[] key, byte[] value) {
+    apply(() -> t.put(key, value));
+  }
+
+  /**
+   * Runs a write to the copy. Its failure is the copy's (a full disk, say), not damage in the
+   * database being read, so it is carried past the handlers that report damage and fails the
+   * salvage.
+   */
+  private static <T> T apply(java.util.function.Supplier<T> write) {
+    try {
+      return write.get();
+    } catch (RuntimeException e) {
+      throw new TargetFailure(e);
+    }
+  }
+
+  /** A write to the copy failed: see {@link #apply}. */
+  private static final class TargetFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final RuntimeException failure;
+
+    TargetFailure(RuntimeException failure) {
+      super(failure.getMessage(), failure, false, false);
+      this.failure = failure;
+    }
+  }
+}

@@ -10,7 +10,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.NavigableMap;
 
 /**
@@ -104,86 +107,112 @@ final class RedoRecords {
         lsn % segmentSize, what);
   }
 
-  /** Applies one record read back from the redo log at recovery. */
-  void replay(byte kind, long lsn, ByteBuffer p) {
-    if (p.remaining() < 4) {
-      throw badRecord(lsn, "log record too short for a tree id");
-    }
+  /** What a record says, as {@link #decode} hands it over (each record checked whole first). */
+  interface Handler {
+    /** {@code generateId} may hand out ids below {@code limit}. */
+    void idReserve(long limit);
+
+    /** Tree {@code id} was created with the name in {@code name} (UTF-8, not yet checked). */
+    void treeCreate(int id, byte[] name);
+
+    /** Tree {@code id} was dropped. */
+    void treeDrop(int id);
+
+    /** In tree {@code treeId}, {@code key} now has {@code value} (null: it was removed). */
+    void write(int treeId, byte[] key, byte[] value);
+
+    /**
+     * A batch of tree {@code treeId}: its operations in order, each a key and a value (null: a
+     * removal); {@code fromFile} if they came from a batch file.
+     */
+    void batch(int treeId, List<byte[][]> ops, boolean fromFile);
+  }
+
+  /**
+   * Decodes the record of {@code kind} at {@code lsn}, checking every length against the record
+   * and the format's limits first, and hands what it says to {@code h}; damage is the
+   * {@link CorruptionException} {@code bad} makes. A batch file is read through {@code side}.
+   */
+  static void decode(byte kind, long lsn, ByteBuffer payload, SideFiles side,
+      BiFunction<Long, String, CorruptionException> bad, Handler h) {
+    ByteBuffer p = payload.slice().order(ByteOrder.LITTLE_ENDIAN);
     if (kind == ID_RESERVE) {
       if (p.remaining() != 8) {
-        throw badRecord(lsn, "id reservation of " + p.remaining() + " bytes");
+        throw bad.apply(lsn, "id reservation of " + p.remaining() + " bytes");
       }
       long limit = p.getLong(0);
       if (limit < 0 || limit > CheckpointFile.MAX_ID_LIMIT) {
-        throw badRecord(lsn, "id reservation up to " + limit + ", outside 0.."
+        throw bad.apply(lsn, "id reservation up to " + limit + ", outside 0.."
             + CheckpointFile.MAX_ID_LIMIT);
       }
-      db.ids().replayed(limit);
+      h.idReserve(limit);
       return;
+    }
+    if (p.remaining() < 4) {
+      throw bad.apply(lsn, "log record too short for a tree id");
     }
     int id = p.getInt(0);
     byte[] rest = new byte[p.remaining() - 4];
     p.get(4, rest);
-    TreeRegistry trees = db.trees();
-    if (kind == TREE_CREATE) {
-      if (id < 1 || id >= CheckpointFile.MAX_TREE_ID) {
-        throw badRecord(lsn, "tree created with id " + id + ", outside 1.."
-            + (CheckpointFile.MAX_TREE_ID - 1));
-      }
-      trees.replayCreate(id, new String(rest, StandardCharsets.UTF_8));
-      return;
-    }
-    TreeHandle t = trees.forRecord(id, what -> badRecord(lsn, what));
-    if (t == null) {
-      return; // a write that raced with the drop of its tree
-    }
     switch (kind) {
-      case TREE_DROP -> trees.replayDrop(t);
-      case REMOVE -> t.engine().mutate(rest, old -> null);
-      case BATCH -> replayBatch(t, lsn, ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN));
-      case BATCH_FILE -> {
-        SideFiles side = db.sideFiles();
-        ByteBuffer whole = side.read(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN), id,
-            lsn, this::badRecord);
-        side.logged(side.lastRead(), lsn);
-        whole.position(4); // past the tree id, checked by read
-        replayBatch(t, lsn, whole.slice().order(ByteOrder.LITTLE_ENDIAN));
+      case TREE_CREATE -> {
+        if (id < 1 || id >= CheckpointFile.MAX_TREE_ID) {
+          throw bad.apply(lsn, "tree created with id " + id + ", outside 1.."
+              + (CheckpointFile.MAX_TREE_ID - 1));
+        }
+        h.treeCreate(id, rest);
       }
+      case TREE_DROP -> h.treeDrop(id);
       case PUT -> {
         ByteBuffer b = ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN);
         int keyLength = rest.length >= 4 ? b.getInt(0) : -1;
         if (keyLength < 0 || keyLength > rest.length - 4 || keyLength > Tree.MAX_KEY_SIZE
             || rest.length - 4 - keyLength > Tree.MAX_VALUE_SIZE) {
-          throw badRecord(lsn, "put record with key length " + keyLength + " in "
+          throw bad.apply(lsn, "put record with key length " + keyLength + " in "
               + rest.length + " bytes");
         }
-        byte[] key = Arrays.copyOfRange(rest, 4, 4 + keyLength);
-        byte[] value = Arrays.copyOfRange(rest, 4 + keyLength, rest.length);
-        t.engine().mutate(key, old -> value);
+        h.write(id, Arrays.copyOfRange(rest, 4, 4 + keyLength),
+            Arrays.copyOfRange(rest, 4 + keyLength, rest.length));
       }
-      default -> throw badRecord(lsn, "unknown log record kind " + kind);
+      case REMOVE -> {
+        if (rest.length > Tree.MAX_KEY_SIZE) {
+          throw bad.apply(lsn, "remove record with a key of " + rest.length + " bytes");
+        }
+        h.write(id, rest, null);
+      }
+      case BATCH -> h.batch(id, batch(lsn, ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN),
+          bad), false);
+      case BATCH_FILE -> {
+        ByteBuffer whole = side.read(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN), id,
+            lsn, bad);
+        whole.position(4); // past the tree id, checked by read
+        h.batch(id, batch(lsn, whole.slice().order(ByteOrder.LITTLE_ENDIAN), bad), true);
+      }
+      default -> throw bad.apply(lsn, "unknown log record kind " + kind);
     }
   }
 
-  /** Replays a batch record (its payload after the tree id): all its operations, in order. */
-  private void replayBatch(TreeHandle t, long lsn, ByteBuffer p) {
+  /** The operations of a batch record (its payload after the tree id), checked whole. */
+  private static List<byte[][]> batch(long lsn, ByteBuffer p,
+      BiFunction<Long, String, CorruptionException> bad) {
     if (p.remaining() < 4) {
-      throw badRecord(lsn, "batch record of " + p.remaining() + " bytes");
+      throw bad.apply(lsn, "batch record of " + p.remaining() + " bytes");
     }
-    int count = p.getInt(0); // the payload after the tree id
+    int count = p.getInt(0);
     p.position(4);
     if (count < 0 || count > p.remaining() / 8) {
-      throw badRecord(lsn, "batch record with " + count + " operations");
+      throw bad.apply(lsn, "batch record with " + count + " operations");
     }
+    List<byte[][]> ops = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       if (p.remaining() < 8) {
-        throw badRecord(lsn, "batch record cut short at operation " + i);
+        throw bad.apply(lsn, "batch record cut short at operation " + i);
       }
       int kl = p.getInt();
       int vl = p.getInt();
       if (kl < 0 || kl > Tree.MAX_KEY_SIZE || vl < -1 || vl > Tree.MAX_VALUE_SIZE
           || (long) kl + Math.max(vl, 0) > p.remaining()) {
-        throw badRecord(lsn, "batch operation " + i + " with key " + kl + " and value " + vl
+        throw bad.apply(lsn, "batch operation " + i + " with key " + kl + " and value " + vl
             + " bytes in " + p.remaining());
       }
       byte[] k = new byte[kl];
@@ -193,11 +222,61 @@ final class RedoRecords {
         v = new byte[vl];
         p.get(v);
       }
-      byte[] value = v;
-      t.engine().mutate(k, old -> value);
+      ops.add(new byte[][] {k, v});
     }
     if (p.hasRemaining()) {
-      throw badRecord(lsn, "trailing bytes after a batch record");
+      throw bad.apply(lsn, "trailing bytes after a batch record");
     }
+    return ops;
+  }
+
+  /** Applies one record read back from the redo log at recovery, to this database's trees. */
+  void replay(byte kind, long lsn, ByteBuffer payload) {
+    TreeRegistry trees = db.trees();
+    decode(kind, lsn, payload, db.sideFiles(), this::badRecord, new Handler() {
+      @Override
+      public void idReserve(long limit) {
+        db.ids().replayed(limit);
+      }
+
+      @Override
+      public void treeCreate(int id, byte[] name) {
+        trees.replayCreate(id, new String(name, StandardCharsets.UTF_8));
+      }
+
+      @Override
+      public void treeDrop(int id) {
+        TreeHandle t = tree(id);
+        if (t != null) {
+          trees.replayDrop(t);
+        }
+      }
+
+      @Override
+      public void write(int treeId, byte[] key, byte[] value) {
+        TreeHandle t = tree(treeId);
+        if (t != null) {
+          t.engine().mutate(key, old -> value);
+        }
+      }
+
+      @Override
+      public void batch(int treeId, List<byte[][]> ops, boolean fromFile) {
+        if (fromFile) {
+          db.sideFiles().logged(db.sideFiles().lastRead(), lsn);
+        }
+        TreeHandle t = tree(treeId);
+        if (t != null) {
+          for (byte[][] op : ops) {
+            t.engine().mutate(op[0], old -> op[1]);
+          }
+        }
+      }
+
+      /** The tree of a record; null for one that raced with the drop of its tree. */
+      private TreeHandle tree(int id) {
+        return trees.forRecord(id, what -> badRecord(lsn, what));
+      }
+    });
   }
 }

@@ -501,77 +501,56 @@ public final class Salvage {
         lsn % segmentSize, what);
   }
 
-  /** One redo record: checked whole first, then applied to the copy. */
+  /** One redo record: checked whole first (RedoRecords.decode), then applied to the copy. */
   private void record(byte kind, long lsn, ByteBuffer payload) {
-    ByteBuffer p = payload.slice().order(ByteOrder.LITTLE_ENDIAN);
-    if (kind == RedoRecords.ID_RESERVE) {
-      if (p.remaining() != 8) {
-        throw bad(lsn, "id reservation of " + p.remaining() + " bytes");
+    RedoRecords.decode(kind, lsn, payload, sideFiles, this::bad, new RedoRecords.Handler() {
+      @Override
+      public void idReserve(long limit) {
+        idLimit = Math.max(idLimit, limit);
       }
-      long limit = p.getLong(0);
-      if (limit < 0 || limit > CheckpointFile.MAX_ID_LIMIT) {
-        throw bad(lsn, "id reservation up to " + limit + ", outside 0.."
-            + CheckpointFile.MAX_ID_LIMIT);
+
+      @Override
+      public void treeCreate(int id, byte[] name) {
+        created(id, name);
       }
-      idLimit = Math.max(idLimit, limit);
-      return;
-    }
-    if (p.remaining() < 4) {
-      throw bad(lsn, "log record too short for a tree id");
-    }
-    int id = p.getInt(0);
-    byte[] rest = new byte[p.remaining() - 4];
-    p.get(4, rest);
-    switch (kind) {
-      case RedoRecords.TREE_CREATE -> created(lsn, id, rest);
-      case RedoRecords.TREE_DROP -> {
+
+      @Override
+      public void treeDrop(int id) {
         String name = trees.remove(id);
         dropped.add(id);
         if (name != null && !name.equals(Db.DEFAULT_TREE)) {
           apply(() -> out.dropTree(name));
         }
       }
-      case RedoRecords.PUT -> {
-        ByteBuffer b = ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN);
-        int keyLength = rest.length >= 4 ? b.getInt(0) : -1;
-        if (keyLength < 0 || keyLength > rest.length - 4 || keyLength > Tree.MAX_KEY_SIZE
-            || rest.length - 4 - keyLength > Tree.MAX_VALUE_SIZE) {
-          throw bad(lsn, "put record with key length " + keyLength + " in " + rest.length
-              + " bytes");
-        }
-        byte[] key = Arrays.copyOfRange(rest, 4, 4 + keyLength);
-        byte[] value = Arrays.copyOfRange(rest, 4 + keyLength, rest.length);
-        Tree t = target(id);
-        if (t != null) {
+
+      @Override
+      public void write(int treeId, byte[] key, byte[] value) {
+        Tree t = target(treeId);
+        if (t != null && value != null) {
           put(t, key, value);
+        } else if (t != null) {
+          apply(() -> t.remove(key));
         }
       }
-      case RedoRecords.REMOVE -> {
-        if (rest.length > Tree.MAX_KEY_SIZE) {
-          throw bad(lsn, "remove record with a key of " + rest.length + " bytes");
+
+      @Override
+      public void batch(int treeId, List<byte[][]> ops, boolean fromFile) {
+        Tree t = target(treeId);
+        if (t == null) {
+          return;
         }
-        Tree t = target(id);
-        if (t != null) {
-          apply(() -> t.remove(rest));
+        for (byte[][] op : ops) {
+          if (op[1] == null) {
+            apply(() -> t.remove(op[0]));
+          } else {
+            put(t, op[0], op[1]);
+          }
         }
       }
-      case RedoRecords.BATCH ->
-          batch(id, lsn, ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN));
-      case RedoRecords.BATCH_FILE -> {
-        ByteBuffer whole = sideFiles.read(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN),
-            id, lsn, this::bad);
-        whole.position(4); // past the tree id, which read checked
-        batch(id, lsn, whole.slice().order(ByteOrder.LITTLE_ENDIAN));
-      }
-      default -> throw bad(lsn, "unknown log record kind " + kind);
-    }
+    });
   }
 
-  private void created(long lsn, int id, byte[] nameBytes) {
-    if (id < 1 || id >= CheckpointFile.MAX_TREE_ID) {
-      throw bad(lsn, "tree created with id " + id + ", outside 1.."
-          + (CheckpointFile.MAX_TREE_ID - 1));
-    }
+  private void created(int id, byte[] nameBytes) {
     if (trees.containsKey(id) || id < checkpointNextTreeId) {
       return; // the checkpoint has it already (or saw it created and dropped)
     }
@@ -604,53 +583,6 @@ public final class Salvage {
       trees.put(id, name);
     }
     return tree(name);
-  }
-
-  /** Replays a batch (its payload after the tree id): checked whole, then applied in order. */
-  private void batch(int id, long lsn, ByteBuffer p) {
-    if (p.remaining() < 4) {
-      throw bad(lsn, "batch record of " + p.remaining() + " bytes");
-    }
-    int count = p.getInt(0);
-    p.position(4);
-    if (count < 0 || count > p.remaining() / 8) {
-      throw bad(lsn, "batch record with " + count + " operations");
-    }
-    List<byte[][]> ops = new ArrayList<>(count);
-    for (int i = 0; i < count; i++) {
-      if (p.remaining() < 8) {
-        throw bad(lsn, "batch record cut short at operation " + i);
-      }
-      int kl = p.getInt();
-      int vl = p.getInt();
-      if (kl < 0 || kl > Tree.MAX_KEY_SIZE || vl < -1 || vl > Tree.MAX_VALUE_SIZE
-          || (long) kl + Math.max(vl, 0) > p.remaining()) {
-        throw bad(lsn, "batch operation " + i + " with key " + kl + " and value " + vl
-            + " bytes in " + p.remaining());
-      }
-      byte[] k = new byte[kl];
-      p.get(k);
-      byte[] v = null;
-      if (vl >= 0) {
-        v = new byte[vl];
-        p.get(v);
-      }
-      ops.add(new byte[][] {k, v});
-    }
-    if (p.hasRemaining()) {
-      throw bad(lsn, "trailing bytes after a batch record");
-    }
-    Tree t = target(id);
-    if (t == null) {
-      return;
-    }
-    for (byte[][] op : ops) {
-      if (op[1] == null) {
-        apply(() -> t.remove(op[0]));
-      } else {
-        put(t, op[0], op[1]);
-      }
-    }
   }
 
   // ------------------------------------------------------------------ the copy

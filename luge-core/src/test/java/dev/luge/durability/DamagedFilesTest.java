@@ -23,13 +23,10 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.zip.CRC32C;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -102,44 +99,17 @@ class DamagedFilesTest {
     return d;
   }
 
-  private static List<String> names(Path dir, String prefix) throws IOException {
-    List<String> out = new ArrayList<>();
-    try (var files = Files.list(dir)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        if (f.getFileName().toString().startsWith(prefix)) {
-          out.add(f.getFileName().toString());
-        }
-      }
-    }
-    out.sort(null);
-    return out;
-  }
-
-  /** Every file but the lock, by name, with a digest of its bytes. */
-  private static Map<String, String> digests(Path dir) throws Exception {
-    Map<String, String> out = new TreeMap<>();
-    try (var files = Files.list(dir)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        if (!f.getFileName().toString().equals("LOCK")) {
-          out.put(f.getFileName().toString(), HexFormat.of().formatHex(
-              MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f))));
-        }
-      }
-    }
-    return out;
-  }
-
   /**
    * Opening {@code dir} fails with a {@link CorruptionException} naming {@code file} (if not
    * null), and changes no file; returns the exception.
    */
   private CorruptionException refused(Path dir, String file) throws Exception {
-    Map<String, String> before = digests(dir);
+    Map<String, String> before = DbFiles.digests(dir, false);
     CorruptionException e = assertThrows(CorruptionException.class, () -> Luge.open(dir).close());
     if (file != null) {
       assertEquals(dir.resolve(file), e.file(), e.getMessage());
     }
-    assertEquals(before, digests(dir), "the failed open changed files: " + e.getMessage());
+    assertEquals(before, DbFiles.digests(dir, false), "the failed open changed files: " + e.getMessage());
     // and it keeps failing the same way: nothing was repaired into a wrong state
     assertThrows(CorruptionException.class, () -> Luge.open(dir).close());
     return e;
@@ -157,7 +127,7 @@ class DamagedFilesTest {
   @Test
   void theUndamagedCrashRecoversEverything() throws Exception {
     Path d = copy();
-    assertTrue(names(d, "seg-").size() >= 4, "several redo segments: " + names(d, "seg-"));
+    assertTrue(DbFiles.names(d, "seg-").size() >= 4, "several redo segments: " + DbFiles.names(d, "seg-"));
     try (Db db = Luge.open(d)) {
       assertTrue(db.wasRecovered());
       matchesExpected(db);
@@ -167,7 +137,7 @@ class DamagedFilesTest {
   @Test
   void theNewestRedoSegmentDeletedIsReported() throws Exception {
     Path d = copy();
-    List<String> segs = names(d, "seg-");
+    List<String> segs = DbFiles.names(d, "seg-");
     String newest = segs.get(segs.size() - 1);
     Files.delete(d.resolve(newest));
     CorruptionException e = refused(d, newest);
@@ -177,7 +147,7 @@ class DamagedFilesTest {
   @Test
   void everyRedoSegmentAfterTheCheckpointDeletedIsReported() throws Exception {
     Path d = copy();
-    List<String> segs = names(d, "seg-");
+    List<String> segs = DbFiles.names(d, "seg-");
     for (String s : segs) {
       Files.delete(d.resolve(s));
     }
@@ -188,11 +158,11 @@ class DamagedFilesTest {
   @Test
   void aRedoSegmentCutInTheMiddleIsReported() throws Exception {
     Path d = copy();
-    List<String> segs = names(d, "seg-");
+    List<String> segs = DbFiles.names(d, "seg-");
     for (String s : List.of(segs.get(segs.size() - 1), segs.get(segs.size() - 2))) {
       Path dd = copy();
       Path f = dd.resolve(s);
-      long end = recordsEnd(f);
+      long end = DbFiles.recordsEnd(f);
       try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
         ch.truncate(end / 2);
       }
@@ -200,22 +170,12 @@ class DamagedFilesTest {
     }
   }
 
-  /** The offset just past the last valid record of a redo segment (its zeros excluded). */
-  private static long recordsEnd(Path f) throws IOException {
-    byte[] b = Files.readAllBytes(f);
-    int end = b.length;
-    while (end > 0 && b[end - 1] == 0) {
-      end--;
-    }
-    return end;
-  }
-
   @Test
   void aRedoSegmentReplacedByAnotherFilesBytesIsReported() throws Exception {
     Path d = copy();
-    List<String> segs = names(d, "seg-");
+    List<String> segs = DbFiles.names(d, "seg-");
     String newest = segs.get(segs.size() - 1);
-    Files.copy(d.resolve(names(d, "page-").get(0)), d.resolve(newest),
+    Files.copy(d.resolve(DbFiles.names(d, "page-").get(0)), d.resolve(newest),
         StandardCopyOption.REPLACE_EXISTING);
     refused(d, newest);
     Path r = copy();
@@ -228,9 +188,9 @@ class DamagedFilesTest {
   @Test
   void aRedoAndAPageSegmentSwappedAreReported() throws Exception {
     Path d = copy();
-    List<String> segs = names(d, "seg-");
+    List<String> segs = DbFiles.names(d, "seg-");
     String redo = segs.get(segs.size() - 1);
-    String page = names(d, "page-").get(0);
+    String page = DbFiles.names(d, "page-").get(0);
     Path t = d.resolve("swap");
     Files.move(d.resolve(redo), t);
     Files.move(d.resolve(page), d.resolve(redo));
@@ -251,7 +211,7 @@ class DamagedFilesTest {
   @Test
   void swappedPageSegmentsAreNeverCut() throws Exception {
     Path d = copy();
-    List<String> pages = names(d, "page-");
+    List<String> pages = DbFiles.names(d, "page-");
     assertTrue(pages.size() >= 3, pages.toString());
     // The last two: the page log is cut back to the checkpoint's end in the last one at open.
     String a = pages.get(pages.size() - 2);
@@ -269,7 +229,7 @@ class DamagedFilesTest {
     Path h = d.resolve("HEADER");
     byte[] b = Files.readAllBytes(h);
     ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(12, 1 << 30);
-    fixCrc(b, 60, 0, 60);
+    DbFiles.fixCrc(b, 60, 0, 60);
     Files.write(h, b);
     CorruptionException e = refused(d, null);
     assertTrue(e.getMessage().contains("segment size"), e.getMessage());
@@ -291,7 +251,7 @@ class DamagedFilesTest {
         } else {
           bb.putInt(field[0], (int) value);
         }
-        fixCrc(b, b.length - 4, 0, b.length - 4);
+        DbFiles.fixCrc(b, b.length - 4, 0, b.length - 4);
         Files.write(c, b);
         // The redo start names a segment the checkpoint vouches for: reported as missing.
         refused(d, field[0] == 40 ? null : "CHECKPOINT");
@@ -342,7 +302,7 @@ class DamagedFilesTest {
     Path c = d.resolve("CHECKPOINT");
     byte[] b = Files.readAllBytes(c);
     ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(64, Integer.MAX_VALUE - 1);
-    fixCrc(b, b.length - 4, 0, b.length - 4);
+    DbFiles.fixCrc(b, b.length - 4, 0, b.length - 4);
     Files.write(c, b);
     try (Db db = Luge.open(d)) {
       matchesExpected(db);
@@ -357,11 +317,11 @@ class DamagedFilesTest {
   @Test
   void failedOpensLeaveNoThreadBehind() throws Exception {
     Path d = copy();
-    List<String> segs = names(d, "seg-");
+    List<String> segs = DbFiles.names(d, "seg-");
     // Damage that later marks prove: found while replaying, after the page log has opened.
     Path f = d.resolve(segs.get(segs.size() - 2));
     try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
-      ch.truncate(recordsEnd(f) / 2);
+      ch.truncate(DbFiles.recordsEnd(f) / 2);
     }
     long before = lugeThreads();
     for (int i = 0; i < 20; i++) {
@@ -375,9 +335,4 @@ class DamagedFilesTest {
         .filter(t -> t.isAlive() && t.getName().startsWith("luge-")).count();
   }
 
-  private static void fixCrc(byte[] b, int at, int from, int to) {
-    CRC32C crc = new CRC32C();
-    crc.update(b, from, to - from);
-    ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putInt(at, (int) crc.getValue());
-  }
 }

@@ -24,10 +24,8 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -103,7 +101,7 @@ class SalvageTest {
         }
       }
       db.flush();
-      crashed = copyOf(live, tmp.resolve("crashed"));
+      crashed = DbFiles.copyOf(live, tmp.resolve("crashed"));
     }
 
     Path liveSingle = tmp.resolve("live-single");
@@ -135,7 +133,7 @@ class SalvageTest {
         }
       }
       db.flush();
-      crashedSingle = copyOf(liveSingle, tmp.resolve("crashed-single"));
+      crashedSingle = DbFiles.copyOf(liveSingle, tmp.resolve("crashed-single"));
     }
   }
 
@@ -149,51 +147,15 @@ class SalvageTest {
     }
   }
 
-  /** Every file of {@code from}, the lock file included, copied into a new {@code to}. */
-  private static Path copyOf(Path from, Path to) throws IOException {
-    Files.createDirectories(to);
-    try (var files = Files.list(from)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        Files.copy(f, to.resolve(f.getFileName()));
-      }
-    }
-    return to;
-  }
-
   private static int cases;
 
   /** A fresh copy of {@code from} to damage. */
   private static Path copy(Path from) throws IOException {
-    return copyOf(from, tmp.resolve("case" + ++cases));
+    return DbFiles.copyOf(from, tmp.resolve("case" + ++cases));
   }
 
   private static Path target() {
     return tmp.resolve("salvaged" + ++cases);
-  }
-
-  private static List<String> names(Path dir, String prefix) throws IOException {
-    List<String> out = new ArrayList<>();
-    try (var files = Files.list(dir)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        if (f.getFileName().toString().startsWith(prefix)) {
-          out.add(f.getFileName().toString());
-        }
-      }
-    }
-    out.sort(null);
-    return out;
-  }
-
-  /** Every file, the lock included, by name, with a digest of its bytes. */
-  private static Map<String, String> digests(Path dir) throws Exception {
-    Map<String, String> out = new TreeMap<>();
-    try (var files = Files.list(dir)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        out.put(f.getFileName().toString(), HexFormat.of().formatHex(
-            MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f))));
-      }
-    }
-    return out;
   }
 
   /**
@@ -202,10 +164,10 @@ class SalvageTest {
    * the copy's contents.
    */
   private static Salvaged salvage(Path src) throws Exception {
-    Map<String, String> before = digests(src);
+    Map<String, String> before = DbFiles.digests(src, true);
     Path dst = target();
     SalvageReport r = Db.salvage(src, dst);
-    assertEquals(before, digests(src), "salvage changed the damaged directory");
+    assertEquals(before, DbFiles.digests(src, true), "salvage changed the damaged directory");
     Map<String, TreeMap<String, String>> got = new TreeMap<>();
     try (Db db = Luge.open(dst)) {
       long total = 0;
@@ -354,7 +316,7 @@ class SalvageTest {
         want.get(t.name()).put("k" + i, "v" + i);
       }
       db.flush();
-      Path d = copyOf(live, tmp.resolve("never-crashed"));
+      Path d = DbFiles.copyOf(live, tmp.resolve("never-crashed"));
       assertFalse(Files.exists(d.resolve("CHECKPOINT")));
       Salvaged s = salvage(d);
       assertTrue(s.report.complete(), s.report.toString());
@@ -455,10 +417,10 @@ class SalvageTest {
   @Test
   void theNewestRedoSegmentCutKeepsTheLogBeforeTheCut() throws Exception {
     Path d = copy(crashed);
-    List<String> segs = names(d, "seg-");
+    List<String> segs = DbFiles.names(d, "seg-");
     String newest = segs.get(segs.size() - 1);
     Path f = d.resolve(newest);
-    long end = recordsEnd(f);
+    long end = DbFiles.recordsEnd(f);
     try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
       ch.truncate(end / 2);
     }
@@ -482,7 +444,7 @@ class SalvageTest {
   @Test
   void theNewestRedoSegmentDeletedKeepsTheSegmentsBefore() throws Exception {
     Path d = copy(crashed);
-    List<String> segs = names(d, "seg-");
+    List<String> segs = DbFiles.names(d, "seg-");
     String newest = segs.get(segs.size() - 1);
     Files.delete(d.resolve(newest));
     Salvaged s = salvage(d);
@@ -501,7 +463,7 @@ class SalvageTest {
   @Test
   void aMiddleRedoSegmentDeletedReportsTheLaterOnes() throws Exception {
     Path d = copy(crashed);
-    List<String> segs = names(d, "seg-");
+    List<String> segs = DbFiles.names(d, "seg-");
     assertTrue(segs.size() >= 3, segs.toString());
     Files.delete(d.resolve(segs.get(1)));
     Salvaged s = salvage(d);
@@ -535,7 +497,7 @@ class SalvageTest {
   /** Image records (kind 16 at their own LSN) whose payload is a deflated image (it starts -2). */
   private static int deflatedImages(Path dir) throws IOException {
     int n = 0;
-    for (String name : names(dir, "page-")) {
+    for (String name : DbFiles.names(dir, "page-")) {
       ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve(name)))
           .order(ByteOrder.LITTLE_ENDIAN);
       long base = Long.parseLong(name.substring(5, 21), 16) * SEGMENT;
@@ -612,7 +574,7 @@ class SalvageTest {
   void withoutACheckpointAndAPageSegmentTheGapIsReported() throws Exception {
     Path d = copy(crashedSingle);
     Files.delete(d.resolve("CHECKPOINT"));
-    List<String> pages = names(d, "page-");
+    List<String> pages = DbFiles.names(d, "page-");
     Files.delete(d.resolve(pages.get(pages.size() / 2)));
     Salvaged s = salvage(d);
     SalvageReport r = s.report;
@@ -651,13 +613,4 @@ class SalvageTest {
     }
   }
 
-  /** The offset just past the last valid record of a redo segment (its zeros excluded). */
-  private static long recordsEnd(Path f) throws IOException {
-    byte[] b = Files.readAllBytes(f);
-    int end = b.length;
-    while (end > 0 && b[end - 1] == 0) {
-      end--;
-    }
-    return end;
-  }
 }

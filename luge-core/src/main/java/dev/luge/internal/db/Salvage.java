@@ -66,8 +66,6 @@ public final class Salvage {
    * database had trees other than the default one: images do not say which tree they belong to.
    */
   static final String IMAGES_TREE = "__luge_salvaged_images";
-  /** The prefix of the name given to a tree the redo log writes to but never names. */
-  static final String ORPHAN_TREE = "__luge_salvaged_tree_";
 
   private final Path src;
   private final Path dst;
@@ -78,20 +76,8 @@ public final class Salvage {
   private int segmentSize;
   private long legacyRedoBelow;
   private long legacyPageBelow;
-  private Database out;
-
-  // Replay state: which tree of the copy each tree id of the damaged database writes to.
-  private final Map<Integer, String> trees = new HashMap<>();
-  private final Set<Integer> dropped = new HashSet<>();
-  /** With a checkpoint: ids below this that it does not list were dropped before it. */
-  private int checkpointNextTreeId;
-  private SideFiles sideFiles;
-  private long records;
-  private long recordLsn = -1;
-  private long replayedTo;
-  private long idLimit;
-  private boolean idLimitKnown;
-  private final Set<Integer> orphans = new java.util.TreeSet<>();
+  private SalvageTarget out;
+  private SalvageReplay replay;
 
   private Salvage(Path src, Path dst) {
     this.src = src;
@@ -213,54 +199,40 @@ public final class Salvage {
     }
     LogReader reader = new LogReader(io, LogFormat.REDO, src, segmentSize, dbId, legacyRedoBelow);
     List<Long> redoSegments = reader.segments();
-    sideFiles = new SideFiles(io, src, dbId);
     boolean bestEffort = false;
     Database copy = Database.open(Config.builder().path(dst).build());
-    out = copy;
+    out = new SalvageTarget(copy);
+    replay = new SalvageReplay(src, segmentSize, new SideFiles(io, src, dbId), out, notes);
     try (copy; PageLog pages = new PageLog(io, src, segmentSize, dbId, 0, true, false,
         legacyPageBelow)) {
       RedoEnd redo;
       if (ckpt != null) {
         copyCheckpoint(ckpt, pages);
-        redo = replay(reader, redoSegments, ckpt.redoStart(), ckpt.vouchesRedoStart()
+        redo = replay.replay(reader, redoSegments, ckpt.redoStart(), ckpt.vouchesRedoStart()
             ? "the checkpoint starts replay in it" : null);
       } else if (redoSegments.isEmpty() && pageSegments().isEmpty()) {
-        trees.put(0, Db.DEFAULT_TREE);
-        idLimitKnown = true;
-        redo = replay(reader, redoSegments, 0, null);
+        replay.fromCreation();
+        redo = replay.replay(reader, redoSegments, 0, null);
       } else if (!redoSegments.isEmpty() && redoSegments.get(0) == 0) {
         // No checkpoint ever deleted the first redo segment, so the log holds every write.
         notes.add("the redo log begins with its first segment: it holds every write since the"
             + " database was created, and was replayed alone (the page log was not needed)");
-        trees.put(0, Db.DEFAULT_TREE);
-        idLimitKnown = true;
-        redo = replay(reader, redoSegments, 0, null);
+        replay.fromCreation();
+        redo = replay.replay(reader, redoSegments, 0, null);
       } else {
         bestEffort = true;
         long start = redoSegments.isEmpty() ? 0 : redoSegments.get(0) * segmentSize;
         rebuildFromImages(reader, start, pages);
-        redo = replay(reader, redoSegments, start, null);
+        redo = replay.replay(reader, redoSegments, start, null);
       }
-      if (idLimit > 0) {
-        out.ids().resumeAt(idLimit);
-        notes.add("generateId resumes at " + idLimit + (idLimitKnown ? ""
-            : " (the highest reservation in the redo log; the CHECKPOINT held the limit)"));
-      } else if (!idLimitKnown) {
-        notes.add("generateId's limit is unknown (the CHECKPOINT held it, and the redo log"
-            + " reserves none): the copy may hand out ids the damaged database handed out");
-      }
-      if (!orphans.isEmpty()) {
-        notes.add("the redo log writes to trees it does not name (created before its first"
-            + " segment; their names were in the CHECKPOINT): ids " + orphans + " are named "
-            + ORPHAN_TREE + "<id> in the copy");
-      }
+      replay.finish();
       Map<String, Long> counts = new LinkedHashMap<>();
-      for (String name : out.treeNames()) {
-        counts.put(name, tree(name).size());
+      for (String name : copy.treeNames()) {
+        counts.put(name, out.tree(name).size());
       }
-      out.close(); // a checkpoint: the copy opens without replaying anything
+      copy.close(); // a checkpoint: the copy opens without replaying anything
       return new SalvageReport(src, dst, bestEffort, counts, lost, redo, notes);
-    } catch (TargetFailure f) {
+    } catch (SalvageTarget.Failure f) {
       throw f.failure;
     }
   }
@@ -320,13 +292,11 @@ public final class Salvage {
 
   /** Copies every leaf of every tree the checkpoint lists that reads back; reports the others. */
   private void copyCheckpoint(CheckpointFile ckpt, PageLog pages) {
-    checkpointNextTreeId = ckpt.nextTreeId();
-    idLimit = ckpt.idLimit();
-    idLimitKnown = true;
+    replay.fromCheckpoint(ckpt);
     for (CheckpointFile.TreeEntry t : ckpt.trees()) {
       String name = t.id() == 0 ? Db.DEFAULT_TREE : t.name();
-      trees.put(t.id(), name);
-      Tree into = tree(name);
+      replay.map(t.id(), name);
+      Tree into = out.tree(name);
       for (LeafRef r : t.leaves()) {
         Path file = src.resolve(LogFormat.segmentName(LogFormat.PAGES,
             r.location() / segmentSize));
@@ -334,7 +304,7 @@ public final class Salvage {
         try {
           ByteBuffer image = pages.read(r.location(), r.length());
           LeafImages.entries(image, r.lo(), r.hi(), r.entries(), file, offset,
-              (k, v) -> put(into, k, v));
+              (k, v) -> out.put(into, k, v));
         } catch (CorruptionException e) {
           lose(name, r.lo(), r.hi(), r.entries(), e.file(), e.offset(), reason(e));
         } catch (LugeException e) {
@@ -361,7 +331,7 @@ public final class Salvage {
   }
 
   /** The message of {@code e} without the file and offset it also carries. */
-  private static String reason(CorruptionException e) {
+  static String reason(CorruptionException e) {
     String m = e.getMessage();
     String where = " in " + e.file() + " at offset " + e.offset();
     return m.endsWith(where) ? m.substring(0, m.length() - where.length()) : m;
@@ -380,11 +350,11 @@ public final class Salvage {
     Set<Integer> named = namedTrees(reader, redoStart);
     boolean others = named.stream().anyMatch(id -> id != 0);
     String target = others ? IMAGES_TREE : Db.DEFAULT_TREE;
-    trees.put(0, Db.DEFAULT_TREE);
+    replay.map(0, Db.DEFAULT_TREE);
     List<SalvageScan.Image> images = SalvageScan.images(io, src, segmentSize, dbId, notes);
     images.sort((a, b) -> Long.compare(b.lsn(), a.lsn()));
     SalvageScan.Coverage covered = new SalvageScan.Coverage();
-    Tree into = tree(target);
+    Tree into = out.tree(target);
     long used = 0;
     long damagedImages = 0;
     for (SalvageScan.Image img : images) {
@@ -400,7 +370,7 @@ public final class Salvage {
             part[0]++;
           }
           if (part[0] < parts.size() && Arrays.compareUnsigned(k, parts.get(part[0])[0]) >= 0) {
-            put(into, k, v);
+            out.put(into, k, v);
           }
         });
         used++;
@@ -445,178 +415,5 @@ public final class Salvage {
       // The replay finds the same damage and reports it; the records before it are counted.
     }
     return ids;
-  }
-
-  // ------------------------------------------------------------------ the redo log
-
-  /**
-   * Replays the redo log from {@code start} up to its end or its first damage (a record that
-   * fails its checks, a segment missing or cut short, a batch file gone): records are idempotent
-   * puts and removes, applied in order; none after the damage is applied, since it may depend on
-   * what was lost.
-   */
-  private RedoEnd replay(LogReader reader, List<Long> segments, long start, String vouchedBy) {
-    replayedTo = start;
-    try {
-      LogReader.End end = reader.read(start, vouchedBy, (kind, lsn, payload) -> {
-        recordLsn = lsn;
-        record(kind, lsn, payload);
-        recordLsn = -1;
-        records++;
-        replayedTo = lsn + LogFormat.footprint(payload.remaining());
-      });
-      long seg = end.lsn() / segmentSize;
-      return new RedoEnd(start, end.lsn(), records,
-          src.resolve(LogFormat.segmentName(seg)), end.lsn() % segmentSize,
-          end.tornTail() ? "a torn tail of writes never made durable, dropped as recovery drops"
-              + " it" : "the end of the log", false, later(segments, seg));
-    } catch (CorruptionException e) {
-      long at = recordLsn >= 0 ? recordLsn : replayedTo;
-      long seg = LogFormat.segmentNumber(e.file().getFileName().toString());
-      if (recordLsn < 0 && seg >= 0) {
-        at = seg * segmentSize + e.offset();
-      }
-      return new RedoEnd(start, at, records, e.file(), e.offset(), reason(e), true,
-          later(segments, at / segmentSize));
-    } catch (LugeException | IOException e) {
-      // An I/O error reading the damaged database (a bad sector, say) ends the log as damage does.
-      long at = recordLsn >= 0 ? recordLsn : replayedTo;
-      return new RedoEnd(start, at, records, src.resolve(LogFormat.segmentName(at / segmentSize)),
-          at % segmentSize, e.getMessage(), true, later(segments, at / segmentSize));
-    }
-  }
-
-  private static List<String> later(List<Long> segments, long seg) {
-    List<String> out = new ArrayList<>();
-    for (long s : segments) {
-      if (s > seg) {
-        out.add(LogFormat.segmentName(s));
-      }
-    }
-    return out;
-  }
-
-  private CorruptionException bad(long lsn, String what) {
-    return new CorruptionException(src.resolve(LogFormat.segmentName(lsn / segmentSize)),
-        lsn % segmentSize, what);
-  }
-
-  /** One redo record: checked whole first (RedoRecords.decode), then applied to the copy. */
-  private void record(byte kind, long lsn, ByteBuffer payload) {
-    RedoRecords.decode(kind, lsn, payload, sideFiles, this::bad, new RedoRecords.Handler() {
-      @Override
-      public void idReserve(long limit) {
-        idLimit = Math.max(idLimit, limit);
-      }
-
-      @Override
-      public void treeCreate(int id, byte[] name) {
-        created(id, name);
-      }
-
-      @Override
-      public void treeDrop(int id) {
-        String name = trees.remove(id);
-        dropped.add(id);
-        if (name != null && !name.equals(Db.DEFAULT_TREE)) {
-          apply(() -> out.dropTree(name));
-        }
-      }
-
-      @Override
-      public void write(int treeId, byte[] key, byte[] value) {
-        Tree t = target(treeId);
-        if (t != null && value != null) {
-          put(t, key, value);
-        } else if (t != null) {
-          apply(() -> t.remove(key));
-        }
-      }
-
-      @Override
-      public void batch(int treeId, List<byte[][]> ops, boolean fromFile) {
-        Tree t = target(treeId);
-        if (t == null) {
-          return;
-        }
-        for (byte[][] op : ops) {
-          if (op[1] == null) {
-            apply(() -> t.remove(op[0]));
-          } else {
-            put(t, op[0], op[1]);
-          }
-        }
-      }
-    });
-  }
-
-  private void created(int id, byte[] nameBytes) {
-    if (trees.containsKey(id) || id < checkpointNextTreeId) {
-      return; // the checkpoint has it already (or saw it created and dropped)
-    }
-    String name = new String(nameBytes, StandardCharsets.UTF_8);
-    try {
-      TreeRegistry.validateName(name);
-    } catch (dev.luge.InvalidTreeNameException e) {
-      name = ORPHAN_TREE + id;
-      notes.add("tree " + id + " was created with a name no tree can have (" + e.getMessage()
-          + "): it is " + name + " in the copy");
-    }
-    if (name.equals(Db.DEFAULT_TREE)) {
-      name = ORPHAN_TREE + id;
-    }
-    dropped.remove(id);
-    trees.put(id, name);
-    String n = name;
-    apply(() -> out.openTree(n));
-  }
-
-  /** The tree of the copy that tree {@code id}'s records go to; null if they are to be skipped. */
-  private Tree target(int id) {
-    String name = trees.get(id);
-    if (name == null) {
-      if (dropped.contains(id) || (id < checkpointNextTreeId && id != 0)) {
-        return null; // a write that raced with the drop of its tree
-      }
-      name = ORPHAN_TREE + id;
-      orphans.add(id);
-      trees.put(id, name);
-    }
-    return tree(name);
-  }
-
-  // ------------------------------------------------------------------ the copy
-
-  /** The tree of the copy called {@code name}. */
-  private Tree tree(String name) {
-    return name.equals(Db.DEFAULT_TREE) ? out : apply(() -> out.openTree(name));
-  }
-
-  private void put(Tree t, byte[] key, byte[] value) {
-    apply(() -> t.put(key, value));
-  }
-
-  /**
-   * Runs a write to the copy. Its failure is the copy's (a full disk, say), not damage in the
-   * database being read, so it is carried past the handlers that report damage and fails the
-   * salvage.
-   */
-  private static <T> T apply(java.util.function.Supplier<T> write) {
-    try {
-      return write.get();
-    } catch (RuntimeException e) {
-      throw new TargetFailure(e);
-    }
-  }
-
-  /** A write to the copy failed: see {@link #apply}. */
-  private static final class TargetFailure extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-    private final RuntimeException failure;
-
-    TargetFailure(RuntimeException failure) {
-      super(failure.getMessage(), failure, false, false);
-      this.failure = failure;
-    }
   }
 }

@@ -20,7 +20,10 @@
  *   <li>{@link dev.luge.internal.db.Verifier}, {@link dev.luge.internal.db.Backup},
  *       {@link dev.luge.internal.db.Export}: verify and checksum, backup, export and import;
  *   <li>{@link dev.luge.internal.db.Salvage}: a damaged database's readable entries copied into
- *       a new one, and a report of the rest;
+ *       a new one, and a report of the rest; {@link dev.luge.internal.db.SalvageScan}: segment
+ *       headers and leaf images found without a checkpoint;
+ *       {@link dev.luge.internal.db.SalvageReplay}: its redo log replayed up to the damage;
+ *       {@link dev.luge.internal.db.SalvageTarget}: the copy written into;
  *   <li>{@link dev.luge.internal.db.KeyRange}, {@link dev.luge.internal.db.BatchAccess}: ranges
  *       and batches as the API's types see them.
  * </ul>

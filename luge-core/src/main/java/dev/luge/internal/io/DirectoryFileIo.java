@@ -3,6 +3,7 @@ package dev.luge.internal.io;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
@@ -95,14 +96,31 @@ public final class DirectoryFileIo implements FileIo {
   @Override
   public void syncDirectory() throws IOException {
     // Opening a directory for reading and forcing it is how the JDK exposes fsync(dirfd) on
-    // Linux and macOS; where the platform refuses, there is nothing more portable to do.
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (NoSuchFileException e) {
-      throw e;
-    } catch (IOException e) {
-      if (!System.getProperty("os.name", "").startsWith("Windows")) {
-        throw e;
+    // Linux and macOS; where the platform refuses, there is nothing more portable to do. The
+    // caller's interrupt status is put aside, as for files (see ChannelHandle): an interrupt
+    // closes the descriptor, which was opened for this sync alone, so the sync is redone on
+    // a new one.
+    boolean interrupted = Thread.interrupted();
+    try {
+      for (;;) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+          ch.force(true);
+          return;
+        } catch (ClosedByInterruptException e) {
+          interrupted = true;
+          Thread.interrupted();
+        } catch (NoSuchFileException e) {
+          throw e;
+        } catch (IOException e) {
+          if (!System.getProperty("os.name", "").startsWith("Windows")) {
+            throw e;
+          }
+          return;
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
     }
   }

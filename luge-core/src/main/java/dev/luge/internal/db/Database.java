@@ -10,8 +10,6 @@ import dev.luge.ReadOnlyException;
 import dev.luge.Stats;
 import dev.luge.Tree;
 import dev.luge.internal.io.FileIo;
-import dev.luge.internal.log.LogFormat;
-import dev.luge.internal.log.LogReader;
 import dev.luge.internal.log.LogWriter;
 import dev.luge.internal.pagecache.PageLog;
 import dev.luge.internal.pagecache.PageTable;
@@ -32,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
  *
  * <ul>
  *   <li>{@link DatabaseDirectory}: the directory, its lock and its {@code HEADER};
+ *   <li>{@link Recovery}: the checkpoint and the redo log read back at opening;
  *   <li>{@link TreeRegistry}: the named trees, their ids, creation and drop;
  *   <li>{@link RedoRecords}: what the redo log records, and its replay;
  *   <li>{@link BatchApplier}: atomic batches, and the seqlock their readers check;
@@ -129,7 +128,7 @@ public final class Database extends TreeHandle implements Db {
       }
       Database db = new Database(config, directory, options, header, cache, defaultTree);
       try {
-        db.recover(ckpt);
+        Recovery.run(db, ckpt);
       } catch (IOException | RuntimeException | Error e) {
         db.abandon();
         throw e;
@@ -143,124 +142,6 @@ public final class Database extends TreeHandle implements Db {
       throw new LugeException("cannot open " + dir + ": " + e, e);
     }
   }
-
-  /**
-   * Rebuilds the trees from the last checkpoint (leaves stay on disk until needed), replays the
-   * redo log from where the checkpoint began, then opens both logs for appending.
-   *
-   * <p>Nothing is changed on disk before what it rests on was read and checked: the page log is
-   * cut back to the checkpoint's end only after every segment it would cut or delete showed a
-   * header of this log (and, without a checkpoint, only after the redo log was read back whole);
-   * the redo log's torn tail is cut, the header upgraded and side files deleted only after the
-   * whole redo log was replayed. The segments recovery needs must be there: the one the
-   * checkpoint's replay starts in, and, without a checkpoint, the first (docs/FORMAT.md,
-   * "Recovery rules").
-   */
-  private void recover(CheckpointFile ckpt) throws IOException {
-    if (config.temporary()) {
-      // No redo log and no checkpoint file: nothing is to survive the close. The page log is
-      // still there, so that the cache can write leaves out when it is over its capacity.
-      pages = new PageLog(io, dir, header.segmentSize(), header.databaseId(), 0, false,
-          config.compression(), 0);
-      cache.setStore(pages);
-      maintenance.start();
-      return;
-    }
-    long redoStart = 0;
-    long pageEnd = 0;
-    if (ckpt != null) {
-      trees.restore(ckpt);
-      checkpointer.restore(ckpt, header.segmentSize());
-      ids.restore(ckpt.idLimit());
-      redoStart = ckpt.redoStart();
-      pageEnd = ckpt.pageEnd();
-    }
-    int segmentSize = header.segmentSize();
-    LogReader reader = new LogReader(io, LogFormat.REDO, dir, segmentSize, header.databaseId(),
-        header.legacyRedoBelow());
-    List<Long> redoSegments = reader.segments();
-    List<Long> pageSegments = new LogReader(io, LogFormat.PAGES, dir, segmentSize,
-        header.databaseId()).segments();
-    long lastRedo = redoSegments.isEmpty() ? -1 : redoSegments.get(redoSegments.size() - 1);
-    long lastPage = pageSegments.isEmpty() ? -1 : pageSegments.get(pageSegments.size() - 1);
-    Path checkpointFile = dir.resolve(CheckpointFile.FILE);
-    if (!(ckpt != null && ckpt.vouchesRedoStart()) && redoStart / segmentSize > lastRedo + 1) {
-      throw new CorruptionException(checkpointFile, 40, "checkpoint starts replay at LSN "
-          + redoStart + ", beyond the redo log's last segment (" + lastRedo + ")");
-    }
-    if (pageEnd / segmentSize > lastPage + 1) {
-      throw new CorruptionException(checkpointFile, 48, "checkpoint says the page log ends at LSN "
-          + pageEnd + ", beyond its last segment (" + lastPage + ")");
-    }
-    String startVouchedBy = null;
-    if (ckpt != null) {
-      if (ckpt.vouchesRedoStart()) {
-        startVouchedBy = "the checkpoint starts replay in it";
-      }
-    } else {
-      // Without a checkpoint the redo log holds everything since the database was created, from
-      // its first segment, which a writer of format 3 creates durably before any other.
-      if (header.formatVersion() >= 3 && (!redoSegments.isEmpty() || !pageSegments.isEmpty())) {
-        startVouchedBy = "the database has other segments, and the redo log's first segment is"
-            + " created before them";
-      }
-      if (!redoSegments.isEmpty() && redoSegments.get(0) != 0) {
-        throw new CorruptionException(checkpointFile, 0, "checkpoint missing, and the redo log"
-            + " starts at segment " + redoSegments.get(0) + " (its earlier segments were"
-            + " deleted by a checkpoint)");
-      }
-    }
-    boolean readOnly = config.readOnly();
-    // With a checkpoint, the page log opens for appending before the replay, so that the replay
-    // can evict the leaves it dirties: what it cuts or deletes lies beyond the checkpoint's end,
-    // and nothing durable refers to it. Without one, page segments are proven dead only once
-    // the redo log has been read back whole, so the replay goes without evictions.
-    boolean pagesFirst = ckpt != null && !readOnly;
-    // Deflated images only once the header says the format has them (upgraded below).
-    boolean deflate = config.compression() && header.formatVersion() >= Header.DEFLATED_IMAGES;
-    PageLog p = new PageLog(io, dir, segmentSize, header.databaseId(), pageEnd, !pagesFirst,
-        deflate, header.legacyPageBelow());
-    pages = p;
-    cache.setStore(p);
-    LogReader.End end = reader.read(redoStart, startVouchedBy, (kind, lsn, payload) -> {
-      replayed++;
-      redo.replay(kind, lsn, payload);
-    });
-    recovered = replayed > 0 || end.tornTail();
-    if (readOnly) {
-      return; // nothing is written: no log to append to, no checkpoints
-    }
-    io.delete(CheckpointFile.FILE + ".tmp");
-    sideFiles.deleteUnreferenced();
-    // The redo writer first: it makes its start segment durable, which, without a checkpoint,
-    // is the first segment the rule above demands once any other exists.
-    LogWriter writer = new LogWriter(io, segmentSize, 1 << 20, header.databaseId(), end.lsn(),
-        config.flushEveryMs(), header.legacyRedoBelow());
-    log = writer;
-    if (!pagesFirst) {
-      p.close();
-      p = new PageLog(io, dir, segmentSize, header.databaseId(), pageEnd, false, deflate,
-          header.legacyPageBelow());
-      pages = p;
-      cache.setStore(p);
-    }
-    if (header.formatVersion() < Header.CURRENT_VERSION) {
-      // Read back whole and ready to write: from now on this release writes format 3 segments
-      // (the older ones stay readable below the bounds recorded here).
-      Header upgraded = header.upgraded(lastRedo + 1, lastPage + 1);
-      upgraded.write(io);
-      header = upgraded;
-    }
-    if (config.compression()) {
-      p.startCompressing();
-    }
-    writer.setWriteListener(() -> maintenance.afterLogWrite(writer));
-    for (TreeHandle t : trees.all()) {
-      redo.attach(t);
-    }
-    maintenance.start();
-  }
-
 
   /**
    * After a failed open: stops the threads the logs started and closes their files, writing
@@ -372,6 +253,32 @@ public final class Database extends TreeHandle implements Db {
 
   IdAllocator ids() {
     return ids;
+  }
+
+  Maintenance maintenance() {
+    return maintenance;
+  }
+
+  /** Recovery installs the page log it opened. */
+  void install(PageLog p) {
+    pages = p;
+    cache.setStore(p);
+  }
+
+  /** Recovery installs the redo log it opened. */
+  void install(LogWriter w) {
+    log = w;
+  }
+
+  /** Recovery installs the header it upgraded an older format to. */
+  void install(Header h) {
+    header = h;
+  }
+
+  /** Recovery reports the records it replayed, and whether that was a recovery from a crash. */
+  void replayed(long records, boolean crashed) {
+    replayed = records;
+    recovered = crashed;
   }
 
   boolean isClosed() {

@@ -2,8 +2,9 @@
  * The database as users see it, over the engine: opening, recovery, checkpoints and the files.
  *
  * <ul>
- *   <li>{@link dev.luge.internal.db.Database}: the {@code Db}; opens and recovers, owns the parts
- *       below, closes them;
+ *   <li>{@link dev.luge.internal.db.Database}: the {@code Db}; opens, owns the parts below,
+ *       closes them; {@link dev.luge.internal.db.Recovery}: the checkpoint and the redo log read
+ *       back at opening, and both logs opened for appending;
  *   <li>{@link dev.luge.internal.db.TreeHandle}: a {@code Tree}: argument checks, copies, merge
  *       operators, subscriptions, over a {@code BLinkTree};
  *   <li>{@link dev.luge.internal.db.DatabaseDirectory}: the directory, its {@code LOCK} and

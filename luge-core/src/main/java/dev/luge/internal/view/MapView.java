@@ -6,9 +6,7 @@ import dev.luge.Codec;
 import dev.luge.Range;
 import dev.luge.Tree;
 import dev.luge.internal.tree.KeyBounds;
-import java.util.AbstractCollection;
 import java.util.AbstractMap;
-import java.util.AbstractSet;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -501,112 +499,14 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
     }
   }
 
-  /** An entry of {@link #entrySet()}: a snapshot whose {@code setValue} writes through. */
-  private final class LiveEntry extends AbstractMap.SimpleEntry<K, V> {
-    private static final long serialVersionUID = 1L;
-
-    LiveEntry(K key, V value) {
-      super(key, value);
-    }
-
-    @Override
-    public V setValue(V value) {
-      V old = getValue();
-      put(getKey(), value);
-      super.setValue(value);
-      return old;
-    }
-  }
-
   @Override
   public Set<Map.Entry<K, V>> entrySet() {
-    return new AbstractSet<>() {
-      @Override
-      public Iterator<Map.Entry<K, V>> iterator() {
-        return new ViewIterator<>() {
-          @Override
-          Map.Entry<K, V> make(dev.luge.Entry e) {
-            return new LiveEntry(keys.decode(e.key()), values.decode(e.value()));
-          }
-        };
-      }
-
-      @Override
-      public int size() {
-        return MapView.this.size();
-      }
-
-      @Override
-      public boolean isEmpty() {
-        return MapView.this.isEmpty();
-      }
-
-      @Override
-      public void clear() {
-        MapView.this.clear();
-      }
-
-      @Override
-      public boolean contains(Object o) {
-        if (!(o instanceof Map.Entry<?, ?> e) || e.getKey() == null || e.getValue() == null) {
-          return false;
-        }
-        V v;
-        try {
-          v = get(e.getKey());
-        } catch (ClassCastException x) {
-          return false;
-        }
-        return v != null && v.equals(e.getValue());
-      }
-
-      @Override
-      public boolean remove(Object o) {
-        if (!(o instanceof Map.Entry<?, ?> e) || e.getKey() == null || e.getValue() == null) {
-          return false;
-        }
-        try {
-          return MapView.this.remove(e.getKey(), e.getValue());
-        } catch (ClassCastException x) {
-          return false;
-        }
-      }
-    };
+    return new EntrySet<>(this);
   }
 
   @Override
   public Collection<V> values() {
-    return new AbstractCollection<>() {
-      @Override
-      public Iterator<V> iterator() {
-        return new ViewIterator<>() {
-          @Override
-          V make(dev.luge.Entry e) {
-            return values.decode(e.value());
-          }
-        };
-      }
-
-      @Override
-      public int size() {
-        return MapView.this.size();
-      }
-
-      @Override
-      public boolean isEmpty() {
-        return MapView.this.isEmpty();
-      }
-
-      @Override
-      public void clear() {
-        MapView.this.clear();
-      }
-
-      @Override
-      public boolean contains(Object o) {
-        return o != null && containsValue(o);
-      }
-    };
+    return new Values<>(this);
   }
 
   @Override
@@ -630,6 +530,26 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
       @Override
       K make(dev.luge.Entry e) {
         return keys.decode(e.key());
+      }
+    };
+  }
+
+  /** Entry iterator for {@link EntrySet}. */
+  Iterator<Map.Entry<K, V>> entryIterator() {
+    return new ViewIterator<>() {
+      @Override
+      Map.Entry<K, V> make(dev.luge.Entry e) {
+        return new EntrySet.LiveEntry<>(MapView.this, keys.decode(e.key()), values.decode(e.value()));
+      }
+    };
+  }
+
+  /** Value iterator for {@link Values}. */
+  Iterator<V> valueIterator() {
+    return new ViewIterator<>() {
+      @Override
+      V make(dev.luge.Entry e) {
+        return values.decode(e.value());
       }
     };
   }

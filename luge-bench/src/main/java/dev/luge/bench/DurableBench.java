@@ -37,34 +37,21 @@ import java.util.stream.Stream;
 public final class DurableBench {
   private DurableBench() {}
 
-  static final int DURABLE_WRITES = 2000;
-  /**
-   * Durable writes of the warm-up, on one and on two threads each. After only 500 the JIT is
-   * still compiling a store's flush path during the timed turns, and its compiler threads compete
-   * with two writers for two cores: measured with Luge's harness code in a fresh JVM on the
-   * 2-core development machine (three alternating runs each), two threads make 1.02 to 1.20
-   * times one after 500 warm-up writes and 1.43 to 1.62 after 5,000.
-   */
-  static final int WARMUP_DURABLE_WRITES = 5000;
-
-  /** Turns the durable writes on one and on two threads take, see {@link #child}. */
-  static final int DURABLE_ROUNDS = 4;
-
   /** Every store the harness knows, Luge first. */
   static final List<String> ALL = List.of("luge", "rocksdb", "lmdb", "mvstore", "je", "xodus",
       "sqlite", "skiplist");
 
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("child")) {
-      child(args[1], Integer.parseInt(args[2]), Path.of(args[3]));
+      DurableBenchChild.child(args[1], Integer.parseInt(args[2]), Path.of(args[3]));
       return;
     }
     if (args.length > 0 && args[0].equals("durablechild")) {
-      durableChild(args[1], Integer.parseInt(args[2]), Path.of(args[3]));
+      DurableBenchChild.durableChild(args[1], Integer.parseInt(args[2]), Path.of(args[3]));
       return;
     }
     if (args.length > 0 && args[0].equals("coldchild")) {
-      coldFill(args[1], Integer.parseInt(args[2]), Path.of(args[3]));
+      DurableBenchChild.coldFill(args[1], Integer.parseInt(args[2]), Path.of(args[3]));
       return;
     }
     int keys = 1_000_000;
@@ -119,7 +106,7 @@ public final class DurableBench {
   /**
    * Runs a store's phases in a fresh JVM. The main run pre-touches the heap
    * ({@code -XX:+AlwaysPreTouch}, as Elasticsearch and Cassandra ship their JVMs) and warms every
-   * store up first (see {@link #warmUp}): a long-lived service pays the first touch of its heap
+   * store up first (see {@link DurableBenchChild#warmUp}): a long-lived service pays the first touch of its heap
    * and the JIT compilation once, and on this kind of virtual machine that first touch of a 1 GiB
    * heap alone costs about two seconds, which would otherwise land on whichever phase runs first.
    * The cold run ({@code cold}: neither) measures only the first fill of a fresh process, so that
@@ -240,30 +227,6 @@ public final class DurableBench {
   /** The workloads whose per-operation latency is reported. */
   static final String[] LATENCIES = {"readrandom1", "mix", "overwrite", "durable1", "durable2"};
 
-  /** A latency histogram: 1 ns to an hour, two significant digits. */
-  private static org.HdrHistogram.Histogram histogram() {
-    return new org.HdrHistogram.Histogram(3_600_000_000L, 2);
-  }
-
-  /** Records one operation that started at {@code start} (a histogram per thread: no lock). */
-  private static void record(org.HdrHistogram.Histogram h, long start) {
-    h.recordValue(Math.max(1, System.nanoTime() - start));
-  }
-
-  /** Adds a thread's histogram to the workload's, once the thread is done. */
-  private static void merge(org.HdrHistogram.Histogram into, org.HdrHistogram.Histogram from) {
-    synchronized (into) {
-      into.add(from);
-    }
-  }
-
-  private static void latencies(String workload, org.HdrHistogram.Histogram h) {
-    if (h.getTotalCount() > 0) {
-      result("lat." + workload + ".p50", h.getValueAtPercentile(50) / 1e3);
-      result("lat." + workload + ".p99", h.getValueAtPercentile(99) / 1e3);
-    }
-  }
-
   private static String format(double v, String unit) {
     return switch (unit) {
       case "s" -> String.format(Locale.ROOT, "%.3f", v);
@@ -271,311 +234,6 @@ public final class DurableBench {
       case "MiB" -> String.format(Locale.ROOT, "%.0f", v);
       default -> String.format(Locale.ROOT, "%,.0f", v);
     };
-  }
-
-  // ------------------------------------------------------------------ the child JVM
-
-  private static double retainedHeapMiB;
-
-  private static void result(String name, double value) {
-    System.out.println("RESULT " + name + " " + value);
-    System.out.flush();
-  }
-
-  private static void phaseEnd() {
-    for (int i = 0; i < 2; i++) {
-      System.gc();
-    }
-    long used = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-    retainedHeapMiB = Math.max(retainedHeapMiB, used / 1048576.0);
-  }
-
-  private static double rate(long ops, long startNanos) {
-    return ops / ((System.nanoTime() - startNanos) / 1e9);
-  }
-
-  /** Writes {@code keys} in {@code order}, as one bulk phase; key i gets value i. */
-  static void fill(Kv kv, byte[][] keys, int[] order) {
-    kv.beginBulk();
-    for (int i : order) {
-      kv.put(keys[i], Stores.value(i));
-    }
-    kv.endBulk();
-  }
-
-  /** The random fill alone, first thing in a fresh JVM whose heap is not pre-touched. */
-  static void coldFill(String store, int n, Path dir) throws Exception {
-    byte[][] keys = Stores.keys(n, 1);
-    int[] order = permutation(n, 2);
-    long t = System.nanoTime();
-    try (Kv kv = Kv.open(store, dir.resolve("cold"))) {
-      fill(kv, keys, order);
-    }
-    result("fillcold", rate(n, t));
-  }
-
-  /**
-   * An untimed round of the same work on a scratch store, as JMH's warm-up iterations: random
-   * writes and reads of up to 200,000 other keys, and durable writes on one and on two threads,
-   * so that the JIT has compiled the store's (and its binding's) paths before the timed phases.
-   */
-  static void warmUp(String store, int n, Path dir) throws Exception {
-    int w = Math.min(n, 200_000);
-    byte[][] keys = Stores.keys(w, 99);
-    int[] order = permutation(w, 98);
-    Path scratch = dir.resolve("warmup");
-    try (Kv kv = Kv.open(store, scratch)) {
-      fill(kv, keys, order);
-      for (int i : order) {
-        check(kv.get(keys[i]), i);
-      }
-    }
-    deleteTree(scratch);
-    warmUpDurable(store, keys, scratch);
-  }
-
-  /** The durable writes of the warm-up, on a scratch store at {@code scratch}. */
-  private static void warmUpDurable(String store, byte[][] keys, Path scratch) throws Exception {
-    try (Kv kv = Kv.open(store, scratch)) {
-      int d = Math.min(WARMUP_DURABLE_WRITES, keys.length / 2);
-      durableWrites(kv, keys, 0, 1, d, null);
-      durableWrites(kv, keys, d, 2, d, null);
-    }
-    deleteTree(scratch);
-  }
-
-  /** {@code --only durable}: the durable warm-up, then {@link #durablePhase} alone. */
-  static void durableChild(String store, int n, Path dir) throws Exception {
-    warmUpDurable(store, Stores.keys(Math.min(n, 200_000), 99), dir.resolve("warmup"));
-    phaseEnd();
-    durablePhase(store, Stores.keys(n, 1), dir);
-  }
-
-  /**
-   * Durable writes (each acknowledged only once on disk) of {@code count} keys from
-   * {@code keys[from]} on {@code threads} threads; returns the nanoseconds they took, and adds
-   * each write's latency to {@code into} (if not null).
-   */
-  static long durableWrites(Kv kv, byte[][] keys, int from, int threads, int count,
-      org.HdrHistogram.Histogram into) throws InterruptedException {
-    Thread[] writers = new Thread[threads];
-    int each = count / threads;
-    long t = System.nanoTime();
-    for (int w = 0; w < threads; w++) {
-      int first = from + w * each;
-      writers[w] = new Thread(() -> {
-        org.HdrHistogram.Histogram mine = histogram();
-        for (int i = first; i < first + each; i++) {
-          long s0 = System.nanoTime();
-          kv.putDurable(keys[i], Stores.value(i));
-          record(mine, s0);
-        }
-        if (into != null) {
-          merge(into, mine);
-        }
-      });
-      writers[w].start();
-    }
-    for (Thread w : writers) {
-      w.join();
-    }
-    return System.nanoTime() - t;
-  }
-
-  static void child(String store, int n, Path dir) throws Exception {
-    warmUp(store, n, dir);
-    byte[][] keys = Stores.keys(n, 1);
-    int[] order = permutation(n, 2);
-    long logical = (long) n * (Stores.KEY_SIZE + Stores.VALUE_SIZE);
-    Path main = dir.resolve("random");
-
-    long t = System.nanoTime();
-    boolean onDisk;
-    try (Kv kv = Kv.open(store, main)) {
-      onDisk = kv.durable();
-      fill(kv, keys, order);
-    }
-    result("fillrandom", rate(n, t));
-    if (onDisk) {
-      result("spacefill", (double) du(main) / logical);
-    }
-    phaseEnd();
-
-    t = System.nanoTime();
-    Kv kv = Kv.open(store, main);
-    result("reopen", (System.nanoTime() - t) / 1e9);
-    int[] reads = permutation(n, 3);
-    org.HdrHistogram.Histogram h1 = histogram();
-    t = System.nanoTime();
-    for (int i : reads) {
-      long s0 = System.nanoTime();
-      check(kv.get(keys[i]), i);
-      record(h1, s0);
-    }
-    result("readrandom1", rate(n, t));
-    latencies("readrandom1", h1);
-    t = System.nanoTime();
-    Thread[] readers = new Thread[2];
-    for (int r = 0; r < 2; r++) {
-      int from = r * (n / 2);
-      Kv shared = kv;
-      readers[r] = new Thread(() -> {
-        for (int j = from; j < from + n / 2; j++) {
-          check(shared.get(keys[reads[j]]), reads[j]);
-        }
-      });
-      readers[r].start();
-    }
-    for (Thread r : readers) {
-      r.join();
-    }
-    result("readrandom2", rate(2L * (n / 2), t));
-    t = System.nanoTime();
-    long scanned = kv.scan();
-    if (scanned != n) {
-      throw new IllegalStateException("scan saw " + scanned + " of " + n + " entries");
-    }
-    result("scan", rate(n, t));
-    phaseEnd();
-    // The mix: two threads, each 90% random reads and 10% random overwrites.
-    t = System.nanoTime();
-    Thread[] mixers = new Thread[2];
-    org.HdrHistogram.Histogram hm = histogram();
-    for (int r = 0; r < 2; r++) {
-      long seed = 100 + r;
-      Kv shared = kv;
-      mixers[r] = new Thread(() -> {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        org.HdrHistogram.Histogram mine = histogram();
-        for (int j = 0; j < n / 2; j++) {
-          int i = rnd.nextInt(n);
-          long s0 = System.nanoTime();
-          if (rnd.nextInt(10) == 0) {
-            shared.put(keys[i], Stores.value(i + 7L * n));
-          } else {
-            check(shared.get(keys[i]), i);
-          }
-          record(mine, s0);
-        }
-        merge(hm, mine);
-      });
-      mixers[r].start();
-    }
-    for (Thread m : mixers) {
-      m.join();
-    }
-    result("mix", rate(2L * (n / 2), t));
-    latencies("mix", hm);
-    org.HdrHistogram.Histogram ho = histogram();
-    t = System.nanoTime();
-    kv.beginBulk();
-    for (int round = 1; round <= 2; round++) {
-      for (int i : order) {
-        long s0 = System.nanoTime();
-        kv.put(keys[i], Stores.value(i + (long) round * n));
-        record(ho, s0);
-      }
-    }
-    kv.endBulk();
-    kv.close();
-    result("overwrite", rate(2L * n, t));
-    latencies("overwrite", ho);
-    if (onDisk) {
-      result("spaceoverwrite", (double) du(main) / logical);
-    }
-    phaseEnd();
-    deleteTree(main);
-
-    Path seq = dir.resolve("seq");
-    byte[][] sorted = keys.clone();
-    Arrays.sort(sorted, Arrays::compareUnsigned);
-    t = System.nanoTime();
-    try (Kv s = Kv.open(store, seq)) {
-      s.beginBulk();
-      for (int i = 0; i < n; i++) {
-        s.put(sorted[i], Stores.value(i));
-      }
-      s.endBulk();
-    }
-    result("fillseq", rate(n, t));
-    phaseEnd();
-    deleteTree(seq);
-
-    durablePhase(store, keys, dir);
-    result("heap", retainedHeapMiB);
-  }
-
-  /** Durable writes on one and on two threads taking turns, then the raw fsync loop. */
-  private static void durablePhase(String store, byte[][] keys, Path dir) throws Exception {
-    Path durable = dir.resolve("durable");
-    try (Kv d = Kv.open(store, durable)) {
-      org.HdrHistogram.Histogram hd1 = histogram();
-      org.HdrHistogram.Histogram hd2 = histogram();
-      // One and two threads take turns, a quarter of the writes at a time, so that a disk whose
-      // speed drifts over seconds (a shared one does) weighs on both alike.
-      long nanos1 = 0;
-      long nanos2 = 0;
-      int per = DURABLE_WRITES / DURABLE_ROUNDS;
-      for (int r = 0; r < DURABLE_ROUNDS; r++) {
-        nanos1 += durableWrites(d, keys, 2 * r * per, 1, per, hd1);
-        nanos2 += durableWrites(d, keys, (2 * r + 1) * per, 2, per, hd2);
-      }
-      if (d.durable()) {
-        result("durable1", per * DURABLE_ROUNDS / (nanos1 / 1e9));
-        latencies("durable1", hd1);
-        result("durable2", per * DURABLE_ROUNDS / (nanos2 / 1e9));
-        latencies("durable2", hd2);
-      }
-    }
-    Files.createDirectories(durable);
-    try (FileChannel ch = FileChannel.open(durable.resolve("raw-fsync"), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE)) {
-      ByteBuffer record = ByteBuffer.allocate(Stores.KEY_SIZE + Stores.VALUE_SIZE);
-      long pos = 0;
-      long t = System.nanoTime();
-      for (int i = 0; i < DURABLE_WRITES; i++) {
-        record.clear();
-        pos += ch.write(record, pos);
-        ch.force(false);
-      }
-      result("rawfsync", rate(DURABLE_WRITES, t));
-    }
-    deleteTree(durable);
-    phaseEnd();
-  }
-
-  private static void check(byte[] value, int i) {
-    if (value == null || value.length != Stores.VALUE_SIZE) {
-      throw new IllegalStateException("key " + i + " read back wrong: "
-          + (value == null ? "missing" : value.length + " bytes"));
-    }
-  }
-
-  static int[] permutation(int n, long seed) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = i;
-    }
-    SplittableRandom rnd = new SplittableRandom(seed);
-    for (int i = n - 1; i > 0; i--) {
-      int j = rnd.nextInt(i + 1);
-      int x = p[i];
-      p[i] = p[j];
-      p[j] = x;
-    }
-    return p;
-  }
-
-  static long du(Path dir) throws IOException {
-    try (Stream<Path> files = Files.walk(dir)) {
-      return files.filter(Files::isRegularFile).mapToLong(f -> {
-        try {
-          return Files.size(f);
-        } catch (IOException e) {
-          return 0;
-        }
-      }).sum();
-    }
   }
 
   static void deleteTree(Path dir) throws IOException {
@@ -587,5 +245,4 @@ public final class DurableBench {
         Files.delete(f);
       }
     }
-  }
-}
+  }}

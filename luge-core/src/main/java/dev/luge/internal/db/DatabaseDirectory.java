@@ -31,7 +31,8 @@ import java.util.Set;
  * <p>The lock is an OS file lock on {@code LOCK}: a writer takes it exclusively and read-only
  * openers share it, so a second opener (another process, or this one) fails fast with
  * {@link DatabaseLockedException} instead of corrupting data. The writer puts its pid in the
- * file, a hint for operators.
+ * file, a hint for operators. A read-only opener of a directory it cannot write into, where no
+ * {@code LOCK} was ever created, goes without: no writer can have created it either.
  */
 final class DatabaseDirectory {
   static final String LOCK_FILE = "LOCK";
@@ -70,6 +71,10 @@ final class DatabaseDirectory {
       } else {
         dir = dir.toAbsolutePath();
         created = !Files.exists(dir);
+        if (config.readOnly() && created) {
+          throw new LugeException("no Luge database in " + dir + " to open read-only (no such"
+              + " directory)");
+        }
         if (config.temporary() && !created) {
           refuseNonEmpty(dir);
         }
@@ -86,7 +91,16 @@ final class DatabaseDirectory {
           ? FileChannel.open(lockPath, StandardOpenOption.READ)
           : openLockFile(lockPath);
     } catch (IOException e) {
-      throw new LugeException("cannot open lock file " + lockPath + ": " + e, e);
+      if (!readOnly) {
+        throw new LugeException("cannot open lock file " + lockPath + ": " + e, e);
+      }
+      // A directory the process may not write into (a read-only mount, say) where no LOCK was
+      // ever created: no writer could have created it either, so a reader goes without.
+      ch = null;
+    }
+    if (ch == null) {
+      FileIo io = files != null ? files : DirectoryFileIo.readOnly(dir);
+      return new DatabaseDirectory(dir, io, created, false, null, null);
     }
     FileLock lock;
     try {
@@ -115,7 +129,8 @@ final class DatabaseDirectory {
         // The pid is only a hint for operators; the lock itself is what protects the data.
       }
     }
-    FileIo io = files != null ? files : new DirectoryFileIo(dir);
+    FileIo io = files != null ? files
+        : readOnly ? DirectoryFileIo.readOnly(dir) : new DirectoryFileIo(dir);
     if (config.temporary()) {
       io = new ScratchFileIo(io);
     }
@@ -172,12 +187,14 @@ final class DatabaseDirectory {
 
   /** Releases the lock; a temporary database's files go too (its directory, if it made it). */
   void close() {
-    try {
-      lock.release();
-    } catch (IOException e) {
-      // Closing the channel below releases the lock too.
+    if (lock != null) {
+      try {
+        lock.release();
+      } catch (IOException e) {
+        // Closing the channel below releases the lock too.
+      }
+      closeQuietly(lockChannel);
     }
-    closeQuietly(lockChannel);
     if (temporary) {
       deleteRecursively(path, !created);
     }

@@ -12,7 +12,7 @@ import dev.luge.Tree;
 import dev.luge.UnsupportedFormatException;
 import dev.luge.internal.io.FileHandle;
 import dev.luge.internal.io.FileIo;
-import dev.luge.internal.io.ReadOnlyFileIo;
+import dev.luge.internal.io.DirectoryFileIo;
 import dev.luge.internal.log.LogFormat;
 import dev.luge.internal.log.LogReader;
 import dev.luge.internal.pagecache.PageLog;
@@ -56,7 +56,7 @@ import java.util.zip.CRC32C;
  * image at the higher LSN winning where images overlap), and the redo log is replayed from its
  * first segment over them (docs/ARCHITECTURE.md, "Salvage").
  *
- * <p>The damaged directory is read through a {@link ReadOnlyFileIo}: no file there is opened
+ * <p>The damaged directory is read through a {@link DirectoryFileIo#readOnly}: no file there is opened
  * for writing, and its {@code LOCK}, when there is one, is held shared for the duration (as a
  * read-only open holds it), so that a process writing the database is not raced.
  */
@@ -82,7 +82,7 @@ public final class Salvage {
   private Salvage(Path src, Path dst) {
     this.src = src;
     this.dst = dst;
-    this.io = new ReadOnlyFileIo(src);
+    this.io = DirectoryFileIo.readOnly(src);
   }
 
   /**

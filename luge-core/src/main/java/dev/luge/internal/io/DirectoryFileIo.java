@@ -6,6 +6,7 @@ import java.nio.channels.AsynchronousFileChannel;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -21,17 +22,51 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 
-/** The real {@link FileIo}: files of one directory, through {@link FileChannel}. */
+/**
+ * The real {@link FileIo}: files of one directory, through {@link FileChannel}.
+ *
+ * <p>{@link #readOnly} gives the same files for reading only: every file is opened with
+ * {@link StandardOpenOption#READ} alone, and every operation that would change the directory
+ * (creating, writing, truncating, syncing, deleting, renaming) fails with an
+ * {@link AccessDeniedException} before touching anything. Read-only databases and salvage read
+ * through it, so that they read files the process may not write (a read-only mount, a copy owned
+ * by someone else), and so that nothing they do, and nothing a bug in them could do, writes
+ * there.
+ */
 public final class DirectoryFileIo implements FileIo {
   private static final Set<PosixFilePermission> OWNER_ONLY =
       EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
   private final Path dir;
   private final boolean posix;
+  private final boolean readOnly;
 
+  /** The files of {@code dir}, for reading and writing. */
   public DirectoryFileIo(Path dir) {
+    this(dir, false);
+  }
+
+  private DirectoryFileIo(Path dir, boolean readOnly) {
     this.dir = dir;
     this.posix = dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+    this.readOnly = readOnly;
+  }
+
+  /** The files of {@code dir}, for reading only. */
+  public static DirectoryFileIo readOnly(Path dir) {
+    return new DirectoryFileIo(dir, true);
+  }
+
+  private void checkWritable(String what, String name) throws AccessDeniedException {
+    if (readOnly) {
+      throw new AccessDeniedException(dir.resolve(name).toString(), null,
+          "cannot " + what + ": the directory is open for reading only");
+    }
+  }
+
+  private StandardOpenOption[] access() {
+    return readOnly ? new StandardOpenOption[] {StandardOpenOption.READ}
+        : new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
   }
 
   /** The directory. */
@@ -51,7 +86,12 @@ public final class DirectoryFileIo implements FileIo {
   public FileHandle open(String name, boolean create) throws IOException {
     Path p = resolve(name);
     FileChannel ch;
-    if (create) {
+    if (readOnly) {
+      if (create && !Files.exists(p)) {
+        checkWritable("create", name);
+      }
+      ch = FileChannel.open(p, access());
+    } else if (create) {
       try {
         FileAttribute<?>[] attrs = posix
             ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_ONLY)}
@@ -84,17 +124,20 @@ public final class DirectoryFileIo implements FileIo {
 
   @Override
   public void delete(String name) throws IOException {
+    checkWritable("delete", name);
     Files.deleteIfExists(resolve(name));
   }
 
   @Override
   public void rename(String from, String to) throws IOException {
+    checkWritable("rename", from);
     Files.move(resolve(from), resolve(to), StandardCopyOption.ATOMIC_MOVE,
         StandardCopyOption.REPLACE_EXISTING);
   }
 
   @Override
   public void syncDirectory() throws IOException {
+    checkWritable("sync", ".");
     // Opening a directory for reading and forcing it is how the JDK exposes fsync(dirfd) on
     // Linux and macOS; where the platform refuses, there is nothing more portable to do. The
     // caller's interrupt status is put aside, as for files (see ChannelHandle): an interrupt
@@ -135,6 +178,7 @@ public final class DirectoryFileIo implements FileIo {
    * an {@link AsynchronousFileChannel} of the same file, opened with it, whose {@code force} no
    * interrupt closes: a sync cut short by a close could not be redone safely, since a new
    * descriptor does not see a write-back error that the lost sync consumed (Linux errseq_t).
+   * A read-only handle has no such channel, and refuses writes, truncation and syncs.
    *
    * <p>I/O errors name the file.
    */
@@ -142,6 +186,7 @@ public final class DirectoryFileIo implements FileIo {
     private final String name;
     private final Path path;
     private volatile FileChannel ch;
+    /** Null for a read-only handle. */
     private final AsynchronousFileChannel syncCh;
     private volatile boolean closed;
 
@@ -149,6 +194,10 @@ public final class DirectoryFileIo implements FileIo {
       this.name = name;
       this.path = resolve(name);
       this.ch = ch;
+      if (readOnly) {
+        this.syncCh = null;
+        return;
+      }
       AsynchronousFileChannel a;
       try {
         a = AsynchronousFileChannel.open(path, StandardOpenOption.WRITE);
@@ -198,7 +247,7 @@ public final class DirectoryFileIo implements FileIo {
 
     private synchronized void reopen(FileChannel broken) throws IOException {
       if (ch == broken && !closed) {
-        ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        ch = FileChannel.open(path, access());
       }
     }
 
@@ -229,6 +278,7 @@ public final class DirectoryFileIo implements FileIo {
 
     @Override
     public void write(long position, ByteBuffer src) throws IOException {
+      checkWritable("write", name);
       int start = src.position();
       shielded("write", c -> {
         src.position(start);
@@ -247,11 +297,13 @@ public final class DirectoryFileIo implements FileIo {
 
     @Override
     public void truncate(long size) throws IOException {
+      checkWritable("truncate", name);
       shielded("truncate", c -> c.truncate(size));
     }
 
     @Override
     public void sync() throws IOException {
+      checkWritable("sync", name);
       boolean interrupted = Thread.interrupted();
       try {
         syncCh.force(false);
@@ -270,7 +322,9 @@ public final class DirectoryFileIo implements FileIo {
       try {
         ch.close();
       } finally {
-        syncCh.close();
+        if (syncCh != null) {
+          syncCh.close();
+        }
       }
     }
   }

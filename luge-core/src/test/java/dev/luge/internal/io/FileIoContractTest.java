@@ -210,4 +210,38 @@ class FileIoContractTest {
     assertArrayEquals(new byte[0], io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(0))
         .contents("f"), "the forgotten write never became durable");
   }
+
+  @org.junit.jupiter.api.Test
+  void aReadOnlyDirectoryRefusesEveryChangeAndStillReads() throws IOException {
+    FileIo rw = new DirectoryFileIo(tmp);
+    try (FileHandle h = rw.open("a", true)) {
+      h.write(0, bytes("hello"));
+      h.sync();
+    }
+    FileIo ro = DirectoryFileIo.readOnly(tmp);
+    assertThrows(java.nio.file.AccessDeniedException.class, () -> ro.open("new", true));
+    assertFalse(Files.exists(tmp.resolve("new")));
+    try (FileHandle h = ro.open("a", true)) {
+      assertEquals("hello", read(h, 0, 5));
+      assertThrows(java.nio.file.AccessDeniedException.class, () -> h.write(0, bytes("j")));
+      assertThrows(java.nio.file.AccessDeniedException.class, () -> h.truncate(1));
+      assertThrows(java.nio.file.AccessDeniedException.class, h::sync);
+      // Reads are shielded from interrupts as the read-write layer's are.
+      Thread.currentThread().interrupt();
+      try {
+        assertEquals("ell", read(h, 1, 3));
+        assertTrue(Thread.currentThread().isInterrupted(), "the interrupt status is kept");
+      } finally {
+        Thread.interrupted();
+      }
+      assertEquals(5, h.size());
+    }
+    assertThrows(java.nio.file.AccessDeniedException.class, () -> ro.delete("a"));
+    assertThrows(java.nio.file.AccessDeniedException.class, () -> ro.rename("a", "b"));
+    assertThrows(java.nio.file.AccessDeniedException.class, ro::syncDirectory);
+    assertEquals(List.of("a"), ro.list());
+    try (FileHandle h = rw.open("a", false)) {
+      assertEquals("hello", read(h, 0, 5));
+    }
+  }
 }

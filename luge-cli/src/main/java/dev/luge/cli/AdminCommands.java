@@ -132,6 +132,7 @@ final class AdminCommands {
             } else if (line.startsWith("@tree ")) {
               flush(tree, batch);
               tree = DbOptions.named(d, new String(Text.unescape(line.substring(6)), StandardCharsets.UTF_8));
+              continue; // a tree heading, not an entry
             } else {
               int sp = line.indexOf(' ');
               if (sp < 0 || line.indexOf(' ', sp + 1) >= 0) {

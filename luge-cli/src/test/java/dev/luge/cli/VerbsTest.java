@@ -77,6 +77,7 @@ class VerbsTest {
   void dumpAndLoadRoundTripAnyBytesInBothFormats() throws Exception {
     Random rnd = new Random(12);
     long sum;
+    long entries;
     try (Db d = Luge.open(Path.of(db))) {
       for (int i = 0; i < 2000; i++) {
         byte[] k = new byte[1 + rnd.nextInt(20)];
@@ -87,13 +88,16 @@ class VerbsTest {
       }
       d.put("plain text".getBytes(), "with spaces \\ and \u00e9".getBytes("UTF-8"));
       sum = d.checksum();
+      entries = d.size() + d.openTree("bin\ttree \u00e9").size();
     }
     for (String format : new String[] {"text", "ndjson"}) {
       Path file = tmp.resolve("dump." + format);
       assertEquals(0, run("dump", "--format", format, "--output", file.toString(), "--path", db),
           err.toString());
       String copy = tmp.resolve("copy-" + format).toString();
+      err.getBuffer().setLength(0);
       assertEquals(0, run("load", "--input", file.toString(), "--path", copy), err.toString());
+      assertTrue(err.toString().contains("loaded " + entries + " entries"), err.toString());
       try (Db c = Luge.open(Path.of(copy))) {
         assertEquals(sum, c.checksum(), format + " round trip");
       }

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 import org.junit.jupiter.api.Test;
@@ -77,7 +78,6 @@ class DirectoryFuzzTest {
         inflated += inflatedBytes(e.getValue());
       }
     }
-    SimulatedFileIo io = FuzzFiles.disk(files);
     boolean readOnly = (flags & 4) != 0;
     Config config = Config.builder().path(tmp.resolve("db")).flushEveryMs(0)
         .checkpointAfterBytes(Long.MAX_VALUE).compression((flags & 2) != 0).readOnly(readOnly)
@@ -87,15 +87,25 @@ class DirectoryFuzzTest {
     // what the deflated images among them inflate to, each a few times over.
     long budget = FuzzChecks.budget(16 << 20, 64, total) + 6 * inflated;
     long[] checksum = new long[1];
-    if (FuzzChecks.check("opening a database directory", budget, FuzzChecks.DAMAGE,
-        () -> checksum[0] = readAll(config, options, io)) != null) {
+    SimulatedFileIo[] disk = new SimulatedFileIo[1];
+    if (FuzzChecks.check("opening a database directory", budget, FuzzChecks.DAMAGE, () -> {
+      SimulatedFileIo io = FuzzFiles.disk(files);
+      disk[0] = io;
+      return () -> checksum[0] = readAll(config, options, io);
+    }) != null) {
       return false;
     }
     if (!readOnly) {
       // It opened and verified: what its close wrote must open again, whole and the same.
+      Map<String, byte[]> closed = new TreeMap<>();
+      for (String name : disk[0].list()) {
+        closed.put(name, disk[0].contents(name));
+      }
       long[] again = new long[1];
-      FuzzChecks.check("opening the database again", budget, List.of(),
-          () -> again[0] = readAll(config, options, io));
+      FuzzChecks.check("opening the database again", budget, List.of(), () -> {
+        SimulatedFileIo io = FuzzFiles.disk(closed);
+        return () -> again[0] = readAll(config, options, io);
+      });
       assertEquals(checksum[0], again[0], "contents after closing and opening again");
     }
     return true;

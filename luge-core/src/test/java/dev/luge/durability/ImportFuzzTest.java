@@ -66,19 +66,26 @@ class ImportFuzzTest {
     }
     Path dir = tmp.resolve("import");
     Config config = Config.builder().temporary(true).path(dir).build();
-    try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, new SimulatedFileIo())) {
+    Db[] db = new Db[1];
+    try {
       long[] count = new long[1];
       if (FuzzChecks.check("importing an export stream", FuzzChecks.budget(4 << 20, 64,
-          stream.length), FuzzChecks.DAMAGE,
-          () -> count[0] = db.importFrom(new ByteArrayInputStream(stream))) != null) {
+          stream.length), FuzzChecks.DAMAGE, () -> {
+            if (db[0] != null) {
+              db[0].close();
+            }
+            Db into = Database.open(config, BLinkTree.Options.DEFAULT, new SimulatedFileIo());
+            db[0] = into;
+            return () -> count[0] = into.importFrom(new ByteArrayInputStream(stream));
+          }) != null) {
         return false;
       }
       Map<String, TreeMap<byte[], byte[]>> expected = parse(stream);
       assertEquals(expected.values().stream().mapToLong(m -> m.size()).sum() > 0,
           count[0] > 0, "entries imported");
-      assertTrue(db.treeNames().containsAll(expected.keySet()), "every tree of the stream");
-      for (String name : db.treeNames()) {
-        Tree t = name.equals(Db.DEFAULT_TREE) ? db : db.openTree(name);
+      assertTrue(db[0].treeNames().containsAll(expected.keySet()), "every tree of the stream");
+      for (String name : db[0].treeNames()) {
+        Tree t = name.equals(Db.DEFAULT_TREE) ? db[0] : db[0].openTree(name);
         TreeMap<byte[], byte[]> want = expected.getOrDefault(name, new TreeMap<>());
         Iterator<Map.Entry<byte[], byte[]>> it = want.entrySet().iterator();
         for (Entry e : t.all()) {
@@ -90,6 +97,10 @@ class ImportFuzzTest {
         assertFalse(it.hasNext(), "tree " + name + " holds less than the stream");
       }
       return true;
+    } finally {
+      if (db[0] != null) {
+        db[0].close();
+      }
     }
   }
 

@@ -61,7 +61,7 @@ class DbFilesFuzzTest {
     }
     SimulatedFileIo io = FuzzFiles.disk(Map.of(Header.FILE, file));
     Header[] h = new Header[1];
-    if (FuzzChecks.check("reading HEADER", FuzzChecks.budget(256 << 10, 4, file.length),
+    if (FuzzChecks.check("reading HEADER", FuzzChecks.budget(1 << 20, 4, file.length),
         FuzzChecks.DAMAGE, () -> h[0] = Header.read(io, DIR)) != null) {
       return false;
     }

@@ -188,6 +188,29 @@ class DbFilesFuzzTest {
     return true;
   }
 
+  // ------------------------------------------------------------------ file names
+
+  /**
+   * A segment or batch file is only ever the file of the name Luge gives it: a name with
+   * upper-case digits or a sign parses to a number, but is another file (the segment reader
+   * opened the segment of that number and found no file, a {@code NoSuchFileException}; opening
+   * deleted such a batch file as one no record names).
+   */
+  @Test
+  void onlyTheNamesLugeGivesAreItsFiles() {
+    for (long n : new long[] {0, 10, 0xabcdefL, Long.MAX_VALUE}) {
+      assertEquals(n, dev.luge.internal.log.LogFormat.segmentNumber("seg",
+          dev.luge.internal.log.LogFormat.segmentName("seg", n)));
+      assertEquals(n, SideFiles.number(SideFiles.name(n)));
+    }
+    for (String name : List.of("seg-000000000000000A.log", "seg-+00000000000000a.log",
+        "seg-000000000ABCDEF0.log")) {
+      assertEquals(-1, dev.luge.internal.log.LogFormat.segmentNumber("seg", name), name);
+      assertEquals(-1, SideFiles.number(name.replace("seg-", "batch-").replace(".log", ".rec")),
+          name);
+    }
+  }
+
   // ------------------------------------------------------------------ seeds
 
   /** The seeds decode: they are valid files. */

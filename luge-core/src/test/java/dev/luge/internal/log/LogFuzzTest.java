@@ -251,6 +251,10 @@ class LogFuzzTest {
       byte[] params = {(byte) (legacy ? 4 : 0), (byte) (from / segmentSize),
           (byte) (from % segmentSize / 8)};
       segments.put(entry.getKey(), FuzzFiles.encode(params, redo));
+      // The same, resealed: mutations of these reach what lies behind the checksums.
+      byte[] resealed = params.clone();
+      resealed[0] |= 1;
+      segments.put(entry.getKey() + "-resealed", FuzzFiles.encode(resealed, redo));
       if (segmentSize != SEGMENT) {
         continue;
       }

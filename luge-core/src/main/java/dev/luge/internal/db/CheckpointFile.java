@@ -165,7 +165,9 @@ record CheckpointFile(int version, long number, long redoStart, long pageEnd, lo
     java.util.Set<String> names = new java.util.HashSet<>();
     for (int t = 0; t < treeCount; t++) {
       int at = b.position();
-      int tid = b.getInt();
+      // The tree count was checked against the whole list; the trees before this one may have
+      // taken all of it.
+      int tid = need(b, 4, file).getInt();
       byte[] name = bytes(b, file);
       int leafCount = need(b, 4, file).getInt();
       if (tid < 0 || tid >= nextTreeId || leafCount < 1 || leafCount > b.remaining() / 20) {
@@ -194,7 +196,8 @@ record CheckpointFile(int version, long number, long redoStart, long pageEnd, lo
         prev = lo;
       }
       String treeName = new String(name, StandardCharsets.UTF_8);
-      if (!ids.add(tid) || !names.add(treeName) || (tid == 0) != treeName.isEmpty()) {
+      if (!ids.add(tid) || !names.add(treeName) || (tid == 0) != treeName.isEmpty()
+          || (tid != 0 && TreeRegistry.nameProblem(treeName) != null)) {
         throw new CorruptionException(file, at, "checkpoint lists tree " + tid + " ('" + treeName
             + "') twice or under a name it cannot have");
       }

@@ -125,14 +125,27 @@ final class Export {
     }
   }
 
-  /** A length-prefixed byte string, its length checked against {@code max} before allocating. */
+  /** The most of a byte string allocated before its bytes have arrived. */
+  private static final int CHUNK = 1 << 16;
+
+  /**
+   * A length-prefixed byte string, its length checked against {@code max} before allocating.
+   * The buffer starts at {@link #CHUNK} bytes at most and doubles as the bytes arrive, so a
+   * length that the stream does not back (a 16 MiB value in a stream cut short after a few
+   * bytes) costs what the stream holds, not what it claims.
+   */
   private static byte[] bytes(DataInputStream in, int max, long at, String what) throws IOException {
     int len = in.readInt();
     if (len < 0 || len > max) {
       throw damaged(at, what + " of " + len + " bytes");
     }
-    byte[] b = new byte[len];
+    byte[] b = new byte[Math.min(len, CHUNK)];
     in.readFully(b);
+    while (b.length < len) {
+      int got = b.length;
+      b = java.util.Arrays.copyOf(b, (int) Math.min(len, 2L * got));
+      in.readFully(b, got, b.length - got);
+    }
     return b;
   }
 

@@ -241,7 +241,8 @@ final class RedoRecords {
 
       @Override
       public void treeCreate(int id, byte[] name) {
-        trees.replayCreate(id, new String(name, StandardCharsets.UTF_8));
+        trees.replayCreate(id, new String(name, StandardCharsets.UTF_8),
+            what -> badRecord(lsn, what));
       }
 
       @Override

@@ -52,15 +52,22 @@ final class SideFiles {
     return String.format("batch-%016x.rec", number);
   }
 
+  /**
+   * The number of a batch file's name, or -1 if the name is not one: only the name
+   * {@link #name} gives a number is that file's. (The parser also takes upper-case digits and a
+   * sign, and a file so named is not that batch file: it is neither read nor deleted as one.)
+   */
   static long number(String name) {
     if (!name.startsWith("batch-") || !name.endsWith(".rec") || name.length() != 26) {
       return -1;
     }
+    long n;
     try {
-      return Long.parseUnsignedLong(name.substring(6, 22), 16);
+      n = Long.parseUnsignedLong(name.substring(6, 22), 16);
     } catch (NumberFormatException e) {
       return -1;
     }
+    return name(n).equals(name) ? n : -1;
   }
 
   /** Writes {@code payload} to a new side file, durably; returns its number. */

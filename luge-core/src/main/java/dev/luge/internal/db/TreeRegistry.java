@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -133,10 +134,24 @@ final class TreeRegistry {
 
   // ------------------------------------------------------------------ replay
 
-  /** Replays a tree's creation (the checkpoint may hold it already). */
-  void replayCreate(int id, String name) {
+  /**
+   * Replays a tree's creation (the checkpoint may hold it already). A name no tree can have, or
+   * one a live tree of another id holds, is damage: Luge never logs either, and taking it in
+   * would make the next checkpoint one that no open accepts.
+   */
+  void replayCreate(int id, String name,
+      Function<String, RuntimeException> damaged) {
     if (byId.containsKey(id) || (id < checkpointNextId && id != 0)) {
       return; // the checkpoint has it already (or saw it created and dropped)
+    }
+    String problem = nameProblem(name);
+    if (problem != null) {
+      throw damaged.apply("tree " + id + " created under a name no tree can have: " + problem);
+    }
+    TreeHandle holder = byName.get(name);
+    if (holder != null) {
+      throw damaged.apply("tree " + id + " created under the name of live tree "
+          + holder.id() + " ('" + name + "')");
     }
     TreeHandle t = db.newHandle(name, id, new BLinkTree(db.cache(), db.options()));
     byName.put(name, t);
@@ -148,7 +163,7 @@ final class TreeRegistry {
    * The tree a replayed record of tree {@code id} changes; null if the record belongs to a tree
    * dropped before it (a write that raced with the drop); throws if no tree ever had that id.
    */
-  TreeHandle forRecord(int id, java.util.function.Function<String, RuntimeException> unknown) {
+  TreeHandle forRecord(int id, Function<String, RuntimeException> unknown) {
     TreeHandle t = byId.get(id);
     if (t == null && !droppedIds.contains(id) && id >= checkpointNextId) {
       throw unknown.apply("log record for unknown tree id " + id);
@@ -165,6 +180,22 @@ final class TreeRegistry {
   }
 
   // ------------------------------------------------------------------ names
+
+  /**
+   * Why {@code name} cannot name a stored tree (the rules of {@link #validateName}, and not the
+   * default tree's name, which belongs to tree 0), or null if it can.
+   */
+  static String nameProblem(String name) {
+    if (name.equals(Db.DEFAULT_TREE)) {
+      return "'" + Db.DEFAULT_TREE + "' is the default tree's";
+    }
+    try {
+      validateName(name);
+      return null;
+    } catch (InvalidTreeNameException e) {
+      return e.getMessage();
+    }
+  }
 
   /**
    * Checks that {@code name} can name a tree: 1 to 1,024 bytes in UTF-8, and no unpaired

@@ -131,17 +131,24 @@ public final class LogFormat {
     return segmentNumber(REDO, name);
   }
 
-  /** The segment number of a file name of the log {@code prefix}, or -1 if the name is not one. */
+  /**
+   * The segment number of a file name of the log {@code prefix}, or -1 if the name is not one:
+   * only the name {@link #segmentName(String, long)} gives a number is that segment's. (The
+   * parser also takes upper-case digits and a sign, and a file so named is not the segment of
+   * that number: opening the segment by its number would find no such file.)
+   */
   public static long segmentNumber(String prefix, String name) {
     if (!name.startsWith(prefix + "-") || !name.endsWith(".log")
         || name.length() != prefix.length() + 21) {
       return -1;
     }
+    long n;
     try {
-      return Long.parseUnsignedLong(name.substring(prefix.length() + 1, prefix.length() + 17), 16);
+      n = Long.parseUnsignedLong(name.substring(prefix.length() + 1, prefix.length() + 17), 16);
     } catch (NumberFormatException e) {
       return -1;
     }
+    return segmentName(prefix, n).equals(name) ? n : -1;
   }
 
   static ByteBuffer le(ByteBuffer b) {

@@ -1,16 +1,16 @@
 package dev.luge;
 
+import dev.luge.internal.db.BatchAccess;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import dev.luge.internal.db.BatchAccess;
 
 /**
- * Puts and removes applied to one tree atomically by {@link Tree#apply}: readers see all of them
- * or none, and after a crash the database has all of them or none. Later operations on the same
- * key win. A batch copies its keys and values when they are added, and may be applied again or
- * reused after {@link #clear()}; it is not thread-safe.
+ * Puts and removes applied to one tree atomically by {@link Tree#apply}: readers see all of them or
+ * none, and after a crash the database has all of them or none. Later operations on the same key
+ * win. A batch copies its keys and values when they are added, and may be applied again or reused
+ * after {@link #clear()}; it is not thread-safe.
  *
  * {@snippet :
  * db.apply(new Batch()
@@ -21,8 +21,10 @@ import dev.luge.internal.db.BatchAccess;
  */
 public final class Batch {
   private final List<byte[]> keys = new ArrayList<>();
+
   /** The value of each operation; null for a removal. */
   private final List<byte[]> values = new ArrayList<>();
+
   private long bytes;
 
   /** An empty batch. */
@@ -92,8 +94,8 @@ public final class Batch {
   private static byte[] checkedKey(byte[] key) {
     Objects.requireNonNull(key, "key");
     if (key.length > Tree.MAX_KEY_SIZE) {
-      throw new LimitExceededException("key of " + key.length + " bytes exceeds the limit of "
-          + Tree.MAX_KEY_SIZE + " bytes");
+      throw new LimitExceededException(
+          "key of " + key.length + " bytes exceeds the limit of " + Tree.MAX_KEY_SIZE + " bytes");
     }
     return key;
   }
@@ -101,24 +103,29 @@ public final class Batch {
   private static byte[] checkedValue(byte[] value) {
     Objects.requireNonNull(value, "value");
     if (value.length > Tree.MAX_VALUE_SIZE) {
-      throw new LimitExceededException("value of " + value.length + " bytes exceeds the limit of "
-          + Tree.MAX_VALUE_SIZE + " bytes");
+      throw new LimitExceededException(
+          "value of "
+              + value.length
+              + " bytes exceeds the limit of "
+              + Tree.MAX_VALUE_SIZE
+              + " bytes");
     }
     return value;
   }
 
   /** Access for the implementation, which lives outside this package. */
   static {
-    BatchAccess.set(new BatchAccess() {
-      @Override
-      public byte[] key(Batch b, int i) {
-        return b.key(i);
-      }
+    BatchAccess.set(
+        new BatchAccess() {
+          @Override
+          public byte[] key(Batch b, int i) {
+            return b.key(i);
+          }
 
-      @Override
-      public byte[] value(Batch b, int i) {
-        return b.value(i);
-      }
-    });
+          @Override
+          public byte[] value(Batch b, int i) {
+            return b.value(i);
+          }
+        });
   }
 }

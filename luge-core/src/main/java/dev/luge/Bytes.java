@@ -9,9 +9,7 @@ public final class Bytes {
 
   private Bytes() {}
 
-  /**
-   * Compares two keys in Luge's order: unsigned lexicographic, a proper prefix sorts first.
-   */
+  /** Compares two keys in Luge's order: unsigned lexicographic, a proper prefix sorts first. */
   public static int compare(byte[] a, byte[] b) {
     return Arrays.compareUnsigned(a, b);
   }

@@ -3,8 +3,8 @@ package dev.luge;
 import java.util.Arrays;
 
 /**
- * The outcome of {@link Tree#compareAndSet}: whether the swap happened and, when it did not,
- * the value that was found instead ({@code null} when the key was absent).
+ * The outcome of {@link Tree#compareAndSet}: whether the swap happened and, when it did not, the
+ * value that was found instead ({@code null} when the key was absent).
  */
 public final class CasResult {
   private static final CasResult SUCCESS = new CasResult(true, null);
@@ -40,7 +40,9 @@ public final class CasResult {
   public String toString() {
     return succeeded
         ? "CasResult[succeeded]"
-        : "CasResult[failed, current=" + (current == null ? "absent" : Bytes.display(current)) + "]";
+        : "CasResult[failed, current="
+            + (current == null ? "absent" : Bytes.display(current))
+            + "]";
   }
 
   @Override

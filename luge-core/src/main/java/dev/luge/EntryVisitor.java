@@ -5,8 +5,8 @@ import java.nio.ByteBuffer;
 /**
  * Receives entries from {@link Range#visit} without a copy: the fastest way to scan.
  *
- * <p>Both buffers are read-only views that are valid only during the call (Luge reuses them for
- * the next entry): read what you need, or copy it, before returning.
+ * <p>Both buffers are read-only views that are valid only during the call (Luge reuses them for the
+ * next entry): read what you need, or copy it, before returning.
  */
 @FunctionalInterface
 public interface EntryVisitor {

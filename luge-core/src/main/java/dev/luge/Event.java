@@ -2,7 +2,9 @@ package dev.luge;
 
 import java.util.Arrays;
 
-/** A change seen by a {@link Subscriber}: a key was set ({@link Put}) or removed ({@link Remove}). */
+/**
+ * A change seen by a {@link Subscriber}: a key was set ({@link Put}) or removed ({@link Remove}).
+ */
 public sealed interface Event permits Event.Put, Event.Remove {
 
   /** The key that changed. */

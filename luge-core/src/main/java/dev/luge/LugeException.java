@@ -5,8 +5,8 @@ package dev.luge;
  * {@link java.io.IOException} as their cause.
  *
  * <p>Argument errors that the {@code java.util} collection contracts define keep their standard
- * types: a {@code null} key or value is a {@link NullPointerException}, as in
- * {@link java.util.concurrent.ConcurrentNavigableMap}.
+ * types: a {@code null} key or value is a {@link NullPointerException}, as in {@link
+ * java.util.concurrent.ConcurrentNavigableMap}.
  */
 public class LugeException extends RuntimeException {
   private static final long serialVersionUID = 1L;

@@ -1,9 +1,9 @@
 package dev.luge;
 
 /**
- * Combines a stored value with an operand, for {@link Tree#merge}: counters, appends, sets.
- * Called possibly more than once per merge (a lost race is retried), so it must be a pure
- * function of its arguments.
+ * Combines a stored value with an operand, for {@link Tree#merge}: counters, appends, sets. Called
+ * possibly more than once per merge (a lost race is retried), so it must be a pure function of its
+ * arguments.
  */
 @FunctionalInterface
 public interface MergeOperator {

@@ -6,18 +6,18 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
- * An ordered map from byte-string keys to byte-string values; keys sort unsigned
- * lexicographically ({@link Bytes#compare}). A {@link Db} is itself the default tree, and holds
- * any number of named trees ({@link Db#openTree}).
+ * An ordered map from byte-string keys to byte-string values; keys sort unsigned lexicographically
+ * ({@link Bytes#compare}). A {@link Db} is itself the default tree, and holds any number of named
+ * trees ({@link Db#openTree}).
  *
  * <p>Every operation is atomic and linearizable, and thread-safe without a global lock: readers
- * never block, and writers of keys in different nodes never wait for one another. Arrays passed
- * in are copied before the call returns, and arrays returned belong to the caller.
+ * never block, and writers of keys in different nodes never wait for one another. Arrays passed in
+ * are copied before the call returns, and arrays returned belong to the caller.
  *
- * <p>{@code null} keys and values are rejected with {@link NullPointerException} (as in
- * {@link ConcurrentNavigableMap}); a key longer than {@link #MAX_KEY_SIZE} or a value longer than
- * {@link #MAX_VALUE_SIZE} with {@link LimitExceededException}; any call after the database was
- * closed with {@link DatabaseClosedException}.
+ * <p>{@code null} keys and values are rejected with {@link NullPointerException} (as in {@link
+ * ConcurrentNavigableMap}); a key longer than {@link #MAX_KEY_SIZE} or a value longer than {@link
+ * #MAX_VALUE_SIZE} with {@link LimitExceededException}; any call after the database was closed with
+ * {@link DatabaseClosedException}.
  *
  * {@snippet :
  * try (Db db = Luge.open(Path.of("luge-data"))) {
@@ -70,16 +70,16 @@ public interface Tree {
 
   /**
    * Applies all operations of {@code batch} atomically: point reads and single-entry queries
-   * ({@code get}, {@code containsKey}, {@code firstEntry}, {@code ceilingEntry}...) see all of
-   * them or none, writers of the same keys wait, and after a crash the database holds all of
-   * them or none. Iterators and scans are weakly consistent, as for any concurrent write: one
-   * running meanwhile may see some of the batch.
+   * ({@code get}, {@code containsKey}, {@code firstEntry}, {@code ceilingEntry}...) see all of them
+   * or none, writers of the same keys wait, and after a crash the database holds all of them or
+   * none. Iterators and scans are weakly consistent, as for any concurrent write: one running
+   * meanwhile may see some of the batch.
    *
-   * <p>A batch larger than a log segment (64 MiB by default) is written to a file of its own
-   * first, then named by a small log record.
+   * <p>A batch larger than a log segment (64 MiB by default) is written to a file of its own first,
+   * then named by a small log record.
    *
-   * @throws LimitExceededException if the batch holds more than 1 GiB (its key and value bytes
-   *     plus 8 per operation), before anything is applied
+   * @throws LimitExceededException if the batch holds more than 1 GiB (its key and value bytes plus
+   *     8 per operation), before anything is applied
    */
   void apply(Batch batch);
 
@@ -87,19 +87,19 @@ public interface Tree {
   boolean containsKey(byte[] key);
 
   /**
-   * Atomically sets {@code key} to {@code newValue} if its value equals {@code expected}
-   * (by content). {@code null} means absent on either side: {@code expected == null} succeeds only
-   * if the key is absent, {@code newValue == null} removes it.
+   * Atomically sets {@code key} to {@code newValue} if its value equals {@code expected} (by
+   * content). {@code null} means absent on either side: {@code expected == null} succeeds only if
+   * the key is absent, {@code newValue == null} removes it.
    */
   CasResult compareAndSet(byte[] key, byte[] expected, byte[] newValue);
 
   /**
    * Atomically replaces the value of {@code key} by {@code fn(current)}, where {@code null} means
-   * absent on both sides. {@code fn} may run more than once when writers race, so it must be a
-   * pure function.
+   * absent on both sides. {@code fn} may run more than once when writers race, so it must be a pure
+   * function.
    *
-   * @throws ReentrantWriteException if {@code fn} writes to the database (it would change the
-   *     leaf under its own update, which would then never finish)
+   * @throws ReentrantWriteException if {@code fn} writes to the database (it would change the leaf
+   *     under its own update, which would then never finish)
    */
   void update(byte[] key, UnaryOperator<byte[]> fn);
 
@@ -110,8 +110,8 @@ public interface Tree {
   byte[] updateAndGet(byte[] key, UnaryOperator<byte[]> fn);
 
   /**
-   * Sets the tree's merge operator, used by {@link #merge}. It lives as long as this open tree
-   * (it is code, not data: set it again after reopening).
+   * Sets the tree's merge operator, used by {@link #merge}. It lives as long as this open tree (it
+   * is code, not data: set it again after reopening).
    */
   void setMergeOperator(MergeOperator operator);
 
@@ -167,8 +167,8 @@ public interface Tree {
   Stream<Entry> stream();
 
   /**
-   * The number of entries. Exact when no write is in progress; while writers run it is a value
-   * the count passed through recently, as for {@link java.util.concurrent.ConcurrentHashMap}.
+   * The number of entries. Exact when no write is in progress; while writers run it is a value the
+   * count passed through recently, as for {@link java.util.concurrent.ConcurrentHashMap}.
    */
   long size();
 
@@ -182,8 +182,8 @@ public interface Tree {
 
   /**
    * Subscribes to every change of a key that starts with {@code prefix} (the empty prefix watches
-   * the whole tree). Changes by writes that start after this call returns are delivered, in
-   * commit order for each key; a write running concurrently with this call may or may not be.
+   * the whole tree). Changes by writes that start after this call returns are delivered, in commit
+   * order for each key; a write running concurrently with this call may or may not be.
    */
   Subscriber watchPrefix(byte[] prefix);
 

@@ -10,10 +10,18 @@ public final class UnsupportedFormatException extends LugeException {
   private final transient Path file;
 
   /** A format version {@code found} in {@code file}, outside the versions this release reads. */
-  public UnsupportedFormatException(Path file, int found, int oldestSupported,
-      int newestSupported) {
-    super("format version " + found + " of " + file + " is not supported; this release reads"
-        + " versions " + oldestSupported + " to " + newestSupported);
+  public UnsupportedFormatException(
+      Path file, int found, int oldestSupported, int newestSupported) {
+    super(
+        "format version "
+            + found
+            + " of "
+            + file
+            + " is not supported; this release reads"
+            + " versions "
+            + oldestSupported
+            + " to "
+            + newestSupported);
     this.found = found;
     this.file = file;
   }
@@ -22,10 +30,18 @@ public final class UnsupportedFormatException extends LugeException {
    * A format version {@code found} in something other than a file of the database ({@code what},
    * such as an export stream), outside the versions this release reads.
    */
-  public UnsupportedFormatException(String what, int found, int oldestSupported,
-      int newestSupported) {
-    super("format version " + found + " of " + what + " is not supported; this release reads"
-        + " versions " + oldestSupported + " to " + newestSupported);
+  public UnsupportedFormatException(
+      String what, int found, int oldestSupported, int newestSupported) {
+    super(
+        "format version "
+            + found
+            + " of "
+            + what
+            + " is not supported; this release reads"
+            + " versions "
+            + oldestSupported
+            + " to "
+            + newestSupported);
     this.found = found;
     this.file = null;
   }

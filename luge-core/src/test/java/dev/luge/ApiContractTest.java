@@ -56,18 +56,26 @@ class ApiContractTest {
       assertThrows(NullPointerException.class, () -> db.get(null));
       assertThrows(NullPointerException.class, () -> db.put(null, new byte[0]));
       assertThrows(NullPointerException.class, () -> db.put(new byte[1], null));
-      LimitExceededException e = assertThrows(LimitExceededException.class,
-          () -> db.put(new byte[Tree.MAX_KEY_SIZE + 1], new byte[0]));
+      LimitExceededException e =
+          assertThrows(
+              LimitExceededException.class,
+              () -> db.put(new byte[Tree.MAX_KEY_SIZE + 1], new byte[0]));
       assertTrue(e.getMessage().contains("key of 1048577 bytes"), e.getMessage());
-      assertThrows(LimitExceededException.class,
+      assertThrows(
+          LimitExceededException.class,
           () -> db.put(new byte[1], new byte[Tree.MAX_VALUE_SIZE + 1]));
-      assertThrows(LimitExceededException.class,
+      assertThrows(
+          LimitExceededException.class,
           () -> db.update(new byte[1], old -> new byte[Tree.MAX_VALUE_SIZE + 1]));
       assertNull(db.get(new byte[1]), "a rejected update changed nothing");
-      assertThrows(IllegalStateException.class, () -> db.merge(new byte[1], new byte[1]),
+      assertThrows(
+          IllegalStateException.class,
+          () -> db.merge(new byte[1], new byte[1]),
           "merge without an operator");
       assertThrows(InvalidTreeNameException.class, () -> db.openTree(""));
-      assertThrows(InvalidTreeNameException.class, () -> db.openTree("a\uD800b"),
+      assertThrows(
+          InvalidTreeNameException.class,
+          () -> db.openTree("a\uD800b"),
           "an unpaired surrogate has no UTF-8 encoding");
       assertThrows(InvalidTreeNameException.class, () -> db.dropTree(Db.DEFAULT_TREE));
       assertThrows(NullPointerException.class, () -> db.openTree(null));
@@ -97,10 +105,10 @@ class ApiContractTest {
   }
 
   /**
-   * An update function or merge operator that writes to the database: the write changes the
-   * leaf under the update, which retries and calls the function again, forever (it once appended
-   * a redo record per retry without end). The write is refused with a typed error instead, and
-   * the database goes on working.
+   * An update function or merge operator that writes to the database: the write changes the leaf
+   * under the update, which retries and calls the function again, forever (it once appended a redo
+   * record per retry without end). The write is refused with a typed error instead, and the
+   * database goes on working.
    */
   @Test
   @org.junit.jupiter.api.Timeout(60) // a hang guard; nothing here asserts a time
@@ -109,24 +117,39 @@ class ApiContractTest {
       byte[] k = Bytes.utf8("k");
       db.put(k, Bytes.utf8("0"));
       Tree other = db.openTree("other");
-      assertThrows(ReentrantWriteException.class, () -> db.update(k, old -> {
-        db.put(k, Bytes.utf8("inner"));
-        return Bytes.utf8("outer");
-      }));
-      assertThrows(ReentrantWriteException.class, () -> db.updateAndGet(k, old -> {
-        other.put(k, Bytes.utf8("elsewhere"));
-        return old;
-      }));
-      db.setMergeOperator((key, old, operand) -> {
-        db.remove(key);
-        return operand;
-      });
+      assertThrows(
+          ReentrantWriteException.class,
+          () ->
+              db.update(
+                  k,
+                  old -> {
+                    db.put(k, Bytes.utf8("inner"));
+                    return Bytes.utf8("outer");
+                  }));
+      assertThrows(
+          ReentrantWriteException.class,
+          () ->
+              db.updateAndGet(
+                  k,
+                  old -> {
+                    other.put(k, Bytes.utf8("elsewhere"));
+                    return old;
+                  }));
+      db.setMergeOperator(
+          (key, old, operand) -> {
+            db.remove(key);
+            return operand;
+          });
       assertThrows(ReentrantWriteException.class, () -> db.merge(k, Bytes.utf8("m")));
       assertEquals("0", Bytes.display(db.get(k)), "nothing was written");
       assertEquals(null, other.get(k));
       // Reads inside a function are fine, and writes work again afterwards.
-      db.update(k, old -> Bytes.utf8(Bytes.display(old) + Bytes.display(other.containsKey(k)
-          ? Bytes.utf8("!") : Bytes.utf8("?"))));
+      db.update(
+          k,
+          old ->
+              Bytes.utf8(
+                  Bytes.display(old)
+                      + Bytes.display(other.containsKey(k) ? Bytes.utf8("!") : Bytes.utf8("?"))));
       assertEquals("0?", Bytes.display(db.get(k)));
       db.put(k, Bytes.utf8("after"));
       assertEquals("after", Bytes.display(db.get(k)));
@@ -139,14 +162,17 @@ class ApiContractTest {
       for (int i = 0; i < 1000; i++) {
         db.put(Bytes.utf8(String.format("%04d", i)), ByteBuffer.allocate(4).putInt(i).array());
       }
-      List<String> firstThree = db.stream().limit(3)
-          .map(e -> new String(e.key(), java.nio.charset.StandardCharsets.UTF_8))
-          .collect(Collectors.toList());
+      List<String> firstThree =
+          db.stream()
+              .limit(3)
+              .map(e -> new String(e.key(), java.nio.charset.StandardCharsets.UTF_8))
+              .collect(Collectors.toList());
       assertEquals(List.of("0000", "0001", "0002"), firstThree);
       assertEquals(1000, db.stream().count());
       assertEquals(Bytes.utf8("0999").length, db.all().descending().first().key().length);
-      assertEquals("0999", new String(db.all().descending().first().key(),
-          java.nio.charset.StandardCharsets.UTF_8));
+      assertEquals(
+          "0999",
+          new String(db.all().descending().first().key(), java.nio.charset.StandardCharsets.UTF_8));
       assertEquals(100, db.scanPrefix(Bytes.utf8("05")).count());
     }
   }

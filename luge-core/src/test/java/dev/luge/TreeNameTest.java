@@ -20,30 +20,30 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Tree names: every accepted name round-trips exactly through UTF-8 (and so through a reopen and
- * an export), and every refused one is a typed error that creates nothing.
+ * Tree names: every accepted name round-trips exactly through UTF-8 (and so through a reopen and an
+ * export), and every refused one is a typed error that creates nothing.
  */
 class TreeNameTest {
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   /** Strings that are not valid UTF-16: a surrogate without its other half. */
-  static final List<String> UNPAIRED = List.of(
-      "a\uD800b",        // a high surrogate alone
-      "a\uDC00b",        // a low surrogate alone
-      "ab\uD83D",        // a high surrogate at the end: half an emoji
-      "\uDE00rest",      // a low surrogate at the start: the other half
-      "\uDE00\uD83D",    // both halves, in the wrong order
-      "\uDFFF");
+  static final List<String> UNPAIRED =
+      List.of(
+          "a\uD800b", // a high surrogate alone
+          "a\uDC00b", // a low surrogate alone
+          "ab\uD83D", // a high surrogate at the end: half an emoji
+          "\uDE00rest", // a low surrogate at the start: the other half
+          "\uDE00\uD83D", // both halves, in the wrong order
+          "\uDFFF");
 
   @Test
   void namesWithUnpairedSurrogatesAreRefusedAndCreateNothing() {
     Path dir = tmp.resolve("db");
     try (Db db = Luge.open(dir)) {
       for (String name : UNPAIRED) {
-        InvalidTreeNameException e = assertThrows(InvalidTreeNameException.class,
-            () -> db.openTree(name), escaped(name));
+        InvalidTreeNameException e =
+            assertThrows(InvalidTreeNameException.class, () -> db.openTree(name), escaped(name));
         assertTrue(e.getMessage().contains("surrogate"), e.getMessage());
         assertThrows(InvalidTreeNameException.class, () -> db.dropTree(name), escaped(name));
       }
@@ -59,8 +59,14 @@ class TreeNameTest {
   @Test
   void namesWithSupplementaryCharactersRoundTrip() throws IOException {
     String maxOfEmoji = "\uD83D\uDE00".repeat(256); // 256 four-byte characters: 1,024 bytes
-    List<String> names = List.of("emoji-\uD83D\uDE00", "\uD83C\uDF89", "mixed-\u00e9\u4e2d\uD835\uDD4F",
-        maxOfEmoji, "\uFFFD", "a?b");
+    List<String> names =
+        List.of(
+            "emoji-\uD83D\uDE00",
+            "\uD83C\uDF89",
+            "mixed-\u00e9\u4e2d\uD835\uDD4F",
+            maxOfEmoji,
+            "\uFFFD",
+            "a?b");
     Path dir = tmp.resolve("db");
     try (Db db = Luge.open(dir)) {
       for (String name : names) {
@@ -91,31 +97,39 @@ class TreeNameTest {
     try (Db db = Luge.open(Config.builder().temporary(true).build())) {
       List<String> bad = List.of("", "a".repeat(1025), "\u00e9".repeat(513), "\u4e2d".repeat(342));
       for (String name : bad) {
-        InvalidTreeNameException e = assertThrows(InvalidTreeNameException.class,
-            () -> db.openTree(name), "name of " + name.length() + " chars");
+        InvalidTreeNameException e =
+            assertThrows(
+                InvalidTreeNameException.class,
+                () -> db.openTree(name),
+                "name of " + name.length() + " chars");
         assertTrue(e.getMessage().contains("1 to 1024 UTF-8 bytes"), e.getMessage());
         assertThrows(InvalidTreeNameException.class, () -> db.dropTree(name));
       }
-      InvalidTreeNameException e = assertThrows(InvalidTreeNameException.class,
-          () -> db.dropTree(Db.DEFAULT_TREE));
+      InvalidTreeNameException e =
+          assertThrows(InvalidTreeNameException.class, () -> db.dropTree(Db.DEFAULT_TREE));
       assertTrue(e.getMessage().contains("default tree"), e.getMessage());
       assertThrows(NullPointerException.class, () -> db.openTree(null));
       assertThrows(NullPointerException.class, () -> db.dropTree(null));
       assertEquals(List.of(Db.DEFAULT_TREE), db.treeNames(), "nothing was created");
       assertSame(db, db.openTree(Db.DEFAULT_TREE));
-      assertEquals("a".repeat(1024), db.openTree("a".repeat(1024)).name(), "the limit itself is fine");
+      assertEquals(
+          "a".repeat(1024), db.openTree("a".repeat(1024)).name(), "the limit itself is fine");
     }
   }
 
   @Test
   void anExportWithAnEmptyTreeNameIsCorruptAndImportsNothing() throws IOException {
     try (Db db = Luge.open(Config.builder().temporary(true).build())) {
-      assertEquals(1, db.importFrom(new ByteArrayInputStream(export(Bytes.utf8("ok")))),
+      assertEquals(
+          1,
+          db.importFrom(new ByteArrayInputStream(export(Bytes.utf8("ok")))),
           "the same stream with a valid name imports");
     }
     try (Db db = Luge.open(Config.builder().temporary(true).build())) {
-      CorruptionException e = assertThrows(CorruptionException.class,
-          () -> db.importFrom(new ByteArrayInputStream(export(new byte[0]))));
+      CorruptionException e =
+          assertThrows(
+              CorruptionException.class,
+              () -> db.importFrom(new ByteArrayInputStream(export(new byte[0]))));
       assertEquals(13, e.offset(), "the name's length field, after the magic, version and tag");
       assertTrue(e.getMessage().contains("tree name"), e.getMessage());
       assertEquals(List.of(Db.DEFAULT_TREE), db.treeNames());
@@ -126,15 +140,18 @@ class TreeNameTest {
   @Test
   void anExportWithATreeNameThatIsNotUtf8IsCorruptAndImportsNothing() throws IOException {
     byte[][] names = {
-        {'a', (byte) 0xED, (byte) 0xA0, (byte) 0x80, 'b'}, // a surrogate encoded alone (CESU-8)
-        {'a', (byte) 0xFF},                                // a byte UTF-8 never uses
-        {'a', (byte) 0xC0, (byte) 0x80},                   // an overlong NUL (modified UTF-8)
-        {'a', (byte) 0xF0, (byte) 0x9F, (byte) 0x98},      // an emoji cut short
+      {'a', (byte) 0xED, (byte) 0xA0, (byte) 0x80, 'b'}, // a surrogate encoded alone (CESU-8)
+      {'a', (byte) 0xFF}, // a byte UTF-8 never uses
+      {'a', (byte) 0xC0, (byte) 0x80}, // an overlong NUL (modified UTF-8)
+      {'a', (byte) 0xF0, (byte) 0x9F, (byte) 0x98}, // an emoji cut short
     };
     for (byte[] name : names) {
       try (Db db = Luge.open(Config.builder().temporary(true).build())) {
-        CorruptionException e = assertThrows(CorruptionException.class,
-            () -> db.importFrom(new ByteArrayInputStream(export(name))), Bytes.hex(name));
+        CorruptionException e =
+            assertThrows(
+                CorruptionException.class,
+                () -> db.importFrom(new ByteArrayInputStream(export(name))),
+                Bytes.hex(name));
         assertEquals(13 + 4 + 1, e.offset(), "the first byte that is not UTF-8: " + e.getMessage());
         assertEquals(List.of(Db.DEFAULT_TREE), db.treeNames(), Bytes.hex(name));
         assertEquals(0, db.size());
@@ -143,8 +160,8 @@ class TreeNameTest {
   }
 
   /**
-   * An export stream (docs/FORMAT.md, "Export") holding one tree, with name bytes {@code name},
-   * and one entry in it, with a correct count and checksum.
+   * An export stream (docs/FORMAT.md, "Export") holding one tree, with name bytes {@code name}, and
+   * one entry in it, with a correct count and checksum.
    */
   static byte[] export(byte[] name) throws IOException {
     CRC32C crc = new CRC32C();

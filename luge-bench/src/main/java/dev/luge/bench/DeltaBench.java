@@ -17,15 +17,17 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The node design choice: leaves changed by delta chains consolidated every 8 deltas
- * ({@code maxDeltas = 8}, the default) against copy-on-write of the whole node on every write
- * ({@code maxDeltas = 1}), both with 8 KiB nodes, on the same data.
+ * The node design choice: leaves changed by delta chains consolidated every 8 deltas ({@code
+ * maxDeltas = 8}, the default) against copy-on-write of the whole node on every write ({@code
+ * maxDeltas = 1}), both with 8 KiB nodes, on the same data.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 5)
 @Measurement(iterations = 3, time = 5)
-@Fork(value = 1, jvmArgsAppend = {"-Xms6g", "-Xmx6g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms6g", "-Xmx6g"})
 @State(Scope.Benchmark)
 public class DeltaBench {
   @Param({"8", "1"})

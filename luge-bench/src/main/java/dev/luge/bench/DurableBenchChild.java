@@ -1,40 +1,32 @@
 package dev.luge.bench;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
  * The side of {@link DurableBench} that runs in a store's own JVM: the fills, reads, scans,
- * overwrites, mixed and durable workloads, timed end to end, each result printed as a
- * {@code RESULT name value} line for the parent to collect.
+ * overwrites, mixed and durable workloads, timed end to end, each result printed as a {@code RESULT
+ * name value} line for the parent to collect.
  */
 final class DurableBenchChild {
   private DurableBenchChild() {}
 
   static final int DURABLE_WRITES = 2000;
+
   /**
-   * Durable writes of the warm-up, on one and on two threads each. After only 500 the JIT is
-   * still compiling a store's flush path during the timed turns, and its compiler threads compete
-   * with two writers for two cores: measured with Luge's harness code in a fresh JVM on the
-   * 2-core development machine (three alternating runs each), two threads make 1.02 to 1.20
-   * times one after 500 warm-up writes and 1.43 to 1.62 after 5,000.
+   * Durable writes of the warm-up, on one and on two threads each. After only 500 the JIT is still
+   * compiling a store's flush path during the timed turns, and its compiler threads compete with
+   * two writers for two cores: measured with Luge's harness code in a fresh JVM on the 2-core
+   * development machine (three alternating runs each), two threads make 1.02 to 1.20 times one
+   * after 500 warm-up writes and 1.43 to 1.62 after 5,000.
    */
   static final int WARMUP_DURABLE_WRITES = 5000;
 
@@ -106,8 +98,8 @@ final class DurableBenchChild {
 
   /**
    * An untimed round of the same work on a scratch store, as JMH's warm-up iterations: random
-   * writes and reads of up to 200,000 other keys, and durable writes on one and on two threads,
-   * so that the JIT has compiled the store's (and its binding's) paths before the timed phases.
+   * writes and reads of up to 200,000 other keys, and durable writes on one and on two threads, so
+   * that the JIT has compiled the store's (and its binding's) paths before the timed phases.
    */
   static void warmUp(String store, int n, Path dir) throws Exception {
     int w = Math.min(n, 200_000);
@@ -142,28 +134,31 @@ final class DurableBenchChild {
   }
 
   /**
-   * Durable writes (each acknowledged only once on disk) of {@code count} keys from
-   * {@code keys[from]} on {@code threads} threads; returns the nanoseconds they took, and adds
-   * each write's latency to {@code into} (if not null).
+   * Durable writes (each acknowledged only once on disk) of {@code count} keys from {@code
+   * keys[from]} on {@code threads} threads; returns the nanoseconds they took, and adds each
+   * write's latency to {@code into} (if not null).
    */
-  static long durableWrites(Kv kv, byte[][] keys, int from, int threads, int count,
-      org.HdrHistogram.Histogram into) throws InterruptedException {
+  static long durableWrites(
+      Kv kv, byte[][] keys, int from, int threads, int count, org.HdrHistogram.Histogram into)
+      throws InterruptedException {
     Thread[] writers = new Thread[threads];
     int each = count / threads;
     long t = System.nanoTime();
     for (int w = 0; w < threads; w++) {
       int first = from + w * each;
-      writers[w] = new Thread(() -> {
-        org.HdrHistogram.Histogram mine = histogram();
-        for (int i = first; i < first + each; i++) {
-          long s0 = System.nanoTime();
-          kv.putDurable(keys[i], Stores.value(i));
-          record(mine, s0);
-        }
-        if (into != null) {
-          merge(into, mine);
-        }
-      });
+      writers[w] =
+          new Thread(
+              () -> {
+                org.HdrHistogram.Histogram mine = histogram();
+                for (int i = first; i < first + each; i++) {
+                  long s0 = System.nanoTime();
+                  kv.putDurable(keys[i], Stores.value(i));
+                  record(mine, s0);
+                }
+                if (into != null) {
+                  merge(into, mine);
+                }
+              });
       writers[w].start();
     }
     for (Thread w : writers) {
@@ -209,11 +204,13 @@ final class DurableBenchChild {
     for (int r = 0; r < 2; r++) {
       int from = r * (n / 2);
       Kv shared = kv;
-      readers[r] = new Thread(() -> {
-        for (int j = from; j < from + n / 2; j++) {
-          check(shared.get(keys[reads[j]]), reads[j]);
-        }
-      });
+      readers[r] =
+          new Thread(
+              () -> {
+                for (int j = from; j < from + n / 2; j++) {
+                  check(shared.get(keys[reads[j]]), reads[j]);
+                }
+              });
       readers[r].start();
     }
     for (Thread r : readers) {
@@ -234,21 +231,23 @@ final class DurableBenchChild {
     for (int r = 0; r < 2; r++) {
       long seed = 100 + r;
       Kv shared = kv;
-      mixers[r] = new Thread(() -> {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        org.HdrHistogram.Histogram mine = histogram();
-        for (int j = 0; j < n / 2; j++) {
-          int i = rnd.nextInt(n);
-          long s0 = System.nanoTime();
-          if (rnd.nextInt(10) == 0) {
-            shared.put(keys[i], Stores.value(i + 7L * n));
-          } else {
-            check(shared.get(keys[i]), i);
-          }
-          record(mine, s0);
-        }
-        merge(hm, mine);
-      });
+      mixers[r] =
+          new Thread(
+              () -> {
+                SplittableRandom rnd = new SplittableRandom(seed);
+                org.HdrHistogram.Histogram mine = histogram();
+                for (int j = 0; j < n / 2; j++) {
+                  int i = rnd.nextInt(n);
+                  long s0 = System.nanoTime();
+                  if (rnd.nextInt(10) == 0) {
+                    shared.put(keys[i], Stores.value(i + 7L * n));
+                  } else {
+                    check(shared.get(keys[i]), i);
+                  }
+                  record(mine, s0);
+                }
+                merge(hm, mine);
+              });
       mixers[r].start();
     }
     for (Thread m : mixers) {
@@ -318,8 +317,9 @@ final class DurableBenchChild {
       }
     }
     Files.createDirectories(durable);
-    try (FileChannel ch = FileChannel.open(durable.resolve("raw-fsync"), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(
+            durable.resolve("raw-fsync"), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
       ByteBuffer record = ByteBuffer.allocate(Stores.KEY_SIZE + Stores.VALUE_SIZE);
       long pos = 0;
       long t = System.nanoTime();
@@ -336,8 +336,11 @@ final class DurableBenchChild {
 
   private static void check(byte[] value, int i) {
     if (value == null || value.length != Stores.VALUE_SIZE) {
-      throw new IllegalStateException("key " + i + " read back wrong: "
-          + (value == null ? "missing" : value.length + " bytes"));
+      throw new IllegalStateException(
+          "key "
+              + i
+              + " read back wrong: "
+              + (value == null ? "missing" : value.length + " bytes"));
     }
   }
 
@@ -358,14 +361,17 @@ final class DurableBenchChild {
 
   static long du(Path dir) throws IOException {
     try (Stream<Path> files = Files.walk(dir)) {
-      return files.filter(Files::isRegularFile).mapToLong(f -> {
-        try {
-          return Files.size(f);
-        } catch (IOException e) {
-          return 0;
-        }
-      }).sum();
+      return files
+          .filter(Files::isRegularFile)
+          .mapToLong(
+              f -> {
+                try {
+                  return Files.size(f);
+                } catch (IOException e) {
+                  return 0;
+                }
+              })
+          .sum();
     }
   }
-
 }

@@ -19,15 +19,17 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.ThreadParams;
 
 /**
- * Puts of new keys in random order into an empty store, timed as one shot per iteration: the
- * score is the time per key, so keys/s = 1 / score. With {@code -t 2} each thread inserts its own
- * half of the keys.
+ * Puts of new keys in random order into an empty store, timed as one shot per iteration: the score
+ * is the time per key, so keys/s = 1 / score. With {@code -t 2} each thread inserts its own half of
+ * the keys.
  */
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 2)
 @Measurement(iterations = 5)
-@Fork(value = 1, jvmArgsAppend = {"-Xms6g", "-Xmx6g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms6g", "-Xmx6g"})
 @State(Scope.Benchmark)
 public class FillBench {
   @Param({"luge", "skiplist"})

@@ -2,12 +2,11 @@ package dev.luge.bench;
 
 import dev.luge.Config;
 import dev.luge.Db;
-import dev.luge.Luge;
 import dev.luge.EntryVisitor;
+import dev.luge.Luge;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.EnumSet;
 import org.lmdbjava.Dbi;
 import org.lmdbjava.DbiFlags;
 import org.lmdbjava.Env;
@@ -29,7 +28,10 @@ import org.rocksdb.WriteOptions;
 interface Kv extends AutoCloseable {
   void put(byte[] key, byte[] value);
 
-  /** A put that is durable when it returns (fsync), sharing syncs across threads where the store can. */
+  /**
+   * A put that is durable when it returns (fsync), sharing syncs across threads where the store
+   * can.
+   */
   void putDurable(byte[] key, byte[] value);
 
   byte[] get(byte[] key);
@@ -54,8 +56,8 @@ interface Kv extends AutoCloseable {
   void close();
 
   /**
-   * Bytes the store may use for caching, the same for every store: 256 MiB, or
-   * {@code -Dluge.bench.cache} (the harness's {@code --cache}, for larger-than-cache runs).
+   * Bytes the store may use for caching, the same for every store: 256 MiB, or {@code
+   * -Dluge.bench.cache} (the harness's {@code --cache}, for larger-than-cache runs).
    */
   long CACHE = Long.getLong("luge.bench.cache", 256L << 20);
 
@@ -78,8 +80,13 @@ interface Kv extends AutoCloseable {
     private final Db db;
 
     LugeKv(Path dir) {
-      db = Luge.open(Config.builder().path(dir).cacheCapacity(CACHE)
-          .compression(Boolean.getBoolean("luge.bench.compression")).build());
+      db =
+          Luge.open(
+              Config.builder()
+                  .path(dir)
+                  .cacheCapacity(CACHE)
+                  .compression(Boolean.getBoolean("luge.bench.compression"))
+                  .build());
     }
 
     @Override
@@ -101,16 +108,18 @@ interface Kv extends AutoCloseable {
     @Override
     public long scan() {
       long[] n = new long[1];
-      EntryVisitor v = (k, val) -> {
-        n[0]++;
-        return true;
-      };
+      EntryVisitor v =
+          (k, val) -> {
+            n[0]++;
+            return true;
+          };
       db.all().visit(v);
       return n[0];
     }
 
     @Override
-    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+    public void scanFrom(
+        byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
       int n = 0;
       for (dev.luge.Entry e : db.range(from, null)) {
         if (n++ >= limit) {
@@ -126,7 +135,10 @@ interface Kv extends AutoCloseable {
     }
   }
 
-  /** RocksDB with its write-ahead log (not synced per write) and an LRU block cache of {@link #CACHE}. */
+  /**
+   * RocksDB with its write-ahead log (not synced per write) and an LRU block cache of {@link
+   * #CACHE}.
+   */
   final class RocksKv implements Kv {
     private final RocksDB db;
     private final Options options;
@@ -135,8 +147,10 @@ interface Kv extends AutoCloseable {
     RocksKv(Path dir) throws IOException {
       RocksDB.loadLibrary();
       durable = new WriteOptions().setSync(true);
-      options = new Options().setCreateIfMissing(true)
-          .setTableFormatConfig(new BlockBasedTableConfig().setBlockCache(new LRUCache(CACHE)));
+      options =
+          new Options()
+              .setCreateIfMissing(true)
+              .setTableFormatConfig(new BlockBasedTableConfig().setBlockCache(new LRUCache(CACHE)));
       try {
         db = RocksDB.open(options, dir.toString());
       } catch (RocksDBException e) {
@@ -185,7 +199,8 @@ interface Kv extends AutoCloseable {
     }
 
     @Override
-    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+    public void scanFrom(
+        byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
       try (RocksIterator it = db.newIterator()) {
         int n = 0;
         for (it.seek(from); it.isValid() && n < limit; it.next(), n++) {
@@ -209,8 +224,8 @@ interface Kv extends AutoCloseable {
 
   /**
    * LMDB with MDB_NOSYNC for the ordinary writes (synced at close), batched 1,000 puts per write
-   * transaction during bulk phases (a transaction per put is its slowest mode, and no user of
-   * LMDB loads that way); a durable put commits its own transaction, then syncs the environment.
+   * transaction during bulk phases (a transaction per put is its slowest mode, and no user of LMDB
+   * loads that way); a durable put commits its own transaction, then syncs the environment.
    */
   final class LmdbKv implements Kv {
     private final Env<ByteBuffer> env;
@@ -219,12 +234,17 @@ interface Kv extends AutoCloseable {
     private final ByteBuffer valBuf = ByteBuffer.allocateDirect(4096);
     private Txn<ByteBuffer> bulk;
     private int inBulk;
-    private final ThreadLocal<ByteBuffer> readKey = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(511));
+    private final ThreadLocal<ByteBuffer> readKey =
+        ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(511));
 
     LmdbKv(Path dir) {
       dir.toFile().mkdirs();
-      env = Env.create().setMapSize(8L << 30).setMaxDbs(1).setMaxReaders(16)
-          .open(dir.toFile(), EnvFlags.MDB_NOSYNC, EnvFlags.MDB_NOTLS);
+      env =
+          Env.create()
+              .setMapSize(8L << 30)
+              .setMaxDbs(1)
+              .setMaxReaders(16)
+              .open(dir.toFile(), EnvFlags.MDB_NOSYNC, EnvFlags.MDB_NOTLS);
       dbi = env.openDbi("kv", DbiFlags.MDB_CREATE);
     }
 
@@ -294,7 +314,8 @@ interface Kv extends AutoCloseable {
     @Override
     public long scan() {
       long n = 0;
-      try (Txn<ByteBuffer> txn = env.txnRead(); var it = dbi.iterate(txn)) {
+      try (Txn<ByteBuffer> txn = env.txnRead();
+          var it = dbi.iterate(txn)) {
         for (var kv : it) {
           kv.key();
           kv.val();
@@ -305,7 +326,8 @@ interface Kv extends AutoCloseable {
     }
 
     @Override
-    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+    public void scanFrom(
+        byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
       try (Txn<ByteBuffer> txn = env.txnRead();
           var it = dbi.iterate(txn, org.lmdbjava.KeyRange.atLeast(fill(readKey.get(), from)))) {
         int n = 0;

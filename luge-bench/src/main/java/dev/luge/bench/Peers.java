@@ -31,23 +31,29 @@ import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
 /**
- * The other peers of the comparison, each configured fairly and the same way: a cache of
- * {@link Kv#CACHE} bytes where the store has one, ordinary writes not synced one by one (made
- * durable in the background or at close), durable writes synced each, bulk phases batched where
- * a store's single writer pays per transaction.
+ * The other peers of the comparison, each configured fairly and the same way: a cache of {@link
+ * Kv#CACHE} bytes where the store has one, ordinary writes not synced one by one (made durable in
+ * the background or at close), durable writes synced each, bulk phases batched where a store's
+ * single writer pays per transaction.
  */
 final class Peers {
   private Peers() {}
 
-  /** H2's MVStore: autocommit in the background (its default), {@code commit + sync} for durable puts. */
+  /**
+   * H2's MVStore: autocommit in the background (its default), {@code commit + sync} for durable
+   * puts.
+   */
   static final class MvStoreKv implements Kv {
     private final MVStore store;
     private final MVMap<byte[], byte[]> map;
 
     MvStoreKv(Path dir) throws IOException {
       Files.createDirectories(dir);
-      store = new MVStore.Builder().fileName(dir.resolve("data.mv").toString())
-          .cacheSize((int) (CACHE >> 20)).open();
+      store =
+          new MVStore.Builder()
+              .fileName(dir.resolve("data.mv").toString())
+              .cacheSize((int) (CACHE >> 20))
+              .open();
       map = store.openMap("kv");
     }
 
@@ -80,7 +86,8 @@ final class Peers {
     }
 
     @Override
-    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+    public void scanFrom(
+        byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
       int n = 0;
       for (var it = map.cursor(from); it.hasNext() && n < limit; n++) {
         byte[] k = it.next();
@@ -94,7 +101,10 @@ final class Peers {
     }
   }
 
-  /** Berkeley DB Java Edition: transactional, COMMIT_NO_SYNC by default, {@code flushLog(true)} for durable puts. */
+  /**
+   * Berkeley DB Java Edition: transactional, COMMIT_NO_SYNC by default, {@code flushLog(true)} for
+   * durable puts.
+   */
   static final class JeKv implements Kv {
     private final Environment env;
     private final Database db;
@@ -105,7 +115,9 @@ final class Peers {
       ec.setCacheSize(CACHE);
       ec.setDurability(Durability.COMMIT_NO_SYNC);
       env = new Environment(dir.toFile(), ec);
-      db = env.openDatabase(null, "kv", new DatabaseConfig().setAllowCreate(true).setTransactional(true));
+      db =
+          env.openDatabase(
+              null, "kv", new DatabaseConfig().setAllowCreate(true).setTransactional(true));
     }
 
     @Override
@@ -122,8 +134,10 @@ final class Peers {
     @Override
     public byte[] get(byte[] key) {
       DatabaseEntry v = new DatabaseEntry();
-      return db.get(null, new DatabaseEntry(key), v, LockMode.READ_UNCOMMITTED) == OperationStatus.SUCCESS
-          ? v.getData() : null;
+      return db.get(null, new DatabaseEntry(key), v, LockMode.READ_UNCOMMITTED)
+              == OperationStatus.SUCCESS
+          ? v.getData()
+          : null;
     }
 
     @Override
@@ -140,7 +154,8 @@ final class Peers {
     }
 
     @Override
-    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+    public void scanFrom(
+        byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
       try (com.sleepycat.je.Cursor c = db.openCursor(null, null)) {
         DatabaseEntry k = new DatabaseEntry(from);
         DatabaseEntry v = new DatabaseEntry();
@@ -171,8 +186,13 @@ final class Peers {
     private int inBulk;
 
     XodusKv(Path dir) {
-      env = (EnvironmentImpl) Environments.newInstance(dir.toFile(),
-          new jetbrains.exodus.env.EnvironmentConfig().setMemoryUsage(CACHE).setLogDurableWrite(false));
+      env =
+          (EnvironmentImpl)
+              Environments.newInstance(
+                  dir.toFile(),
+                  new jetbrains.exodus.env.EnvironmentConfig()
+                      .setMemoryUsage(CACHE)
+                      .setLogDurableWrite(false));
       store = env.computeInTransaction(t -> env.openStore("kv", StoreConfig.WITHOUT_DUPLICATES, t));
     }
 
@@ -193,7 +213,8 @@ final class Peers {
     @Override
     public synchronized void put(byte[] key, byte[] value) {
       if (bulk == null) {
-        env.executeInTransaction(t -> store.put(t, new ArrayByteIterable(key), new ArrayByteIterable(value)));
+        env.executeInTransaction(
+            t -> store.put(t, new ArrayByteIterable(key), new ArrayByteIterable(value)));
         return;
       }
       store.put(bulk, new ArrayByteIterable(key), new ArrayByteIterable(value));
@@ -207,47 +228,53 @@ final class Peers {
     @Override
     public void putDurable(byte[] key, byte[] value) {
       synchronized (this) {
-        env.executeInTransaction(t -> store.put(t, new ArrayByteIterable(key), new ArrayByteIterable(value)));
+        env.executeInTransaction(
+            t -> store.put(t, new ArrayByteIterable(key), new ArrayByteIterable(value)));
       }
       env.flushAndSync();
     }
 
     @Override
     public byte[] get(byte[] key) {
-      return env.computeInReadonlyTransaction(t -> {
-        ByteIterable v = store.get(t, new ArrayByteIterable(key));
-        return v == null ? null : Arrays.copyOf(v.getBytesUnsafe(), v.getLength());
-      });
+      return env.computeInReadonlyTransaction(
+          t -> {
+            ByteIterable v = store.get(t, new ArrayByteIterable(key));
+            return v == null ? null : Arrays.copyOf(v.getBytesUnsafe(), v.getLength());
+          });
     }
 
     @Override
     public long scan() {
-      return env.computeInReadonlyTransaction(t -> {
-        long n = 0;
-        try (Cursor c = store.openCursor(t)) {
-          while (c.getNext()) {
-            c.getValue();
-            n++;
-          }
-        }
-        return n;
-      });
+      return env.computeInReadonlyTransaction(
+          t -> {
+            long n = 0;
+            try (Cursor c = store.openCursor(t)) {
+              while (c.getNext()) {
+                c.getValue();
+                n++;
+              }
+            }
+            return n;
+          });
     }
 
     @Override
-    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
-      env.executeInReadonlyTransaction(t -> {
-        try (Cursor c = store.openCursor(t)) {
-          boolean ok = c.getSearchKeyRange(new ArrayByteIterable(from)) != null;
-          for (int n = 0; ok && n < limit; n++) {
-            ByteIterable k = c.getKey();
-            ByteIterable v = c.getValue();
-            sink.accept(Arrays.copyOf(k.getBytesUnsafe(), k.getLength()),
-                Arrays.copyOf(v.getBytesUnsafe(), v.getLength()));
-            ok = c.getNext();
-          }
-        }
-      });
+    public void scanFrom(
+        byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+      env.executeInReadonlyTransaction(
+          t -> {
+            try (Cursor c = store.openCursor(t)) {
+              boolean ok = c.getSearchKeyRange(new ArrayByteIterable(from)) != null;
+              for (int n = 0; ok && n < limit; n++) {
+                ByteIterable k = c.getKey();
+                ByteIterable v = c.getValue();
+                sink.accept(
+                    Arrays.copyOf(k.getBytesUnsafe(), k.getLength()),
+                    Arrays.copyOf(v.getBytesUnsafe(), v.getLength()));
+                ok = c.getNext();
+              }
+            }
+          });
     }
 
     @Override
@@ -259,10 +286,10 @@ final class Peers {
   }
 
   /**
-   * SQLite in WAL mode, one table {@code kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID},
-   * {@code synchronous=NORMAL} (WAL synced at checkpoints) for ordinary writes and a second
-   * connection with {@code synchronous=FULL} for durable puts; a connection per reading thread;
-   * bulk phases commit 1,000 puts per transaction.
+   * SQLite in WAL mode, one table {@code kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID}, {@code
+   * synchronous=NORMAL} (WAL synced at checkpoints) for ordinary writes and a second connection
+   * with {@code synchronous=FULL} for durable puts; a connection per reading thread; bulk phases
+   * commit 1,000 puts per transaction.
    */
   static final class SqliteKv implements Kv {
     private final String url;
@@ -272,7 +299,8 @@ final class Peers {
     private final PreparedStatement durablePut;
     private final ThreadLocal<PreparedStatement> reads;
     private final ThreadLocal<PreparedStatement> scans;
-    private final java.util.List<Connection> readers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.List<Connection> readers =
+        new java.util.concurrent.CopyOnWriteArrayList<>();
     private int inBulk;
     private boolean bulk;
 
@@ -372,7 +400,8 @@ final class Peers {
 
     @Override
     public long scan() {
-      try (Statement s = writer.createStatement(); ResultSet r = s.executeQuery("SELECT k, v FROM kv ORDER BY k")) {
+      try (Statement s = writer.createStatement();
+          ResultSet r = s.executeQuery("SELECT k, v FROM kv ORDER BY k")) {
         long n = 0;
         while (r.next()) {
           r.getBytes(1);
@@ -387,19 +416,21 @@ final class Peers {
 
     /** A statement per thread, on a connection of its own (readers run in parallel in WAL mode). */
     private ThreadLocal<PreparedStatement> perThread(String sql) {
-      return ThreadLocal.withInitial(() -> {
-        try {
-          Connection c = connect("NORMAL");
-          readers.add(c);
-          return c.prepareStatement(sql);
-        } catch (SQLException e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      return ThreadLocal.withInitial(
+          () -> {
+            try {
+              Connection c = connect("NORMAL");
+              readers.add(c);
+              return c.prepareStatement(sql);
+            } catch (SQLException e) {
+              throw new IllegalStateException(e);
+            }
+          });
     }
 
     @Override
-    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+    public void scanFrom(
+        byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
       try {
         PreparedStatement s = scans.get();
         s.setBytes(1, from);
@@ -432,15 +463,20 @@ final class Peers {
     }
   }
 
-  /** {@code ConcurrentSkipListMap} with Luge's key order: the in-memory ceiling, nothing on disk. */
+  /**
+   * {@code ConcurrentSkipListMap} with Luge's key order: the in-memory ceiling, nothing on disk.
+   */
   static final class SkipListKv implements Kv {
     /** One map per directory, so that "reopening" finds the data, as it would on disk. */
     private static final java.util.Map<Path, ConcurrentSkipListMap<byte[], byte[]>> MAPS =
         new java.util.concurrent.ConcurrentHashMap<>();
+
     private final ConcurrentSkipListMap<byte[], byte[]> map;
 
     SkipListKv(Path dir) {
-      map = MAPS.computeIfAbsent(dir.toAbsolutePath(), d -> new ConcurrentSkipListMap<>(Arrays::compareUnsigned));
+      map =
+          MAPS.computeIfAbsent(
+              dir.toAbsolutePath(), d -> new ConcurrentSkipListMap<>(Arrays::compareUnsigned));
     }
 
     @Override
@@ -469,7 +505,8 @@ final class Peers {
     }
 
     @Override
-    public void scanFrom(byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
+    public void scanFrom(
+        byte[] from, int limit, java.util.function.BiConsumer<byte[], byte[]> sink) {
       int n = 0;
       for (var e : map.tailMap(from).entrySet()) {
         if (n++ >= limit) {

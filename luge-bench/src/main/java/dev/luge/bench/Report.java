@@ -32,8 +32,12 @@ public final class Report {
         String bench = r.get("benchmark").getAsString().replace("dev.luge.bench.", "");
         int threads = r.get("threads").getAsInt();
         JsonObject params = r.has("params") ? r.getAsJsonObject("params") : new JsonObject();
-        String variant = params.has("store") ? params.get("store").getAsString()
-            : params.has("maxDeltas") ? "maxDeltas=" + params.get("maxDeltas").getAsString() : "-";
+        String variant =
+            params.has("store")
+                ? params.get("store").getAsString()
+                : params.has("maxDeltas")
+                    ? "maxDeltas=" + params.get("maxDeltas").getAsString()
+                    : "-";
         int keys = params.has("keys") ? params.get("keys").getAsInt() : 1;
         JsonObject primary = r.getAsJsonObject("primaryMetric");
         double score = primary.get("score").getAsDouble();
@@ -50,7 +54,8 @@ public final class Report {
         if (bench.endsWith(".scan") || bench.endsWith(".scanIterator")) {
           opsPerSec *= keys; // one op is one full scan: report entries per second
         }
-        rows.computeIfAbsent(bench + "|" + threads, k -> new LinkedHashMap<>()).put(variant, opsPerSec);
+        rows.computeIfAbsent(bench + "|" + threads, k -> new LinkedHashMap<>())
+            .put(variant, opsPerSec);
       }
     }
     System.out.println("| benchmark | threads | luge | peer | peer ops/s | luge / peer |");
@@ -64,9 +69,15 @@ public final class Report {
         if (other.equals(mine)) {
           continue;
         }
-        System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s | %.2f |%n", key[0], key[1],
-            human(v.get(mine)) + (mine.equals("luge") ? "" : " (" + mine + ")"), other,
-            human(v.get(other)), v.get(mine) / v.get(other));
+        System.out.printf(
+            Locale.ROOT,
+            "| %s | %s | %s | %s | %s | %.2f |%n",
+            key[0],
+            key[1],
+            human(v.get(mine)) + (mine.equals("luge") ? "" : " (" + mine + ")"),
+            other,
+            human(v.get(other)),
+            v.get(mine) / v.get(other));
       }
     }
   }

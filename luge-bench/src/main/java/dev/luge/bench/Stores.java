@@ -31,10 +31,10 @@ final class Stores {
   }
 
   /**
-   * What values look like: {@code random} bytes (the default: nothing compresses), or
-   * {@code text}, JSON-like records that compress, as many real values do (a million of them
-   * took 0.46 of their logical bytes in Luge's deflated images, 1.16 plain; measured)
-   * ({@code -Dluge.bench.values}, the harness's {@code --values}).
+   * What values look like: {@code random} bytes (the default: nothing compresses), or {@code text},
+   * JSON-like records that compress, as many real values do (a million of them took 0.46 of their
+   * logical bytes in Luge's deflated images, 1.16 plain; measured) ({@code -Dluge.bench.values},
+   * the harness's {@code --values}).
    */
   static final String VALUES = System.getProperty("luge.bench.values", "random");
 
@@ -45,9 +45,16 @@ final class Stores {
       rnd.nextBytes(v);
       return v;
     }
-    String s = "{\"id\":" + rnd.nextInt(10_000_000) + ",\"name\":\"user " + rnd.nextInt(100_000)
-        + "\",\"status\":\"" + (rnd.nextBoolean() ? "active" : "inactive") + "\",\"score\":"
-        + rnd.nextInt(1000) + ",\"tags\":[\"alpha\",\"beta\",\"gamma\"],\"note\":\"";
+    String s =
+        "{\"id\":"
+            + rnd.nextInt(10_000_000)
+            + ",\"name\":\"user "
+            + rnd.nextInt(100_000)
+            + "\",\"status\":\""
+            + (rnd.nextBoolean() ? "active" : "inactive")
+            + "\",\"score\":"
+            + rnd.nextInt(1000)
+            + ",\"tags\":[\"alpha\",\"beta\",\"gamma\"],\"note\":\"";
     byte[] b = s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     System.arraycopy(b, 0, v, 0, Math.min(b.length, VALUE_SIZE));
     for (int i = b.length; i < VALUE_SIZE; i++) {
@@ -69,7 +76,8 @@ final class Stores {
 
   /** A Luge database with explicit node settings (for the delta vs copy-on-write comparison). */
   static Db luge(int maxNodeBytes, int maxDeltas) {
-    return Database.open(Config.builder().temporary(true).cacheCapacity(IN_MEMORY).build(),
+    return Database.open(
+        Config.builder().temporary(true).cacheCapacity(IN_MEMORY).build(),
         new BLinkTree.Options(maxNodeBytes, maxDeltas));
   }
 

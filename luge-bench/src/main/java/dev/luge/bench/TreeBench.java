@@ -22,14 +22,16 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * Point reads, overwrites and full scans on a store filled with {@code keys} random 16-byte keys
- * and 100-byte values: Luge against {@link ConcurrentSkipListMap} in the same run. Run with
- * {@code -t 1} and {@code -t 2} for the thread counts.
+ * and 100-byte values: Luge against {@link ConcurrentSkipListMap} in the same run. Run with {@code
+ * -t 1} and {@code -t 2} for the thread counts.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 5)
 @Measurement(iterations = 3, time = 5)
-@Fork(value = 1, jvmArgsAppend = {"-Xms6g", "-Xmx6g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms6g", "-Xmx6g"})
 @State(Scope.Benchmark)
 public class TreeBench {
   @Param({"luge", "skiplist"})
@@ -97,11 +99,13 @@ public class TreeBench {
   @Benchmark
   public long scan(Blackhole bh) {
     if (db != null) {
-      return db.all().visit((k, v) -> {
-        bh.consume(k.get(0));
-        bh.consume(v.get(0));
-        return true;
-      });
+      return db.all()
+          .visit(
+              (k, v) -> {
+                bh.consume(k.get(0));
+                bh.consume(v.get(0));
+                return true;
+              });
     }
     long n = 0;
     for (Map.Entry<byte[], byte[]> e : skipList.entrySet()) {

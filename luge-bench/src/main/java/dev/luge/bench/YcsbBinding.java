@@ -18,10 +18,10 @@ import site.ycsb.Status;
 
 /**
  * A YCSB binding for every store of the harness, over {@link Kv}: properties {@code kv.store}
- * (luge, rocksdb, lmdb, mvstore, je, xodus, sqlite, skiplist) and {@code kv.dir}. A record's
- * fields are packed into one value (count, then name and bytes of each field, length-prefixed);
- * an update reads, merges and writes the record, as YCSB's own RocksDB binding does. YCSB makes
- * one binding per client thread: they share one store.
+ * (luge, rocksdb, lmdb, mvstore, je, xodus, sqlite, skiplist) and {@code kv.dir}. A record's fields
+ * are packed into one value (count, then name and bytes of each field, length-prefixed); an update
+ * reads, merges and writes the record, as YCSB's own RocksDB binding does. YCSB makes one binding
+ * per client thread: they share one store.
  */
 public final class YcsbBinding extends DB {
   private static Kv store;
@@ -32,8 +32,10 @@ public final class YcsbBinding extends DB {
     synchronized (YcsbBinding.class) {
       if (store == null) {
         try {
-          store = Kv.open(getProperties().getProperty("kv.store", "luge"),
-              Path.of(getProperties().getProperty("kv.dir", "ycsb-data")));
+          store =
+              Kv.open(
+                  getProperties().getProperty("kv.store", "luge"),
+                  Path.of(getProperties().getProperty("kv.dir", "ycsb-data")));
         } catch (IOException e) {
           throw new DBException(e);
         }
@@ -93,7 +95,8 @@ public final class YcsbBinding extends DB {
   }
 
   @Override
-  public Status read(String table, String key, Set<String> fields, Map<String, ByteIterator> result) {
+  public Status read(
+      String table, String key, Set<String> fields, Map<String, ByteIterator> result) {
     byte[] v = store.get(key(table, key));
     if (v == null) {
       return Status.NOT_FOUND;
@@ -103,10 +106,14 @@ public final class YcsbBinding extends DB {
   }
 
   @Override
-  public Status scan(String table, String startkey, int recordcount, Set<String> fields,
+  public Status scan(
+      String table,
+      String startkey,
+      int recordcount,
+      Set<String> fields,
       Vector<HashMap<String, ByteIterator>> result) {
-    store.scanFrom(key(table, startkey), recordcount,
-        (k, v) -> result.add(new HashMap<>(unpack(v, fields))));
+    store.scanFrom(
+        key(table, startkey), recordcount, (k, v) -> result.add(new HashMap<>(unpack(v, fields))));
     return Status.OK;
   }
 

@@ -25,36 +25,53 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** The operator verbs: dump, load, stats, verify, compact, backup, salvage. */
 final class AdminCommands {
   private AdminCommands() {}
 
   /** Dump formats. */
-  enum Format { text, ndjson }
+  enum Format {
+    text,
+    ndjson
+  }
 
   static final String TEXT_HEADER = "# luge dump 1";
 
-  @Command(name = "dump", description = {
-      "Write every tree (or --tree) to stdout or --output, exactly, for any bytes.",
-      "text: '" + TEXT_HEADER + "', then '@tree NAME' lines and 'KEY VALUE' lines, bytes outside",
-      "0x21..0x7e and \\ # @ { written as \\xHH. ndjson: one object per entry, text fields",
-      "for UTF-8 keys and values, key_hex/value_hex otherwise."})
+  @Command(
+      name = "dump",
+      description = {
+        "Write every tree (or --tree) to stdout or --output, exactly, for any bytes.",
+        "text: '" + TEXT_HEADER + "', then '@tree NAME' lines and 'KEY VALUE' lines, bytes outside",
+        "0x21..0x7e and \\ # @ { written as \\xHH. ndjson: one object per entry, text fields",
+        "for UTF-8 keys and values, key_hex/value_hex otherwise."
+      })
   static final class Dump implements Callable<Integer> {
     @Mixin DbOptions db;
-    @Option(names = "--format", defaultValue = "text", description = "text or ndjson (default: ${DEFAULT-VALUE}).") Format format;
-    @Option(names = "--output", description = "File to write (default: stdout).") Path output;
+
+    @Option(
+        names = "--format",
+        defaultValue = "text",
+        description = "text or ndjson (default: ${DEFAULT-VALUE}).")
+    Format format;
+
+    @Option(names = "--output", description = "File to write (default: stdout).")
+    Path output;
+
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {
       try (Db d = db.open(false)) {
-        Writer w = output == null ? spec.commandLine().getOut()
-            : new BufferedWriter(new OutputStreamWriter(Files.newOutputStream(output), StandardCharsets.UTF_8));
+        Writer w =
+            output == null
+                ? spec.commandLine().getOut()
+                : new BufferedWriter(
+                    new OutputStreamWriter(Files.newOutputStream(output), StandardCharsets.UTF_8));
         long total = 0;
         List<String> names = db.tree != null ? List.of(db.tree) : d.treeNames();
         for (String name : names) {
@@ -94,18 +111,27 @@ final class AdminCommands {
     }
   }
 
-  @Command(name = "load", description = "Read a dump (text or ndjson, detected) from stdin or --input into the database.")
+  @Command(
+      name = "load",
+      description =
+          "Read a dump (text or ndjson, detected) from stdin or --input into the database.")
   static final class Load implements Callable<Integer> {
     @Mixin DbOptions db;
-    @Option(names = "--input", description = "File to read (default: stdin).") Path input;
+
+    @Option(names = "--input", description = "File to read (default: stdin).")
+    Path input;
+
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {
-      Reader r = input == null ? new InputStreamReader(System.in, StandardCharsets.UTF_8)
-          : Files.newBufferedReader(input, StandardCharsets.UTF_8);
+      Reader r =
+          input == null
+              ? new InputStreamReader(System.in, StandardCharsets.UTF_8)
+              : Files.newBufferedReader(input, StandardCharsets.UTF_8);
       long loaded = 0;
-      try (Db d = db.open(true); BufferedReader in = new BufferedReader(r);
+      try (Db d = db.open(true);
+          BufferedReader in = new BufferedReader(r);
           Progress progress = new Progress("load", -1, spec.commandLine().getErr())) {
         Tree tree = db.tree(d);
         Batch batch = new Batch();
@@ -131,18 +157,25 @@ final class AdminCommands {
               batch.put(field(o, "key"), field(o, "value"));
             } else if (line.startsWith("@tree ")) {
               flush(tree, batch);
-              tree = DbOptions.named(d, new String(Text.unescape(line.substring(6)), StandardCharsets.UTF_8));
+              tree =
+                  DbOptions.named(
+                      d, new String(Text.unescape(line.substring(6)), StandardCharsets.UTF_8));
               continue; // a tree heading, not an entry
             } else {
               int sp = line.indexOf(' ');
               if (sp < 0 || line.indexOf(' ', sp + 1) >= 0) {
                 throw new IllegalArgumentException("expected 'KEY VALUE'");
               }
-              batch.put(Text.unescape(line.substring(0, sp)), Text.unescape(line.substring(sp + 1)));
+              batch.put(
+                  Text.unescape(line.substring(0, sp)), Text.unescape(line.substring(sp + 1)));
             }
           } catch (RuntimeException e) {
-            throw new BadInput((input == null ? "stdin" : input.toString()) + ", line " + lineNo
-                + ": " + e.getMessage());
+            throw new BadInput(
+                (input == null ? "stdin" : input.toString())
+                    + ", line "
+                    + lineNo
+                    + ": "
+                    + e.getMessage());
           }
           loaded++;
           progress.step();
@@ -156,7 +189,6 @@ final class AdminCommands {
       spec.commandLine().getErr().println("loaded " + loaded + " entries");
       return 0;
     }
-
 
     private static void flush(Tree tree, Batch batch) {
       if (batch.size() > 0) {
@@ -185,7 +217,9 @@ final class AdminCommands {
     }
   }
 
-  @Command(name = "stats", description = "Print sizes, space amplification, cache use and segment utilisation.")
+  @Command(
+      name = "stats",
+      description = "Print sizes, space amplification, cache use and segment utilisation.")
   static final class StatsCommand implements Callable<Integer> {
     @Mixin DbOptions db;
     @Spec CommandSpec spec;
@@ -228,7 +262,10 @@ final class AdminCommands {
     }
   }
 
-  @Command(name = "verify", description = "Check every leaf and the trees' structure; exit 65 on damage, naming the file and offset.")
+  @Command(
+      name = "verify",
+      description =
+          "Check every leaf and the trees' structure; exit 65 on damage, naming the file and offset.")
   static final class Verify implements Callable<Integer> {
     @Mixin DbOptions db;
     @Spec CommandSpec spec;
@@ -239,8 +276,15 @@ final class AdminCommands {
         // Reads and checks every leaf image and the structure, and reports every leaf that
         // cannot be read (by tree and key range) rather than stop at the first.
         long entries = d.verify();
-        spec.commandLine().getOut().println("ok: " + entries + " entries in " + d.treeNames().size()
-            + " trees, checksum " + Long.toHexString(d.checksum()));
+        spec.commandLine()
+            .getOut()
+            .println(
+                "ok: "
+                    + entries
+                    + " entries in "
+                    + d.treeNames().size()
+                    + " trees, checksum "
+                    + Long.toHexString(d.checksum()));
         return 0;
       }
     }
@@ -259,17 +303,23 @@ final class AdminCommands {
         try (Progress p = Progress.timed("compact", spec.commandLine().getErr())) {
           d.compact();
         }
-        spec.commandLine().getOut().println("compacted " + d.path() + ": " + before + " -> "
-            + d.sizeOnDisk() + " bytes");
+        spec.commandLine()
+            .getOut()
+            .println("compacted " + d.path() + ": " + before + " -> " + d.sizeOnDisk() + " bytes");
         return 0;
       }
     }
   }
 
-  @Command(name = "backup", description = "Copy the database consistently into DEST (new or empty).")
+  @Command(
+      name = "backup",
+      description = "Copy the database consistently into DEST (new or empty).")
   static final class Backup implements Callable<Integer> {
     @Mixin DbOptions db;
-    @Parameters(paramLabel = "DEST") Path dest;
+
+    @Parameters(paramLabel = "DEST")
+    Path dest;
+
     @Spec CommandSpec spec;
 
     @Override
@@ -277,44 +327,70 @@ final class AdminCommands {
       if (Files.isDirectory(dest)) {
         try (var files = Files.list(dest)) {
           if (files.findAny().isPresent()) {
-            spec.commandLine().getErr().println("luge: backup target " + dest.toAbsolutePath()
-                + " is not empty; give a new or empty directory");
+            spec.commandLine()
+                .getErr()
+                .println(
+                    "luge: backup target "
+                        + dest.toAbsolutePath()
+                        + " is not empty; give a new or empty directory");
             return Main.EX_CANTCREAT;
           }
         }
       }
       try (Db d = db.open(true)) {
         d.backup(dest);
-        spec.commandLine().getOut().println("backed up " + d.path() + " to " + dest.toAbsolutePath());
+        spec.commandLine()
+            .getOut()
+            .println("backed up " + d.path() + " to " + dest.toAbsolutePath());
         return 0;
       }
     }
   }
 
-  @Command(name = "salvage", description = {
-      "Copy every entry still readable from the damaged database SRC into DST (new or empty),",
-      "and report what could not be read: each lost key range by tree, and where the redo log",
-      "stopped. Reads where opening refuses (damaged HEADER, CHECKPOINT, page or redo segments);",
-      "never writes into SRC. Exit 0 if nothing was lost, 65 if something was."})
+  @Command(
+      name = "salvage",
+      description = {
+        "Copy every entry still readable from the damaged database SRC into DST (new or empty),",
+        "and report what could not be read: each lost key range by tree, and where the redo log",
+        "stopped. Reads where opening refuses (damaged HEADER, CHECKPOINT, page or redo segments);",
+        "never writes into SRC. Exit 0 if nothing was lost, 65 if something was."
+      })
   static final class Salvage implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "SRC", description = "The damaged database.") Path src;
-    @Parameters(index = "1", paramLabel = "DST", description = "A new or empty directory for the copy.") Path dst;
-    @Option(names = "--json", description = "Print the report as one JSON object.") boolean json;
-    @Option(names = "--hex", description = "Print the bounds of lost ranges in hex.") boolean hex;
+    @Parameters(index = "0", paramLabel = "SRC", description = "The damaged database.")
+    Path src;
+
+    @Parameters(
+        index = "1",
+        paramLabel = "DST",
+        description = "A new or empty directory for the copy.")
+    Path dst;
+
+    @Option(names = "--json", description = "Print the report as one JSON object.")
+    boolean json;
+
+    @Option(names = "--hex", description = "Print the bounds of lost ranges in hex.")
+    boolean hex;
+
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {
       PrintWriter err = spec.commandLine().getErr();
       if (!looksLikeDatabase(src)) {
-        throw new DbOptions.NoDatabase("no Luge database in " + src.toAbsolutePath()
-            + " (no HEADER, CHECKPOINT or log segment)");
+        throw new DbOptions.NoDatabase(
+            "no Luge database in "
+                + src.toAbsolutePath()
+                + " (no HEADER, CHECKPOINT or log segment)");
       }
       Path from = src.toAbsolutePath().normalize();
       Path to = dst.toAbsolutePath().normalize();
       if (to.startsWith(from)) {
-        err.println("luge: salvage target " + to + " lies inside " + from
-            + ", which salvage never writes into; give a directory outside it");
+        err.println(
+            "luge: salvage target "
+                + to
+                + " lies inside "
+                + from
+                + ", which salvage never writes into; give a directory outside it");
         return Main.EX_CANTCREAT;
       }
       if (Files.exists(dst)) {
@@ -325,8 +401,11 @@ final class AdminCommands {
           }
         }
         if (!empty) {
-          err.println("luge: salvage target " + to + " is not an empty directory; give a new"
-              + " or empty one");
+          err.println(
+              "luge: salvage target "
+                  + to
+                  + " is not an empty directory; give a new"
+                  + " or empty one");
           return Main.EX_CANTCREAT;
         }
       }
@@ -337,11 +416,22 @@ final class AdminCommands {
       } else {
         out.println(r.summary());
         for (SalvageReport.LostRange l : r.lost()) {
-          out.println("lost: tree '" + l.tree() + "' keys " + show(l.lo()) + " to "
-              + (l.hi() == null ? "the end" : show(l.hi()) + " (exclusive)")
-              + (l.entries() >= 0 ? ", " + l.entries() + " entries" : ", entries unknown")
-              + ": " + l.reason() + (l.file() == null ? ""
-                  : " (" + l.file() + (l.offset() >= 0 ? " at offset " + l.offset() : "") + ")"));
+          out.println(
+              "lost: tree '"
+                  + l.tree()
+                  + "' keys "
+                  + show(l.lo())
+                  + " to "
+                  + (l.hi() == null ? "the end" : show(l.hi()) + " (exclusive)")
+                  + (l.entries() >= 0 ? ", " + l.entries() + " entries" : ", entries unknown")
+                  + ": "
+                  + l.reason()
+                  + (l.file() == null
+                      ? ""
+                      : " ("
+                          + l.file()
+                          + (l.offset() >= 0 ? " at offset " + l.offset() : "")
+                          + ")"));
         }
         out.println("redo log: " + r.redo());
         for (String n : r.notes()) {
@@ -407,8 +497,13 @@ final class AdminCommands {
         return false;
       }
       try (var files = Files.list(dir)) {
-        return files.map(f -> f.getFileName().toString()).anyMatch(n -> n.equals("HEADER")
-            || n.equals("CHECKPOINT") || n.matches("(seg|page)-[0-9a-f]{16}\\.log"));
+        return files
+            .map(f -> f.getFileName().toString())
+            .anyMatch(
+                n ->
+                    n.equals("HEADER")
+                        || n.equals("CHECKPOINT")
+                        || n.matches("(seg|page)-[0-9a-f]{16}\\.log"));
       }
     }
   }

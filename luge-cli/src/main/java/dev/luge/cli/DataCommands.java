@@ -12,10 +12,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** The verbs that read and write entries: get, put, del, scan, trees. */
 final class DataCommands {
@@ -36,7 +36,10 @@ final class DataCommands {
   @Command(name = "get", description = "Print the value of a key (exit 1 if absent).")
   static final class Get implements Callable<Integer> {
     @Mixin DbOptions db;
-    @Parameters(paramLabel = "KEY") String key;
+
+    @Parameters(paramLabel = "KEY")
+    String key;
+
     @Spec CommandSpec spec;
 
     @Override
@@ -64,8 +67,12 @@ final class DataCommands {
   @Command(name = "put", description = "Set a key to a value.")
   static final class Put implements Callable<Integer> {
     @Mixin DbOptions db;
-    @Parameters(index = "0", paramLabel = "KEY") String key;
-    @Parameters(index = "1", paramLabel = "VALUE") String value;
+
+    @Parameters(index = "0", paramLabel = "KEY")
+    String key;
+
+    @Parameters(index = "1", paramLabel = "VALUE")
+    String value;
 
     @Override
     public Integer call() {
@@ -80,7 +87,10 @@ final class DataCommands {
   @Command(name = "del", description = "Remove a key (exit 1 if it was absent).")
   static final class Del implements Callable<Integer> {
     @Mixin DbOptions db;
-    @Parameters(paramLabel = "KEY") String key;
+
+    @Parameters(paramLabel = "KEY")
+    String key;
+
     @Spec CommandSpec spec;
 
     @Override
@@ -100,24 +110,37 @@ final class DataCommands {
   @Command(name = "scan", description = "Print entries in key order: KEY<tab>VALUE per line.")
   static final class Scan implements Callable<Integer> {
     @Mixin DbOptions db;
-    @Option(names = "--prefix", description = "Only keys starting with this.") String prefix;
-    @Option(names = "--from", description = "From this key (inclusive).") String from;
-    @Option(names = "--to", description = "Up to this key (exclusive).") String to;
-    @Option(names = "--limit", defaultValue = "-1", description = "At most this many entries.") long limit;
-    @Option(names = "--reverse", description = "Descending order.") boolean reverse;
+
+    @Option(names = "--prefix", description = "Only keys starting with this.")
+    String prefix;
+
+    @Option(names = "--from", description = "From this key (inclusive).")
+    String from;
+
+    @Option(names = "--to", description = "Up to this key (exclusive).")
+    String to;
+
+    @Option(names = "--limit", defaultValue = "-1", description = "At most this many entries.")
+    long limit;
+
+    @Option(names = "--reverse", description = "Descending order.")
+    boolean reverse;
+
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       if (prefix != null && (from != null || to != null)) {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-            "--prefix cannot be combined with --from or --to");
+        throw new picocli.CommandLine.ParameterException(
+            spec.commandLine(), "--prefix cannot be combined with --from or --to");
       }
       try (Db d = db.open(false)) {
         Tree t = db.tree(d);
-        Range r = prefix != null ? t.scanPrefix(db.key(prefix))
-            : t.range(from == null ? null : db.key(from), to == null ? null : db.key(to));
+        Range r =
+            prefix != null
+                ? t.scanPrefix(db.key(prefix))
+                : t.range(from == null ? null : db.key(from), to == null ? null : db.key(to));
         if (reverse) {
           r = r.descending();
         }

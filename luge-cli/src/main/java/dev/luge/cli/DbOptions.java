@@ -9,7 +9,9 @@ import picocli.CommandLine.Option;
 
 /** The options every command that opens a database shares (a picocli mixin). */
 final class DbOptions {
-  @Option(names = "--path", defaultValue = "luge-data",
+  @Option(
+      names = "--path",
+      defaultValue = "luge-data",
       description = "Database directory (default: ${DEFAULT-VALUE}).")
   Path path;
 
@@ -19,9 +21,11 @@ final class DbOptions {
   @Option(names = "--read-only", description = "Open read-only (writes are refused).")
   boolean readOnly;
 
-  @Option(names = "--compression",
-      description = "Deflate the leaf images this command writes (Config.compression); with"
-          + " 'load' into a new database, every image.")
+  @Option(
+      names = "--compression",
+      description =
+          "Deflate the leaf images this command writes (Config.compression); with"
+              + " 'load' into a new database, every image.")
   boolean compression;
 
   @Option(names = "--hex", description = "Print keys and values in hex.")
@@ -40,8 +44,8 @@ final class DbOptions {
   static final ThreadLocal<Db> SHELL = new ThreadLocal<>();
 
   /**
-   * Opens the database: read-only for commands that only read (so they never create a database
-   * or write to one, and can share it with other readers), writable otherwise.
+   * Opens the database: read-only for commands that only read (so they never create a database or
+   * write to one, and can share it with other readers), writable otherwise.
    */
   Db open(boolean writes) {
     Db shared = SHELL.get();
@@ -49,14 +53,16 @@ final class DbOptions {
       return unclosed(shared);
     }
     if (!writes && !java.nio.file.Files.exists(path.resolve("HEADER"))) {
-      throw new NoDatabase("no Luge database in " + path.toAbsolutePath()
-          + " (give --path, or create one with 'luge put' or 'luge load')");
+      throw new NoDatabase(
+          "no Luge database in "
+              + path.toAbsolutePath()
+              + " (give --path, or create one with 'luge put' or 'luge load')");
     }
     if (writes && readOnly) {
       throw new dev.luge.ReadOnlyException("--read-only was given to a command that writes");
     }
-    return Luge.open(Config.builder().path(path).readOnly(!writes || readOnly)
-        .compression(compression).build());
+    return Luge.open(
+        Config.builder().path(path).readOnly(!writes || readOnly).compression(compression).build());
   }
 
   /** There is no database where a reading command was pointed (exit 66). */
@@ -91,16 +97,19 @@ final class DbOptions {
 
   /** A view of the shell's database whose {@code close()} does nothing: the shell closes it. */
   private static Db unclosed(Db db) {
-    return (Db) java.lang.reflect.Proxy.newProxyInstance(Db.class.getClassLoader(),
-        new Class<?>[] {Db.class}, (proxy, m, args) -> {
-          if (m.getName().equals("close") && m.getParameterCount() == 0) {
-            return null;
-          }
-          try {
-            return m.invoke(db, args);
-          } catch (java.lang.reflect.InvocationTargetException e) {
-            throw e.getCause();
-          }
-        });
+    return (Db)
+        java.lang.reflect.Proxy.newProxyInstance(
+            Db.class.getClassLoader(),
+            new Class<?>[] {Db.class},
+            (proxy, m, args) -> {
+              if (m.getName().equals("close") && m.getParameterCount() == 0) {
+                return null;
+              }
+              try {
+                return m.invoke(db, args);
+              } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
   }
 }

@@ -11,21 +11,34 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The {@code luge} command. Exit codes follow sysexits.h: 0 success, 1 key not found (get, del),
- * 64 usage error, 65 damaged data (corruption, a bad dump, a format this version cannot read, a
- * salvage that lost entries),
- * 66 no database there, 70 internal error, 73 cannot create the output (backup or salvage target
- * not empty), 74 I/O error, 75 temporary failure (the database is
- * locked by another opener), 77 a write to a read-only database, 78 missing setup (bench jar).
+ * The {@code luge} command. Exit codes follow sysexits.h: 0 success, 1 key not found (get, del), 64
+ * usage error, 65 damaged data (corruption, a bad dump, a format this version cannot read, a
+ * salvage that lost entries), 66 no database there, 70 internal error, 73 cannot create the output
+ * (backup or salvage target not empty), 74 I/O error, 75 temporary failure (the database is locked
+ * by another opener), 77 a write to a read-only database, 78 missing setup (bench jar).
  */
-@Command(name = "luge", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(
+    name = "luge",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
     description = "Luge, an embedded ordered key-value store: operator tools.",
-    subcommands = {DemoCommand.class, DataCommands.Get.class, DataCommands.Put.class,
-        DataCommands.Del.class, DataCommands.Scan.class, DataCommands.Trees.class,
-        AdminCommands.Dump.class, AdminCommands.Load.class, AdminCommands.StatsCommand.class,
-        AdminCommands.Verify.class, AdminCommands.Compact.class, AdminCommands.Backup.class,
-        AdminCommands.Salvage.class,
-        BenchCommand.class, ShellCommand.class})
+    subcommands = {
+      DemoCommand.class,
+      DataCommands.Get.class,
+      DataCommands.Put.class,
+      DataCommands.Del.class,
+      DataCommands.Scan.class,
+      DataCommands.Trees.class,
+      AdminCommands.Dump.class,
+      AdminCommands.Load.class,
+      AdminCommands.StatsCommand.class,
+      AdminCommands.Verify.class,
+      AdminCommands.Compact.class,
+      AdminCommands.Backup.class,
+      AdminCommands.Salvage.class,
+      BenchCommand.class,
+      ShellCommand.class
+    })
 public final class Main implements Runnable {
   static final int EX_OK = 0;
   static final int EX_NOTFOUND = 1;
@@ -39,11 +52,13 @@ public final class Main implements Runnable {
   static final int EX_IOERR = 74;
   static final int EX_TEMPFAIL = 75;
 
-  @Option(names = "--debug", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
+  @Option(
+      names = "--debug",
+      description = "Print stack traces of errors.",
+      scope = CommandLine.ScopeType.INHERIT)
   boolean debug;
 
-  @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
@@ -61,19 +76,21 @@ public final class Main implements Runnable {
     cl.setOut(out);
     cl.setErr(err);
     cl.setExitCodeExceptionMapper(Main::exitCode);
-    cl.setParameterExceptionHandler((ex, a) -> {
-      err.println("luge: " + ex.getMessage());
-      err.println("Try 'luge --help'.");
-      return EX_USAGE;
-    });
-    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-      if (main.debug) {
-        ex.printStackTrace(err);
-      } else {
-        err.println("luge: " + ex.getMessage());
-      }
-      return exitCode(ex);
-    });
+    cl.setParameterExceptionHandler(
+        (ex, a) -> {
+          err.println("luge: " + ex.getMessage());
+          err.println("Try 'luge --help'.");
+          return EX_USAGE;
+        });
+    cl.setExecutionExceptionHandler(
+        (ex, cmd, parsed) -> {
+          if (main.debug) {
+            ex.printStackTrace(err);
+          } else {
+            err.println("luge: " + ex.getMessage());
+          }
+          return exitCode(ex);
+        });
     return cl.execute(args);
   }
 
@@ -81,7 +98,8 @@ public final class Main implements Runnable {
     if (e instanceof DatabaseLockedException) {
       return EX_TEMPFAIL;
     }
-    if (e instanceof dev.luge.CorruptionException || e instanceof dev.luge.UnsupportedFormatException
+    if (e instanceof dev.luge.CorruptionException
+        || e instanceof dev.luge.UnsupportedFormatException
         || e instanceof AdminCommands.BadInput) {
       return EX_DATAERR;
     }
@@ -91,7 +109,8 @@ public final class Main implements Runnable {
     if (e instanceof dev.luge.ReadOnlyException) {
       return EX_NOPERM;
     }
-    if (e instanceof IllegalArgumentException || e instanceof dev.luge.LimitExceededException
+    if (e instanceof IllegalArgumentException
+        || e instanceof dev.luge.LimitExceededException
         || e instanceof dev.luge.InvalidTreeNameException) {
       return EX_USAGE;
     }

@@ -3,8 +3,8 @@ package dev.luge.cli;
 import java.io.PrintWriter;
 
 /**
- * A progress line on stderr, only when a person is watching (a console is attached): entries
- * done, of how many when known, redrawn at most five times a second, cleared at the end.
+ * A progress line on stderr, only when a person is watching (a console is attached): entries done,
+ * of how many when known, redrawn at most five times a second, cleared at the end.
  */
 final class Progress implements AutoCloseable {
   private final String what;
@@ -30,21 +30,25 @@ final class Progress implements AutoCloseable {
     Progress p = new Progress(what, -1, err);
     if (p.enabled) {
       long start = System.nanoTime();
-      Thread t = new Thread(() -> {
-        while (!p.closed) {
-          synchronized (p) {
-            if (!p.closed) {
-              p.err.print(String.format("\r%s: %.1f s", what, (System.nanoTime() - start) / 1e9));
-              p.err.flush();
-            }
-          }
-          try {
-            Thread.sleep(200);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      }, "luge-progress");
+      Thread t =
+          new Thread(
+              () -> {
+                while (!p.closed) {
+                  synchronized (p) {
+                    if (!p.closed) {
+                      p.err.print(
+                          String.format("\r%s: %.1f s", what, (System.nanoTime() - start) / 1e9));
+                      p.err.flush();
+                    }
+                  }
+                  try {
+                    Thread.sleep(200);
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+              },
+              "luge-progress");
       t.setDaemon(true);
       t.start();
     }

@@ -4,8 +4,8 @@ import dev.luge.Db;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,21 +20,26 @@ import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code luge shell}: an interactive prompt over one open database. Each line is a {@code luge}
  * command without {@code luge} and without {@code --path} (get, put, scan...), run against the
  * database the shell holds; history is kept in {@code ~/.luge_history}; Tab completes verbs.
  */
-@Command(name = "shell", description = "Interactive prompt: run commands on one open database (history, Tab completion).")
+@Command(
+    name = "shell",
+    description =
+        "Interactive prompt: run commands on one open database (history, Tab completion).")
 final class ShellCommand implements Callable<Integer> {
   @Mixin DbOptions db;
   @Spec CommandSpec spec;
 
-  static final List<String> VERBS = List.of("get", "put", "del", "scan", "trees", "dump", "load",
-      "stats", "verify", "compact", "backup", "help", "exit");
+  static final List<String> VERBS =
+      List.of(
+          "get", "put", "del", "scan", "trees", "dump", "load", "stats", "verify", "compact",
+          "backup", "help", "exit");
 
   @Override
   public Integer call() throws IOException {
@@ -51,17 +56,23 @@ final class ShellCommand implements Callable<Integer> {
   /** At a terminal: JLine's line editor, history and completion. */
   private int interactive(Db d) throws IOException {
     try (Terminal terminal = TerminalBuilder.builder().system(true).build()) {
-      LineReader reader = LineReaderBuilder.builder()
-          .terminal(terminal)
-          .appName("luge")
-          .completer(new StringsCompleter(VERBS))
-          .parser(new DefaultParser())
-          .variable(LineReader.HISTORY_FILE, Path.of(System.getProperty("user.home"), ".luge_history"))
-          .build();
+      LineReader reader =
+          LineReaderBuilder.builder()
+              .terminal(terminal)
+              .appName("luge")
+              .completer(new StringsCompleter(VERBS))
+              .parser(new DefaultParser())
+              .variable(
+                  LineReader.HISTORY_FILE,
+                  Path.of(System.getProperty("user.home"), ".luge_history"))
+              .build();
       PrintWriter out = terminal.writer();
-      out.println("luge shell on " + d.path() + (db.readOnly ? " (read-only)" : "")
-          + ": commands as for 'luge', without --path; 'help', 'exit'");
-      for (;;) {
+      out.println(
+          "luge shell on "
+              + d.path()
+              + (db.readOnly ? " (read-only)" : "")
+              + ": commands as for 'luge', without --path; 'help', 'exit'");
+      for (; ; ) {
         String line;
         try {
           line = reader.readLine("luge> ");
@@ -81,7 +92,8 @@ final class ShellCommand implements Callable<Integer> {
   private int scripted(Db d) throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     DefaultParser parser = new DefaultParser();
-    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    BufferedReader in =
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     String line;
     while ((line = in.readLine()) != null) {
       if (!execute(parser.parse(line, line.length()).words(), out)) {

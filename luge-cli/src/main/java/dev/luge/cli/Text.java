@@ -7,8 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 
 /**
- * How the command line shows and reads bytes: UTF-8 text when it is printable, hex otherwise,
- * and the escaped form of the text dump format, which round-trips any bytes exactly.
+ * How the command line shows and reads bytes: UTF-8 text when it is printable, hex otherwise, and
+ * the escaped form of the text dump format, which round-trips any bytes exactly.
  */
 final class Text {
   private Text() {}
@@ -36,8 +36,13 @@ final class Text {
   static String printable(byte[] b) {
     String s;
     try {
-      s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
+      s =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(b))
+              .toString();
     } catch (CharacterCodingException e) {
       return null;
     }
@@ -68,7 +73,9 @@ final class Text {
       if (c > 0x20 && c < 0x7f && c != '\\' && c != '#' && c != '@' && c != '{') {
         sb.append((char) c);
       } else {
-        sb.append("\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
+        sb.append("\\x")
+            .append(Character.forDigit(c >> 4, 16))
+            .append(Character.forDigit(c & 15, 16));
       }
     }
     return sb.toString();
@@ -92,7 +99,8 @@ final class Text {
       } else if (c > 0x20 && c < 0x7f) {
         out.put((byte) c);
       } else {
-        throw new IllegalArgumentException("unescaped character " + (int) c + " at column " + (i + 1));
+        throw new IllegalArgumentException(
+            "unescaped character " + (int) c + " at column " + (i + 1));
       }
     }
     byte[] b = new byte[out.position()];

@@ -14,8 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Drives the {@code luge} command in-process and checks what it prints and returns. */
 class MainTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   final StringWriter out = new StringWriter();
   final StringWriter err = new StringWriter();
@@ -29,14 +28,23 @@ class MainTest {
     assertEquals(0, run("demo", "--path", tmp.resolve("db").toString()), err.toString());
     String o = out.toString();
     assertTrue(o.contains("get city:oslo -> 709037"), o);
-    assertTrue(o.contains("scanPrefix city: ->\n  city:lima=10092000\n  city:lisbon=545923\n"
-        + "  city:oslo=709037\n"), o);
-    assertTrue(o.contains("range [city:l, city:m] descending ->\n  city:lisbon=545923\n"
-        + "  city:lima=10092000\n"), o);
+    assertTrue(
+        o.contains(
+            "scanPrefix city: ->\n  city:lima=10092000\n  city:lisbon=545923\n"
+                + "  city:oslo=709037\n"),
+        o);
+    assertTrue(
+        o.contains(
+            "range [city:l, city:m] descending ->\n  city:lisbon=545923\n"
+                + "  city:lima=10092000\n"),
+        o);
     assertTrue(o.contains("compareAndSet city:oslo 709037 -> 709038: succeeded"), o);
     assertTrue(o.contains("update counter:visits three times -> 3"), o);
-    assertTrue(o.contains("  Put[city:lisbon=545923]\n  Put[city:oslo=709037]\n"
-        + "  Put[city:lima=10092000]\n  Put[city:oslo=709038]\n"), o);
+    assertTrue(
+        o.contains(
+            "  Put[city:lisbon=545923]\n  Put[city:oslo=709037]\n"
+                + "  Put[city:lima=10092000]\n  Put[city:oslo=709038]\n"),
+        o);
     assertFalse(o.contains("country:pt=Portugal\n  Put"), "events outside the prefix: " + o);
     assertTrue(o.contains("entries in the default tree: 5"), o);
     out.getBuffer().setLength(0);

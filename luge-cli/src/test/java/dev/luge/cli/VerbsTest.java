@@ -20,8 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The data and operator verbs of {@code luge}, end to end, in-process. */
 class VerbsTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   StringWriter out;
   StringWriter err;
@@ -92,7 +91,9 @@ class VerbsTest {
     }
     for (String format : new String[] {"text", "ndjson"}) {
       Path file = tmp.resolve("dump." + format);
-      assertEquals(0, run("dump", "--format", format, "--output", file.toString(), "--path", db),
+      assertEquals(
+          0,
+          run("dump", "--format", format, "--output", file.toString(), "--path", db),
           err.toString());
       String copy = tmp.resolve("copy-" + format).toString();
       err.getBuffer().setLength(0);
@@ -104,8 +105,9 @@ class VerbsTest {
     }
     Path bad = tmp.resolve("bad.txt");
     Files.writeString(bad, "# luge dump 1\n@tree x\nkey value extra\n");
-    assertEquals(Main.EX_DATAERR, run("load", "--input", bad.toString(), "--path",
-        tmp.resolve("bad-db").toString()));
+    assertEquals(
+        Main.EX_DATAERR,
+        run("load", "--input", bad.toString(), "--path", tmp.resolve("bad-db").toString()));
     assertTrue(err.toString().contains("line 3"), err.toString());
   }
 
@@ -114,8 +116,9 @@ class VerbsTest {
     java.io.InputStream savedIn = System.in;
     String shown;
     try {
-      System.setIn(new java.io.ByteArrayInputStream(
-          "put greeting hello\nget greeting\nscan\nget missing\nexit\n".getBytes()));
+      System.setIn(
+          new java.io.ByteArrayInputStream(
+              "put greeting hello\nget greeting\nscan\nget missing\nexit\n".getBytes()));
       assertEquals(0, run("shell", "--path", db), err.toString());
       shown = out.toString();
     } finally {
@@ -132,8 +135,9 @@ class VerbsTest {
   void loadWithCompressionDeflatesTheImages() throws Exception {
     try (Db d = Luge.open(Path.of(db))) {
       for (int i = 0; i < 20_000; i++) {
-        d.put(("user:" + i).getBytes(), ("{\"id\":" + i + ",\"name\":\"user " + i
-            + "\",\"active\":true}").getBytes());
+        d.put(
+            ("user:" + i).getBytes(),
+            ("{\"id\":" + i + ",\"name\":\"user " + i + "\",\"active\":true}").getBytes());
       }
     }
     Path file = tmp.resolve("dump.txt");
@@ -141,8 +145,9 @@ class VerbsTest {
     long[] live = new long[2];
     for (int c = 0; c < 2; c++) {
       String copy = tmp.resolve("copy" + c).toString();
-      java.util.List<String> args = new java.util.ArrayList<>(
-          java.util.List.of("load", "--input", file.toString(), "--path", copy));
+      java.util.List<String> args =
+          new java.util.ArrayList<>(
+              java.util.List.of("load", "--input", file.toString(), "--path", copy));
       if (c == 1) {
         args.add("--compression");
       }
@@ -178,8 +183,12 @@ class VerbsTest {
     // Damage a leaf image in a copy: verify names the file and offset and exits 65.
     Path page = null;
     try (var files = Files.list(Path.of(backup))) {
-      page = files.filter(f -> f.getFileName().toString().startsWith("page-")).sorted()
-          .findFirst().orElseThrow();
+      page =
+          files
+              .filter(f -> f.getFileName().toString().startsWith("page-"))
+              .sorted()
+              .findFirst()
+              .orElseThrow();
     }
     byte[] bytes = Files.readAllBytes(page);
     ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -187,7 +196,8 @@ class VerbsTest {
     bytes[first + 40] ^= 0x10;
     Files.write(page, bytes);
     assertEquals(Main.EX_DATAERR, run("verify", "--path", backup));
-    assertTrue(err.toString().contains(page.getFileName().toString()) && err.toString().contains("offset"),
+    assertTrue(
+        err.toString().contains(page.getFileName().toString()) && err.toString().contains("offset"),
         err.toString());
     assertTrue(!err.toString().contains("\tat "), "no stack trace without --debug: " + err);
   }
@@ -201,21 +211,27 @@ class VerbsTest {
     }
     Path page;
     try (var files = Files.list(Path.of(db))) {
-      page = files.filter(f -> f.getFileName().toString().startsWith("page-")).findFirst()
-          .orElseThrow();
+      page =
+          files
+              .filter(f -> f.getFileName().toString().startsWith("page-"))
+              .findFirst()
+              .orElseThrow();
     }
     Files.delete(page);
     assertEquals(Main.EX_DATAERR, run("verify", "--path", db));
-    assertTrue(err.toString().contains(page.getFileName().toString())
-        && err.toString().contains("offset") && err.toString().contains("page log segment missing")
-        && err.toString().contains("leaves holding"), err.toString());
+    assertTrue(
+        err.toString().contains(page.getFileName().toString())
+            && err.toString().contains("offset")
+            && err.toString().contains("page log segment missing")
+            && err.toString().contains("leaves holding"),
+        err.toString());
     assertTrue(!err.toString().contains("\tat "), "no stack trace without --debug: " + err);
   }
 
   /**
-   * {@code salvage}: a whole copy of an undamaged database exits 0; one with a damaged leaf
-   * image exits 65 and prints the summary and the lost range, in text and in JSON; a target
-   * that is not empty exits 73, a source that is no database 66; the copy verifies.
+   * {@code salvage}: a whole copy of an undamaged database exits 0; one with a damaged leaf image
+   * exits 65 and prints the summary and the lost range, in text and in JSON; a target that is not
+   * empty exits 73, a source that is no database 66; the copy verifies.
    */
   @Test
   void salvageCopiesWhatIsReadableAndReportsWhatIsNot() throws Exception {
@@ -234,14 +250,19 @@ class VerbsTest {
     assertEquals(Main.EX_CANTCREAT, run("salvage", db, whole), "a non-empty target");
     assertTrue(err.toString().contains("not an empty directory"), err.toString());
     assertEquals(Main.EX_CANTCREAT, run("salvage", db, db + "/inside"), "a target inside SRC");
-    assertEquals(Main.EX_NOINPUT, run("salvage", tmp.resolve("nothing").toString(),
-        tmp.resolve("t").toString()));
+    assertEquals(
+        Main.EX_NOINPUT,
+        run("salvage", tmp.resolve("nothing").toString(), tmp.resolve("t").toString()));
     assertTrue(err.toString().contains("no Luge database"), err.toString());
 
     Path page;
     try (var files = Files.list(Path.of(db))) {
-      page = files.filter(f -> f.getFileName().toString().startsWith("page-")).sorted()
-          .findFirst().orElseThrow();
+      page =
+          files
+              .filter(f -> f.getFileName().toString().startsWith("page-"))
+              .sorted()
+              .findFirst()
+              .orElseThrow();
     }
     byte[] bytes = Files.readAllBytes(page);
     ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -251,12 +272,18 @@ class VerbsTest {
     String part = tmp.resolve("part").toString();
     assertEquals(Main.EX_DATAERR, run("salvage", db, part), err.toString());
     String text = out.toString();
-    assertTrue(text.contains("; lost: 1 key range (") && text.contains("\nlost: tree '")
-        && text.contains("record checksum mismatch") && text.contains(page.getFileName().toString())
-        && text.contains("\nredo log: replayed "), text);
+    assertTrue(
+        text.contains("; lost: 1 key range (")
+            && text.contains("\nlost: tree '")
+            && text.contains("record checksum mismatch")
+            && text.contains(page.getFileName().toString())
+            && text.contains("\nredo log: replayed "),
+        text);
     assertEquals(0, run("verify", "--path", part), err.toString());
 
-    assertEquals(Main.EX_DATAERR, run("salvage", "--json", db, tmp.resolve("json").toString()),
+    assertEquals(
+        Main.EX_DATAERR,
+        run("salvage", "--json", db, tmp.resolve("json").toString()),
         err.toString());
     JsonObject o = JsonParser.parseString(out.toString()).getAsJsonObject();
     assertEquals(false, o.get("complete").getAsBoolean());
@@ -264,8 +291,9 @@ class VerbsTest {
     assertTrue(lost.get("entries").getAsLong() > 0, lost.toString());
     assertEquals(page.toString(), lost.get("file").getAsString());
     assertEquals(first, lost.get("offset").getAsLong(), lost.toString());
-    long copied = o.getAsJsonObject("entries").get(Db.DEFAULT_TREE).getAsLong()
-        + o.getAsJsonObject("entries").get("other").getAsLong();
+    long copied =
+        o.getAsJsonObject("entries").get(Db.DEFAULT_TREE).getAsLong()
+            + o.getAsJsonObject("entries").get("other").getAsLong();
     assertEquals(20_000, copied + lost.get("entries").getAsLong());
     assertEquals(false, o.getAsJsonObject("redo").get("damaged").getAsBoolean());
   }

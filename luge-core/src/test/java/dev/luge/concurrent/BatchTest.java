@@ -23,19 +23,19 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Batches: their contract, all-or-none visibility under concurrency, and recovery. */
 class BatchTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
   void aBatchAppliesAllItsOperationsAndTheLastOneOnAKeyWins() {
     try (Db db = Luge.open(tmp.resolve("db"))) {
       db.put(Bytes.utf8("gone"), Bytes.utf8("x"));
-      Batch b = new Batch()
-          .put(Bytes.utf8("a"), Bytes.utf8("1"))
-          .put(ByteBuffer.wrap(Bytes.utf8("b")), ByteBuffer.wrap(Bytes.utf8("2")))
-          .remove(Bytes.utf8("gone"))
-          .put(Bytes.utf8("a"), Bytes.utf8("3"))
-          .remove(Bytes.utf8("never"));
+      Batch b =
+          new Batch()
+              .put(Bytes.utf8("a"), Bytes.utf8("1"))
+              .put(ByteBuffer.wrap(Bytes.utf8("b")), ByteBuffer.wrap(Bytes.utf8("2")))
+              .remove(Bytes.utf8("gone"))
+              .put(Bytes.utf8("a"), Bytes.utf8("3"))
+              .remove(Bytes.utf8("never"));
       assertEquals(5, b.size());
       db.apply(b);
       assertEquals("3", Bytes.display(db.get(Bytes.utf8("a"))));
@@ -74,8 +74,9 @@ class BatchTest {
     byte[] value = new byte[Tree.MAX_VALUE_SIZE];
     java.util.Arrays.fill(value, (byte) 42);
     dev.luge.internal.io.SimulatedFileIo crashed;
-    try (Db db = dev.luge.internal.db.Database.open(config,
-        dev.luge.internal.tree.BLinkTree.Options.DEFAULT, disk)) {
+    try (Db db =
+        dev.luge.internal.db.Database.open(
+            config, dev.luge.internal.tree.BLinkTree.Options.DEFAULT, disk)) {
       Batch b = new Batch().put(Bytes.utf8("first"), Bytes.utf8("1"));
       for (int i = 0; i < 5; i++) {
         b.put(Bytes.utf8("big" + i), value); // 80 MiB in all: more than a 64 MiB segment
@@ -83,27 +84,33 @@ class BatchTest {
       db.apply(b);
       assertEquals(6, db.size());
       db.flush();
-      assertTrue(disk.list().stream().anyMatch(f -> f.startsWith("batch-")), disk.list().toString());
-      crashed = disk.crash(dev.luge.internal.io.SimulatedFileIo.CrashMode.DROP_ALL, new java.util.Random(1));
+      assertTrue(
+          disk.list().stream().anyMatch(f -> f.startsWith("batch-")), disk.list().toString());
+      crashed =
+          disk.crash(
+              dev.luge.internal.io.SimulatedFileIo.CrashMode.DROP_ALL, new java.util.Random(1));
     }
-    try (Db db = dev.luge.internal.db.Database.open(config,
-        dev.luge.internal.tree.BLinkTree.Options.DEFAULT, crashed)) {
+    try (Db db =
+        dev.luge.internal.db.Database.open(
+            config, dev.luge.internal.tree.BLinkTree.Options.DEFAULT, crashed)) {
       assertTrue(db.wasRecovered());
       assertEquals(6, db.size());
       for (int i = 0; i < 5; i++) {
         assertArrayEquals(value, db.get(Bytes.utf8("big" + i)));
       }
       db.compact();
-      assertTrue(crashed.list().stream().noneMatch(f -> f.startsWith("batch-")),
+      assertTrue(
+          crashed.list().stream().noneMatch(f -> f.startsWith("batch-")),
           "a checkpoint drops the batch file with the log before it: " + crashed.list());
     }
-    assertThrows(LimitExceededException.class,
+    assertThrows(
+        LimitExceededException.class,
         () -> new Batch().put(new byte[Tree.MAX_KEY_SIZE + 1], new byte[0]));
   }
 
   /**
-   * Batches that move one entry between two keys, so that a half-applied batch leaves none or
-   * both: readers of single entries must always find exactly one.
+   * Batches that move one entry between two keys, so that a half-applied batch leaves none or both:
+   * readers of single entries must always find exactly one.
    */
   @Test
   void readersNeverSeeHalfABatch() throws Exception {
@@ -113,16 +120,20 @@ class BatchTest {
       db.put(x0, Bytes.utf8("token"));
       AtomicBoolean stop = new AtomicBoolean();
       AtomicLong batches = new AtomicLong();
-      Thread mover = new Thread(() -> {
-        boolean at0 = true;
-        while (!stop.get()) {
-          // Sorted, so {put x1, remove x0} applies the removal first: half of it is "none".
-          db.apply(at0 ? new Batch().put(x1, Bytes.utf8("token")).remove(x0)
-              : new Batch().put(x0, Bytes.utf8("token")).remove(x1));
-          at0 = !at0;
-          batches.incrementAndGet();
-        }
-      });
+      Thread mover =
+          new Thread(
+              () -> {
+                boolean at0 = true;
+                while (!stop.get()) {
+                  // Sorted, so {put x1, remove x0} applies the removal first: half of it is "none".
+                  db.apply(
+                      at0
+                          ? new Batch().put(x1, Bytes.utf8("token")).remove(x0)
+                          : new Batch().put(x0, Bytes.utf8("token")).remove(x1));
+                  at0 = !at0;
+                  batches.incrementAndGet();
+                }
+              });
       mover.start();
       long reads = 0;
       try {

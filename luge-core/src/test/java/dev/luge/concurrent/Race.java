@@ -21,14 +21,16 @@ public final class Race {
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       int t = i;
-      Thread th = new Thread(() -> {
-        try {
-          start.await();
-          body.run(t);
-        } catch (Throwable e) {
-          failure.compareAndSet(null, e);
-        }
-      });
+      Thread th =
+          new Thread(
+              () -> {
+                try {
+                  start.await();
+                  body.run(t);
+                } catch (Throwable e) {
+                  failure.compareAndSet(null, e);
+                }
+              });
       threads.add(th);
       th.start();
     }

@@ -24,8 +24,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Many threads at once, with invariants checked while they run and after: no lost updates,
  * iterators that see every permanent key exactly once and in order while writers split and merge
- * the leaves under them, polls that hand each entry to exactly one consumer, and a sound
- * structure at the end. Bounded by operation counts, never by time; seeds are in the messages.
+ * the leaves under them, polls that hand each entry to exactly one consumer, and a sound structure
+ * at the end. Bounded by operation counts, never by time; seeds are in the messages.
  */
 class StressTest {
   /** How many times each stress scenario runs (-Dluge.stress.repeat, 1 by default). */
@@ -37,26 +37,27 @@ class StressTest {
    * {@link #race}).
    */
   static Db open(String shape) {
-    BLinkTree.Options options = shape.equals("default")
-        ? BLinkTree.Options.DEFAULT
-        : new BLinkTree.Options(160, 2);
+    BLinkTree.Options options =
+        shape.equals("default") ? BLinkTree.Options.DEFAULT : new BLinkTree.Options(160, 2);
     return Database.open(Config.builder().temporary(true).build(), options);
   }
 
   /**
    * Runs {@link Race#run}; for the "evicting" shape with a thread evicting all the while, so that
-   * stubs, loads back from the page log and evictions of dirty leaves race with every operation
-   * (a temporary database writes evicted leaves to its page log like any other).
+   * stubs, loads back from the page log and evictions of dirty leaves race with every operation (a
+   * temporary database writes evicted leaves to its page log like any other).
    */
   static void race(Db db, String shape, int threads, Race.Body body) throws Exception {
     AtomicBoolean done = new AtomicBoolean();
     Database d = (Database) db;
-    Thread evictor = new Thread(() -> {
-      while (!done.get()) {
-        d.evictAll();
-        Thread.yield();
-      }
-    });
+    Thread evictor =
+        new Thread(
+            () -> {
+              while (!done.get()) {
+                d.evictAll();
+                Thread.yield();
+              }
+            });
     if (shape.equals("evicting")) {
       evictor.start();
     }
@@ -69,8 +70,12 @@ class StressTest {
       }
     }
     if (shape.equals("evicting")) {
-      assertTrue(d.cache().evictions() > 0 && d.cache().loads() > 0,
-          "leaves were evicted and loaded back: " + d.cache().evictions() + ", " + d.cache().loads());
+      assertTrue(
+          d.cache().evictions() > 0 && d.cache().loads() > 0,
+          "leaves were evicted and loaded back: "
+              + d.cache().evictions()
+              + ", "
+              + d.cache().loads());
     }
   }
 
@@ -94,20 +99,25 @@ class StressTest {
     int threads = 4;
     int rounds = 5000;
     try (Db db = open(shape)) {
-      race(db, shape, threads, t -> {
-        SplittableRandom rnd = new SplittableRandom(t);
-        for (int i = 0; i < rounds; i++) {
-          byte[] counter = Bytes.utf8("counter:" + rnd.nextInt(8));
-          db.update(counter, old -> longBytes(old == null ? 1 : ByteBuffer.wrap(old).getLong() + 1));
-          // Filler keys next to the counters make their leaves split and merge meanwhile.
-          byte[] filler = Bytes.utf8("counter:" + rnd.nextInt(8) + ":" + rnd.nextInt(200));
-          if (rnd.nextBoolean()) {
-            db.put(filler, new byte[rnd.nextInt(40)]);
-          } else {
-            db.remove(filler);
-          }
-        }
-      });
+      race(
+          db,
+          shape,
+          threads,
+          t -> {
+            SplittableRandom rnd = new SplittableRandom(t);
+            for (int i = 0; i < rounds; i++) {
+              byte[] counter = Bytes.utf8("counter:" + rnd.nextInt(8));
+              db.update(
+                  counter, old -> longBytes(old == null ? 1 : ByteBuffer.wrap(old).getLong() + 1));
+              // Filler keys next to the counters make their leaves split and merge meanwhile.
+              byte[] filler = Bytes.utf8("counter:" + rnd.nextInt(8) + ":" + rnd.nextInt(200));
+              if (rnd.nextBoolean()) {
+                db.put(filler, new byte[rnd.nextInt(40)]);
+              } else {
+                db.remove(filler);
+              }
+            }
+          });
       long total = 0;
       for (int c = 0; c < 8; c++) {
         byte[] v = db.get(Bytes.utf8("counter:" + c));
@@ -135,33 +145,40 @@ class StressTest {
       AtomicBoolean writersDone = new AtomicBoolean();
       int writers = 2;
       int scanners = 2;
-      race(db, shape, writers + scanners, t -> {
-        SplittableRandom rnd = new SplittableRandom(100 + t);
-        if (t < writers) {
-          // Transient keys between the permanent ones: inserted and removed, splitting and
-          // merging the leaves the scanners are walking.
-          for (int i = 0; i < 40_000; i++) {
-            byte[] k = Bytes.utf8(String.format("k%05d", rnd.nextInt(permanent) * 2 + 1));
-            if (rnd.nextInt(3) > 0) {
-              db.put(k, new byte[rnd.nextInt(60)]);
-            } else {
-              db.remove(k);
+      race(
+          db,
+          shape,
+          writers + scanners,
+          t -> {
+            SplittableRandom rnd = new SplittableRandom(100 + t);
+            if (t < writers) {
+              // Transient keys between the permanent ones: inserted and removed, splitting and
+              // merging the leaves the scanners are walking.
+              for (int i = 0; i < 40_000; i++) {
+                byte[] k = Bytes.utf8(String.format("k%05d", rnd.nextInt(permanent) * 2 + 1));
+                if (rnd.nextInt(3) > 0) {
+                  db.put(k, new byte[rnd.nextInt(60)]);
+                } else {
+                  db.remove(k);
+                }
+              }
+              writersDone.set(true);
+              return;
             }
-          }
-          writersDone.set(true);
-          return;
-        }
-        int scans = 0;
-        while (!writersDone.get() || scans < 3) {
-          int a = rnd.nextInt(permanent);
-          int b = a + rnd.nextInt(permanent - a);
-          boolean descending = rnd.nextBoolean();
-          Range r = db.range(Bytes.utf8(String.format("k%05d", a * 2)),
-              Bytes.utf8(String.format("k%05d", b * 2))).toInclusive(true);
-          checkScan(descending ? r.descending() : r, a, b, descending, "seed " + (100 + t));
-          scans++;
-        }
-      });
+            int scans = 0;
+            while (!writersDone.get() || scans < 3) {
+              int a = rnd.nextInt(permanent);
+              int b = a + rnd.nextInt(permanent - a);
+              boolean descending = rnd.nextBoolean();
+              Range r =
+                  db.range(
+                          Bytes.utf8(String.format("k%05d", a * 2)),
+                          Bytes.utf8(String.format("k%05d", b * 2)))
+                      .toInclusive(true);
+              checkScan(descending ? r.descending() : r, a, b, descending, "seed " + (100 + t));
+              scans++;
+            }
+          });
       assertEquals(db.size(), engine(db).checkStructure());
       assertEquals(db.size(), db.all().count());
     }
@@ -177,10 +194,12 @@ class StressTest {
       byte[] k = it.next().key();
       if (prev != null) {
         int c = Arrays.compareUnsigned(prev, k);
-        assertTrue(descending ? c > 0 : c < 0, what + ": out of order " + Bytes.display(prev)
-            + " then " + Bytes.display(k));
+        assertTrue(
+            descending ? c > 0 : c < 0,
+            what + ": out of order " + Bytes.display(prev) + " then " + Bytes.display(k));
       }
-      assertTrue(Arrays.compareUnsigned(k, lo) >= 0 && Arrays.compareUnsigned(k, hi) <= 0,
+      assertTrue(
+          Arrays.compareUnsigned(k, lo) >= 0 && Arrays.compareUnsigned(k, hi) <= 0,
           what + ": key outside the range " + Bytes.display(k));
       int n = Integer.parseInt(new String(k, 1, 5, java.nio.charset.StandardCharsets.US_ASCII));
       if (n % 2 == 0) {
@@ -188,8 +207,10 @@ class StressTest {
       }
       prev = k;
     }
-    assertEquals(b - a + 1, seen.size(), what + ": permanent keys missing from a scan of ["
-        + a + ", " + b + "]");
+    assertEquals(
+        b - a + 1,
+        seen.size(),
+        what + ": permanent keys missing from a scan of [" + a + ", " + b + "]");
   }
 
   @ParameterizedTest
@@ -207,13 +228,17 @@ class StressTest {
         db.put(Bytes.utf8(String.format("job%06d", i)), longBytes(i));
       }
       ConcurrentHashMap<Long, Integer> taken = new ConcurrentHashMap<>();
-      race(db, shape, 4, t -> {
-        Entry e;
-        while ((e = (t % 2 == 0 ? db.pollFirstEntry() : db.pollLastEntry())) != null) {
-          Integer before = taken.putIfAbsent(ByteBuffer.wrap(e.value()).getLong(), t);
-          assertEquals(null, before, "entry polled twice: " + e);
-        }
-      });
+      race(
+          db,
+          shape,
+          4,
+          t -> {
+            Entry e;
+            while ((e = (t % 2 == 0 ? db.pollFirstEntry() : db.pollLastEntry())) != null) {
+              Integer before = taken.putIfAbsent(ByteBuffer.wrap(e.value()).getLong(), t);
+              assertEquals(null, before, "entry polled twice: " + e);
+            }
+          });
       assertEquals(entries, taken.size());
       assertTrue(db.isEmpty());
       assertEquals(0, engine(db).checkStructure());

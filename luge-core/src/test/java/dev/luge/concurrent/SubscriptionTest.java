@@ -44,25 +44,29 @@ class SubscriptionTest {
   void everyChangeUnderThePrefixArrivesInCommitOrderPerKey() throws Exception {
     int writers = 4;
     int writesEach = 5000;
-    java.util.concurrent.atomic.AtomicInteger changes = new java.util.concurrent.atomic.AtomicInteger();
-    try (Db db = open(1 << 20); Subscriber sub = db.watchPrefix(Bytes.utf8("w:"))) {
-      Race.run(writers, t -> {
-        SplittableRandom rnd = new SplittableRandom(t);
-        int[] seq = new int[10];
-        for (int i = 0; i < writesEach; i++) {
-          int k = rnd.nextInt(10);
-          byte[] key = Bytes.utf8("w:" + k);
-          if (rnd.nextInt(5) == 0) {
-            if (db.remove(key) != null) {
-              changes.incrementAndGet();
+    java.util.concurrent.atomic.AtomicInteger changes =
+        new java.util.concurrent.atomic.AtomicInteger();
+    try (Db db = open(1 << 20);
+        Subscriber sub = db.watchPrefix(Bytes.utf8("w:"))) {
+      Race.run(
+          writers,
+          t -> {
+            SplittableRandom rnd = new SplittableRandom(t);
+            int[] seq = new int[10];
+            for (int i = 0; i < writesEach; i++) {
+              int k = rnd.nextInt(10);
+              byte[] key = Bytes.utf8("w:" + k);
+              if (rnd.nextInt(5) == 0) {
+                if (db.remove(key) != null) {
+                  changes.incrementAndGet();
+                }
+              } else {
+                db.put(key, value(t, ++seq[k]));
+                changes.incrementAndGet();
+              }
+              db.put(Bytes.utf8("x:" + k), value(t, i)); // outside the prefix: never delivered
             }
-          } else {
-            db.put(key, value(t, ++seq[k]));
-            changes.incrementAndGet();
-          }
-          db.put(Bytes.utf8("x:" + k), value(t, i)); // outside the prefix: never delivered
-        }
-      });
+          });
       // Per key: each writer's sequence numbers only grow (commit order respects each writer's
       // program order), and the last event is the final state.
       Map<String, int[]> lastSeq = new HashMap<>();
@@ -78,8 +82,16 @@ class SubscriptionTest {
           int writer = v.getInt();
           int s = v.getInt();
           int[] seen = lastSeq.computeIfAbsent(key, x -> new int[writers]);
-          assertTrue(s > seen[writer], "out of order for " + key + ": writer " + writer + " seq "
-              + s + " after " + seen[writer]);
+          assertTrue(
+              s > seen[writer],
+              "out of order for "
+                  + key
+                  + ": writer "
+                  + writer
+                  + " seq "
+                  + s
+                  + " after "
+                  + seen[writer]);
           seen[writer] = s;
         }
         lastEvent.put(key, e);
@@ -98,12 +110,15 @@ class SubscriptionTest {
 
   @Test
   void countsMatchExactlyForPutsOfDistinctKeys() throws Exception {
-    try (Db db = open(1 << 16); Subscriber sub = db.watchPrefix(Bytes.utf8("a"))) {
-      Race.run(3, t -> {
-        for (int i = 0; i < 3000; i++) {
-          db.put(Bytes.utf8("a" + t + ":" + i), new byte[] {1});
-        }
-      });
+    try (Db db = open(1 << 16);
+        Subscriber sub = db.watchPrefix(Bytes.utf8("a"))) {
+      Race.run(
+          3,
+          t -> {
+            for (int i = 0; i < 3000; i++) {
+              db.put(Bytes.utf8("a" + t + ":" + i), new byte[] {1});
+            }
+          });
       int n = 0;
       while (sub.poll(0, TimeUnit.MILLISECONDS) != null) {
         n++;
@@ -142,7 +157,8 @@ class SubscriptionTest {
 
   @Test
   void aSubscriberThatFallsBehindIsEndedAndWritersNeverWait() {
-    try (Db db = open(10); Subscriber sub = db.watchPrefix(Bytes.utf8("q"))) {
+    try (Db db = open(10);
+        Subscriber sub = db.watchPrefix(Bytes.utf8("q"))) {
       for (int i = 0; i < 1000; i++) {
         db.put(Bytes.utf8("q" + i), new byte[] {1}); // never blocks, though nobody reads
       }
@@ -157,11 +173,13 @@ class SubscriptionTest {
         overflow = e;
       }
       assertEquals(10, read, "the buffered events are delivered first");
-      assertTrue(overflow != null && overflow.getMessage().contains("fell more than 10 events"),
+      assertTrue(
+          overflow != null && overflow.getMessage().contains("fell more than 10 events"),
           String.valueOf(overflow));
       assertThrows(SubscriberOverflowException.class, sub::hasNext);
     }
   }
+
   static final int BIG = 64 << 10;
 
   /** The bytes a subscriber counts for a put of {@code key} with a value of {@code valueSize}. */
@@ -174,8 +192,8 @@ class SubscriptionTest {
   }
 
   /**
-   * Reads {@code sub} without blocking until it is empty or overflows; returns the events read
-   * and stores the overflow (or null) in {@code overflow[0]}.
+   * Reads {@code sub} without blocking until it is empty or overflows; returns the events read and
+   * stores the overflow (or null) in {@code overflow[0]}.
    */
   static int drain(Subscriber sub, SubscriberOverflowException[] overflow) throws Exception {
     int read = 0;
@@ -196,7 +214,8 @@ class SubscriptionTest {
     Config config = Config.builder().temporary(true).cacheCapacity(16L << 20).build();
     long bound = config.subscriberBufferBytes();
     assertEquals(64L << 20, bound, "the default byte bound");
-    try (Db db = Luge.open(config); Subscriber sub = db.watchPrefix(Bytes.utf8("big:"))) {
+    try (Db db = Luge.open(config);
+        Subscriber sub = db.watchPrefix(Bytes.utf8("big:"))) {
       long most = 0;
       for (int i = 0; i < 1200; i++) {
         db.put(bigKey(i), new byte[BIG]); // returns although nobody reads: writers never wait
@@ -209,8 +228,12 @@ class SubscriptionTest {
       assertEquals(events * cost(bigKey(0), BIG), held, "bytes held");
       SubscriberOverflowException[] overflow = {null};
       assertEquals(events, drain(sub, overflow), "the buffered events are delivered first");
-      assertTrue(overflow[0] != null && overflow[0].getMessage().contains(
-          "held more than " + bound + " bytes of unread events"), String.valueOf(overflow[0]));
+      assertTrue(
+          overflow[0] != null
+              && overflow[0]
+                  .getMessage()
+                  .contains("held more than " + bound + " bytes of unread events"),
+          String.valueOf(overflow[0]));
       assertEquals(0, Subscriptions.bufferedBytes(sub), "nothing is held once read");
       assertThrows(SubscriberOverflowException.class, sub::hasNext, "stays overflowed");
     }
@@ -231,8 +254,7 @@ class SubscriptionTest {
         assertTrue(sub.hasNext());
         assertArrayEquals(bigKey(i), sub.next().key(), "the events before the overflow, in order");
       }
-      SubscriberOverflowException e =
-          assertThrows(SubscriberOverflowException.class, sub::hasNext);
+      SubscriberOverflowException e = assertThrows(SubscriberOverflowException.class, sub::hasNext);
       assertTrue(e.getMessage().contains("held more than 4194304 bytes"), e.getMessage());
       assertThrows(SubscriberOverflowException.class, () -> sub.poll(0, TimeUnit.MILLISECONDS));
       db.put(bigKey(0), new byte[1]);
@@ -245,12 +267,14 @@ class SubscriptionTest {
     long bound = 2L << 20;
     try (Db db = Luge.open(Config.builder().temporary(true).subscriberBufferBytes(bound).build());
         Subscriber sub = db.watchPrefix(Bytes.utf8("c"))) {
-      Race.run(4, t -> {
-        SplittableRandom rnd = new SplittableRandom(t);
-        for (int i = 0; i < 200; i++) {
-          db.put(Bytes.utf8("c" + t + ":" + i), new byte[16 + rnd.nextInt(BIG)]);
-        }
-      });
+      Race.run(
+          4,
+          t -> {
+            SplittableRandom rnd = new SplittableRandom(t);
+            for (int i = 0; i < 200; i++) {
+              db.put(Bytes.utf8("c" + t + ":" + i), new byte[16 + rnd.nextInt(BIG)]);
+            }
+          });
       long held = Subscriptions.bufferedBytes(sub);
       assertTrue(held <= bound, "held " + held + " bytes, over the bound of " + bound);
       long counted = 0;
@@ -286,7 +310,8 @@ class SubscriptionTest {
 
   @Test
   void theEventBoundStillEndsASubscriberWhoseEventsFitTheByteBound() throws Exception {
-    try (Db db = open(10); Subscriber sub = db.watchPrefix(Bytes.utf8("big:"))) {
+    try (Db db = open(10);
+        Subscriber sub = db.watchPrefix(Bytes.utf8("big:"))) {
       for (int i = 0; i < 100; i++) {
         db.put(bigKey(i), new byte[BIG]); // 10 events of 64 KiB are far below 64 MiB
         assertTrue(Subscriptions.bufferedEvents(sub) <= 10, "over the event bound");
@@ -294,8 +319,9 @@ class SubscriptionTest {
       assertEquals(10 * cost(bigKey(0), BIG), Subscriptions.bufferedBytes(sub));
       SubscriberOverflowException[] overflow = {null};
       assertEquals(10, drain(sub, overflow), "the buffered events are delivered first");
-      assertTrue(overflow[0] != null
-          && overflow[0].getMessage().contains("fell more than 10 events behind"),
+      assertTrue(
+          overflow[0] != null
+              && overflow[0].getMessage().contains("fell more than 10 events behind"),
           String.valueOf(overflow[0]));
     }
   }
@@ -356,8 +382,9 @@ class SubscriptionTest {
 
   @Test
   void theByteBoundIsValidatedShownAndCopied() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> Config.builder().subscriberBufferBytes(0));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> Config.builder().subscriberBufferBytes(0));
     assertEquals("subscriberBufferBytes must be positive, was 0", e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> Config.builder().subscriberBufferBytes(-1));
     Config c = Config.builder().temporary(true).subscriberBufferBytes(4096).build();

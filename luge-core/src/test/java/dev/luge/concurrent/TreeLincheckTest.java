@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Linearizability of the tree engine with Lincheck: concurrent scenarios of put, get, remove,
  * compareAndSet, ceilingEntry and pollFirstEntry on keys 1..5 are checked against a sequential
- * {@link TreeMap}, by model checking (exploring thread interleavings at shared-memory accesses)
- * and by stress. Two shapes: default nodes (one leaf), and tiny nodes with long values and
+ * {@link TreeMap}, by model checking (exploring thread interleavings at shared-memory accesses) and
+ * by stress. Two shapes: default nodes (one leaf), and tiny nodes with long values and
  * consolidation on every write, so that five keys span several leaves and every write splits or
  * merges.
  */
@@ -70,15 +70,19 @@ class TreeLincheckTest {
 
     /** Compare-and-set where expected value 0 means "absent". */
     @Operation
-    public boolean compareAndSet(@Param(name = "key") int key, @Param(name = "value") int expected,
+    public boolean compareAndSet(
+        @Param(name = "key") int key,
+        @Param(name = "value") int expected,
         @Param(name = "value") int replacement) {
       byte[] exp = expected == 1 ? null : value(expected);
       byte[] rep = value(replacement);
       boolean[] swapped = new boolean[1];
-      tree.mutate(new byte[] {(byte) key}, old -> {
-        swapped[0] = Arrays.equals(old, exp);
-        return swapped[0] ? rep : BLinkTree.KEEP;
-      });
+      tree.mutate(
+          new byte[] {(byte) key},
+          old -> {
+            swapped[0] = Arrays.equals(old, exp);
+            return swapped[0] ? rep : BLinkTree.KEEP;
+          });
       return swapped[0];
     }
 
@@ -148,35 +152,61 @@ class TreeLincheckTest {
    * published once; their internals (byte-array VarHandles, which the model checker cannot
    * instrument) need no interleaving, so they run as single atomic steps.
    */
-  static final ManagedStrategyGuarantee IMMUTABLE_NODES = ManagedStrategyGuaranteeKt.forClasses(
-      "dev.luge.internal.tree.Node", "dev.luge.internal.tree.EntryList",
-      "dev.luge.internal.tree.LeafView").allMethods().treatAsAtomic();
+  static final ManagedStrategyGuarantee IMMUTABLE_NODES =
+      ManagedStrategyGuaranteeKt.forClasses(
+              "dev.luge.internal.tree.Node",
+              "dev.luge.internal.tree.EntryList",
+              "dev.luge.internal.tree.LeafView")
+          .allMethods()
+          .treatAsAtomic();
 
   @Test
   void modelCheckingDefaultNodes() {
-    new ModelCheckingOptions().addGuarantee(IMMUTABLE_NODES).iterations(40).invocationsPerIteration(400).threads(2)
-        .actorsPerThread(3).actorsBefore(3).sequentialSpecification(Sequential.class)
+    new ModelCheckingOptions()
+        .addGuarantee(IMMUTABLE_NODES)
+        .iterations(40)
+        .invocationsPerIteration(400)
+        .threads(2)
+        .actorsPerThread(3)
+        .actorsBefore(3)
+        .sequentialSpecification(Sequential.class)
         .check(DefaultNodes.class);
   }
 
   @Test
   void modelCheckingTinyNodes() {
-    new ModelCheckingOptions().addGuarantee(IMMUTABLE_NODES).iterations(40).invocationsPerIteration(400).threads(2)
-        .actorsPerThread(3).actorsBefore(5).sequentialSpecification(Sequential.class)
+    new ModelCheckingOptions()
+        .addGuarantee(IMMUTABLE_NODES)
+        .iterations(40)
+        .invocationsPerIteration(400)
+        .threads(2)
+        .actorsPerThread(3)
+        .actorsBefore(5)
+        .sequentialSpecification(Sequential.class)
         .check(TinyNodes.class);
   }
 
   @Test
   void stressDefaultNodes() {
-    new StressOptions().iterations(40).invocationsPerIteration(2000).threads(3)
-        .actorsPerThread(3).actorsBefore(3).sequentialSpecification(Sequential.class)
+    new StressOptions()
+        .iterations(40)
+        .invocationsPerIteration(2000)
+        .threads(3)
+        .actorsPerThread(3)
+        .actorsBefore(3)
+        .sequentialSpecification(Sequential.class)
         .check(DefaultNodes.class);
   }
 
   @Test
   void stressTinyNodes() {
-    new StressOptions().iterations(40).invocationsPerIteration(2000).threads(3)
-        .actorsPerThread(3).actorsBefore(5).sequentialSpecification(Sequential.class)
+    new StressOptions()
+        .iterations(40)
+        .invocationsPerIteration(2000)
+        .threads(3)
+        .actorsPerThread(3)
+        .actorsBefore(5)
+        .sequentialSpecification(Sequential.class)
         .check(TinyNodes.class);
   }
 }

@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link CorruptionTest} with deflated leaf images: damage inside a zlib stream, or to the plain
- * length before it, is reported or harmless like any other (never a wrong leaf, never an
- * allocation sized by a damaged length).
+ * length before it, is reported or harmless like any other (never a wrong leaf, never an allocation
+ * sized by a damaged length).
  */
 class CompressedCorruptionTest extends CorruptionTest {
   @Override
@@ -18,8 +18,8 @@ class CompressedCorruptionTest extends CorruptionTest {
   }
 
   /**
-   * The damage above reaches deflated images: the page log holds some (a record's payload
-   * starts 20 bytes into it, and a deflated image starts with -2).
+   * The damage above reaches deflated images: the page log holds some (a record's payload starts 20
+   * bytes into it, and a deflated image starts with -2).
    */
   @Test
   void thePageLogHoldsDeflatedImages() throws Exception {

@@ -19,13 +19,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link Config.Builder#compression}: deflated leaf images save space on compressible values,
- * cost none on incompressible ones, and a database reads both kinds whatever setting it is
- * reopened with. A small cache makes leaves go out to disk and come back all the time.
+ * {@link Config.Builder#compression}: deflated leaf images save space on compressible values, cost
+ * none on incompressible ones, and a database reads both kinds whatever setting it is reopened
+ * with. A small cache makes leaves go out to disk and come back all the time.
  */
 class CompressionTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private static final int KEYS = 20_000;
 
@@ -35,8 +34,15 @@ class CompressionTest {
 
   /** A JSON-like record: it compresses well, as real values often do. */
   private static byte[] text(int i, int round) {
-    return ("{\"id\":" + i + ",\"round\":" + round + ",\"name\":\"user number " + i
-        + "\",\"email\":\"user" + i + "@example.com\",\"active\":true,\"tags\":[\"alpha\",\"beta\"]}")
+    return ("{\"id\":"
+            + i
+            + ",\"round\":"
+            + round
+            + ",\"name\":\"user number "
+            + i
+            + "\",\"email\":\"user"
+            + i
+            + "@example.com\",\"active\":true,\"tags\":[\"alpha\",\"beta\"]}")
         .getBytes(StandardCharsets.UTF_8);
   }
 
@@ -47,13 +53,16 @@ class CompressionTest {
   }
 
   private Config config(String name, boolean compression) {
-    return Config.builder().path(tmp.resolve(name)).cacheCapacity(1 << 20)
-        .compression(compression).build();
+    return Config.builder()
+        .path(tmp.resolve(name))
+        .cacheCapacity(1 << 20)
+        .compression(compression)
+        .build();
   }
 
   /** Writes every key with {@code values}; returns the page log's live image bytes after close. */
-  private long fill(String name, boolean compression, boolean compressible,
-      TreeMap<String, byte[]> model) {
+  private long fill(
+      String name, boolean compression, boolean compressible, TreeMap<String, byte[]> model) {
     try (Db db = Luge.open(config(name, compression))) {
       for (int i = 0; i < KEYS; i++) {
         byte[] v = compressible ? text(i, 0) : random(i, 0);
@@ -93,14 +102,15 @@ class CompressionTest {
     long plain = fill("plain", false, false, new TreeMap<>());
     long deflated = fill("deflated", true, false, new TreeMap<>());
     // Each image is stored plain when deflating saves less than an eighth: the same bytes.
-    assertTrue(Math.abs(deflated - plain) <= plain / 50,
+    assertTrue(
+        Math.abs(deflated - plain) <= plain / 50,
         "images " + deflated + " bytes with compression, " + plain + " without");
   }
 
   /**
-   * The setting may change from one opening to the next: images are marked one by one, so a
-   * page log holding both kinds reads back whole with either setting, through evictions,
-   * reloads, checkpoints and reopening.
+   * The setting may change from one opening to the next: images are marked one by one, so a page
+   * log holding both kinds reads back whole with either setting, through evictions, reloads,
+   * checkpoints and reopening.
    */
   @Test
   void theSettingMayChangeBetweenOpenings() {

@@ -26,15 +26,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Damage to every record of a small database (the redo log, the page log's leaf images, the
- * checkpoint, the header): a flipped bit or a zeroed block in each, truncation at sampled
- * offsets, a wrong magic number, a segment of another database. Every outcome must be a typed
- * {@link LugeException} (at open or when the damaged leaf is read) or a state of the history:
- * never wrong data, never another exception (an {@code OutOfMemoryError} from a length read off
- * the disk, say).
+ * checkpoint, the header): a flipped bit or a zeroed block in each, truncation at sampled offsets,
+ * a wrong magic number, a segment of another database. Every outcome must be a typed {@link
+ * LugeException} (at open or when the damaged leaf is read) or a state of the history: never wrong
+ * data, never another exception (an {@code OutOfMemoryError} from a length read off the disk, say).
  */
 class CorruptionTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private static final BLinkTree.Options SMALL_NODES = new BLinkTree.Options(256, 4);
   SimulatedFileIo base;
@@ -47,11 +45,18 @@ class CorruptionTest {
     return false;
   }
 
-  /** A database with records in every file: a checkpoint, then more writes, flushed, then a crash. */
+  /**
+   * A database with records in every file: a checkpoint, then more writes, flushed, then a crash.
+   */
   @BeforeEach
   void build() throws Exception {
-    config = Config.builder().path(tmp.resolve("db")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).compression(compression()).build();
+    config =
+        Config.builder()
+            .path(tmp.resolve("db"))
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .compression(compression())
+            .build();
     SimulatedFileIo disk = new SimulatedFileIo();
     Random rnd = new Random(99);
     List<NavigableMap<String, String>> model = List.of(new TreeMap<>(), new TreeMap<>());
@@ -78,9 +83,12 @@ class CorruptionTest {
   private void check(SimulatedFileIo disk, String what) {
     checks++;
     try (Db db = Database.open(config, SMALL_NODES, disk)) {
-      List<NavigableMap<String, String>> got = List.of(DurabilityTest.contents(db),
-          db.treeNames().contains("second") ? DurabilityTest.contents(db.openTree("second"))
-              : new TreeMap<>());
+      List<NavigableMap<String, String>> got =
+          List.of(
+              DurabilityTest.contents(db),
+              db.treeNames().contains("second")
+                  ? DurabilityTest.contents(db.openTree("second"))
+                  : new TreeMap<>());
       assertTrue(states.contains(got), what + ": recovered a state that never existed");
     } catch (LugeException expected) {
       // detected and reported: fine
@@ -89,7 +97,8 @@ class CorruptionTest {
     }
   }
 
-  private static void write(SimulatedFileIo disk, String file, long at, byte[] bytes) throws IOException {
+  private static void write(SimulatedFileIo disk, String file, long at, byte[] bytes)
+      throws IOException {
     try (FileHandle h = disk.open(file, false)) {
       h.write(at, ByteBuffer.wrap(bytes));
       h.sync();
@@ -167,12 +176,15 @@ class CorruptionTest {
         // A segment whose header is unreadable may be the torn last one; anything else is damage.
         check(bad, file + ": wrong magic");
         if (!file.startsWith("seg-")) {
-          assertThrows(CorruptionException.class, () -> {
-            try (Db db = Database.open(config, SMALL_NODES, bad)) {
-              DurabilityTest.contents(db);
-              DurabilityTest.contents(db.openTree("second"));
-            }
-          }, file);
+          assertThrows(
+              CorruptionException.class,
+              () -> {
+                try (Db db = Database.open(config, SMALL_NODES, bad)) {
+                  DurabilityTest.contents(db);
+                  DurabilityTest.contents(db.openTree("second"));
+                }
+              },
+              file);
         }
       }
     }
@@ -191,7 +203,8 @@ class CorruptionTest {
       if (file.startsWith("seg-") && other.exists(file)) {
         SimulatedFileIo mixed = copy();
         write(mixed, file, 0, other.contents(file));
-        assertThrows(CorruptionException.class, () -> Database.open(config, SMALL_NODES, mixed).close());
+        assertThrows(
+            CorruptionException.class, () -> Database.open(config, SMALL_NODES, mixed).close());
         swapped++;
       }
     }

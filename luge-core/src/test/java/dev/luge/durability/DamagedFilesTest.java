@@ -23,7 +23,6 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -34,19 +33,19 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Damaged and hostile files, as an attacker would leave them, on real files: a crashed database
- * (three trees, a checkpoint, then flushed writes over several 256 KiB redo segments) with one
- * file deleted, cut, replaced or swapped, or one field of {@code HEADER} or {@code CHECKPOINT}
- * set to an extreme with its checksum fixed. Flushed writes are never lost without an error:
- * opening reports a {@link CorruptionException} naming the file; and a failed open changes no
- * file, leaves no thread behind, and never hangs or runs out of memory.
+ * (three trees, a checkpoint, then flushed writes over several 256 KiB redo segments) with one file
+ * deleted, cut, replaced or swapped, or one field of {@code HEADER} or {@code CHECKPOINT} set to an
+ * extreme with its checksum fixed. Flushed writes are never lost without an error: opening reports
+ * a {@link CorruptionException} naming the file; and a failed open changes no file, leaves no
+ * thread behind, and never hangs or runs out of memory.
  */
 @Timeout(120) // a hang guard, not a time asserted: each case takes well under a second
 class DamagedFilesTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   /** The crashed database every case starts from (a copy taken while it was open). */
   private Path crashed;
+
   private final Map<String, Map<String, String>> expected = new TreeMap<>();
 
   private static final int SEGMENT = 256 << 10;
@@ -55,8 +54,8 @@ class DamagedFilesTest {
   void build() throws IOException {
     Path live = tmp.resolve("live");
     SmallSegments.create(live, SEGMENT);
-    Config config = Config.builder().path(live).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    Config config =
+        Config.builder().path(live).flushEveryMs(0).checkpointAfterBytes(Long.MAX_VALUE).build();
     try (Db db = Luge.open(config)) {
       List<Tree> trees = List.of(db, db.openTree("users"), db.openTree("orders"));
       for (int i = 0; i < 25_000; i++) {
@@ -100,8 +99,8 @@ class DamagedFilesTest {
   }
 
   /**
-   * Opening {@code dir} fails with a {@link CorruptionException} naming {@code file} (if not
-   * null), and changes no file; returns the exception.
+   * Opening {@code dir} fails with a {@link CorruptionException} naming {@code file} (if not null),
+   * and changes no file; returns the exception.
    */
   private CorruptionException refused(Path dir, String file) throws Exception {
     Map<String, String> before = DbFiles.digests(dir, false);
@@ -109,7 +108,8 @@ class DamagedFilesTest {
     if (file != null) {
       assertEquals(dir.resolve(file), e.file(), e.getMessage());
     }
-    assertEquals(before, DbFiles.digests(dir, false), "the failed open changed files: " + e.getMessage());
+    assertEquals(
+        before, DbFiles.digests(dir, false), "the failed open changed files: " + e.getMessage());
     // and it keeps failing the same way: nothing was repaired into a wrong state
     assertThrows(CorruptionException.class, () -> Luge.open(dir).close());
     return e;
@@ -127,7 +127,8 @@ class DamagedFilesTest {
   @Test
   void theUndamagedCrashRecoversEverything() throws Exception {
     Path d = copy();
-    assertTrue(DbFiles.names(d, "seg-").size() >= 4, "several redo segments: " + DbFiles.names(d, "seg-"));
+    assertTrue(
+        DbFiles.names(d, "seg-").size() >= 4, "several redo segments: " + DbFiles.names(d, "seg-"));
     try (Db db = Luge.open(d)) {
       assertTrue(db.wasRecovered());
       matchesExpected(db);
@@ -175,7 +176,9 @@ class DamagedFilesTest {
     Path d = copy();
     List<String> segs = DbFiles.names(d, "seg-");
     String newest = segs.get(segs.size() - 1);
-    Files.copy(d.resolve(DbFiles.names(d, "page-").get(0)), d.resolve(newest),
+    Files.copy(
+        d.resolve(DbFiles.names(d, "page-").get(0)),
+        d.resolve(newest),
         StandardCopyOption.REPLACE_EXISTING);
     refused(d, newest);
     Path r = copy();
@@ -196,7 +199,8 @@ class DamagedFilesTest {
     Files.move(d.resolve(page), d.resolve(redo));
     Files.move(t, d.resolve(page));
     CorruptionException e = refused(d, null);
-    assertTrue(e.file().equals(d.resolve(redo)) || e.file().equals(d.resolve(page)), e.getMessage());
+    assertTrue(
+        e.file().equals(d.resolve(redo)) || e.file().equals(d.resolve(page)), e.getMessage());
     assertTrue(e.getMessage().contains("log segment where a segment of the"), e.getMessage());
   }
 
@@ -264,9 +268,11 @@ class DamagedFilesTest {
     Path d = copy();
     DirectoryFileIo io = new DirectoryFileIo(d);
     byte[] id = headerId(d);
-    long redoStart = ByteBuffer.wrap(Files.readAllBytes(d.resolve("CHECKPOINT")))
-        .order(ByteOrder.LITTLE_ENDIAN).getLong(40);
-    LogReader.End end = new LogReader(io, d, SEGMENT, id).read(redoStart, (k, l, p) -> { });
+    long redoStart =
+        ByteBuffer.wrap(Files.readAllBytes(d.resolve("CHECKPOINT")))
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .getLong(40);
+    LogReader.End end = new LogReader(io, d, SEGMENT, id).read(redoStart, (k, l, p) -> {});
     try (LogWriter w = new LogWriter(io, SEGMENT, 1 << 16, id, end.lsn(), 0)) {
       w.append(kind, payload);
       w.flush();
@@ -281,8 +287,10 @@ class DamagedFilesTest {
 
   @Test
   void anIdReservationAtTheEndOfTheRangeIsReported() throws Exception {
-    Path d = withRecord((byte) (LogFormat.FIRST_USER_KIND + 4),
-        ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, Long.MAX_VALUE));
+    Path d =
+        withRecord(
+            (byte) (LogFormat.FIRST_USER_KIND + 4),
+            ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, Long.MAX_VALUE));
     CorruptionException e = assertThrows(CorruptionException.class, () -> Luge.open(d).close());
     assertTrue(e.getMessage().contains("id reservation"), e.getMessage());
   }
@@ -332,7 +340,7 @@ class DamagedFilesTest {
 
   private static long lugeThreads() {
     return Thread.getAllStackTraces().keySet().stream()
-        .filter(t -> t.isAlive() && t.getName().startsWith("luge-")).count();
+        .filter(t -> t.isAlive() && t.getName().startsWith("luge-"))
+        .count();
   }
-
 }

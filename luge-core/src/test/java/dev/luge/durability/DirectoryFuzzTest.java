@@ -32,27 +32,26 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A fuzz test of opening a whole database directory whose files come from the input (sections
- * of {@link FuzzFiles}: the fuzzer mutates, cuts, pads, renames, drops and copies files), then
- * reading every tree forward and backward, {@link Db#verify()} and closing it. Only the declared
- * exceptions escape, allocation stays within a bound of the files' size (and of what their
- * deflated images may inflate to), a tree reads the same entries in both directions, and a
- * database that opened and verified is whole: closing it (which checkpoints) and opening it
- * again finds the same contents, verified. See {@link FuzzChecks} and docs/TESTING.md.
+ * A fuzz test of opening a whole database directory whose files come from the input (sections of
+ * {@link FuzzFiles}: the fuzzer mutates, cuts, pads, renames, drops and copies files), then reading
+ * every tree forward and backward, {@link Db#verify()} and closing it. Only the declared exceptions
+ * escape, allocation stays within a bound of the files' size (and of what their deflated images may
+ * inflate to), a tree reads the same entries in both directions, and a database that opened and
+ * verified is whole: closing it (which checkpoints) and opening it again finds the same contents,
+ * verified. See {@link FuzzChecks} and docs/TESTING.md.
  *
- * <p>{@code HEADER} is never left out: without it the directory is refused as not a database,
- * which is not decoding.
+ * <p>{@code HEADER} is never left out: without it the directory is refused as not a database, which
+ * is not decoding.
  */
 class DirectoryFuzzTest {
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   /** Index nodes and leaves of a few hundred bytes: many splits and merges. */
   private static final BLinkTree.Options TINY = new BLinkTree.Options(256, 4);
 
   /**
-   * Input: a flags byte (1: {@link FuzzFiles#reseal} the files; 2: open with compression; 4:
-   * open read-only; 8: tiny nodes), then the files as {@link FuzzFiles} sections.
+   * Input: a flags byte (1: {@link FuzzFiles#reseal} the files; 2: open with compression; 4: open
+   * read-only; 8: tiny nodes), then the files as {@link FuzzFiles} sections.
    */
   @FuzzTest
   @Timeout(10) // a hang guard only: the fuzzer's own limit is a second per input
@@ -82,20 +81,30 @@ class DirectoryFuzzTest {
       }
     }
     boolean readOnly = (flags & 4) != 0;
-    Config config = Config.builder().path(tmp.resolve("db")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).compression((flags & 2) != 0).readOnly(readOnly)
-        .build();
+    Config config =
+        Config.builder()
+            .path(tmp.resolve("db"))
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .compression((flags & 2) != 0)
+            .readOnly(readOnly)
+            .build();
     BLinkTree.Options options = (flags & 8) != 0 ? TINY : FuzzSeeds.NODES;
     // Memory: the files read, the trees they hold and their images written back at close, and
     // what the deflated images among them inflate to, each a few times over.
     long budget = FuzzChecks.budget(16 << 20, 64, total) + 6 * inflated;
     long[] checksum = new long[1];
     SimulatedFileIo[] disk = new SimulatedFileIo[1];
-    if (FuzzChecks.check("opening a database directory", budget, FuzzChecks.DAMAGE, () -> {
-      SimulatedFileIo io = FuzzFiles.disk(files);
-      disk[0] = io;
-      return () -> checksum[0] = readAll(config, options, io);
-    }) != null) {
+    if (FuzzChecks.check(
+            "opening a database directory",
+            budget,
+            FuzzChecks.DAMAGE,
+            () -> {
+              SimulatedFileIo io = FuzzFiles.disk(files);
+              disk[0] = io;
+              return () -> checksum[0] = readAll(config, options, io);
+            })
+        != null) {
       return false;
     }
     if (!readOnly) {
@@ -105,10 +114,14 @@ class DirectoryFuzzTest {
         closed.put(name, disk[0].contents(name));
       }
       long[] again = new long[1];
-      FuzzChecks.check("opening the database again", budget, List.of(), () -> {
-        SimulatedFileIo io = FuzzFiles.disk(closed);
-        return () -> again[0] = readAll(config, options, io);
-      });
+      FuzzChecks.check(
+          "opening the database again",
+          budget,
+          List.of(),
+          () -> {
+            SimulatedFileIo io = FuzzFiles.disk(closed);
+            return () -> again[0] = readAll(config, options, io);
+          });
       assertEquals(checksum[0], again[0], "contents after closing and opening again");
     }
     return true;
@@ -122,8 +135,14 @@ class DirectoryFuzzTest {
         long forward = t.all().count();
         long backward = t.all().descending().count();
         if (forward != backward) {
-          throw new AssertionError("tree " + name + " holds " + forward + " entries forward and "
-              + backward + " backward");
+          throw new AssertionError(
+              "tree "
+                  + name
+                  + " holds "
+                  + forward
+                  + " entries forward and "
+                  + backward
+                  + " backward");
         }
       }
       db.verify();
@@ -132,8 +151,8 @@ class DirectoryFuzzTest {
   }
 
   /**
-   * What the deflated images in a page segment's records inflate to, each up to the plain
-   * length it claims: what a reader of them may hold.
+   * What the deflated images in a page segment's records inflate to, each up to the plain length it
+   * claims: what a reader of them may hold.
    */
   private static long inflatedBytes(byte[] seg) {
     ByteBuffer b = FuzzFiles.le(seg);
@@ -172,28 +191,36 @@ class DirectoryFuzzTest {
   // ------------------------------------------------------------------ kept findings
 
   /**
-   * Redo records whose checksums hold but that no writer logs: a second tree created under the
-   * name of a live tree of another id, and a tree created without a name. Taking either in made
-   * a database whose close wrote a checkpoint that no open accepted; each is damage at its
-   * record. (Both inputs are also replayed by {@link #openDirectory}.)
+   * Redo records whose checksums hold but that no writer logs: a second tree created under the name
+   * of a live tree of another id, and a tree created without a name. Taking either in made a
+   * database whose close wrote a checkpoint that no open accepted; each is damage at its record.
+   * (Both inputs are also replayed by {@link #openDirectory}.)
    */
   @Test
   void treesCreatedByTheRedoLogUnderBadNamesAreDamage() throws IOException {
-    for (String name : List.of("redo-creates-two-trees-of-one-name",
-        "redo-creates-a-tree-without-a-name")) {
+    for (String name :
+        List.of("redo-creates-two-trees-of-one-name", "redo-creates-a-tree-without-a-name")) {
       byte[] input;
-      try (InputStream in = DirectoryFuzzTest.class.getResourceAsStream(
-          "DirectoryFuzzTestInputs/openDirectory/" + name)) {
+      try (InputStream in =
+          DirectoryFuzzTest.class.getResourceAsStream(
+              "DirectoryFuzzTestInputs/openDirectory/" + name)) {
         input = in.readAllBytes();
       }
       Map<String, byte[]> files = FuzzFiles.decode(input, 1);
       if ((input[0] & 1) != 0) {
         FuzzFiles.reseal(files);
       }
-      Config config = Config.builder().path(tmp.resolve("db")).flushEveryMs(0)
-          .checkpointAfterBytes(Long.MAX_VALUE).build();
-      CorruptionException e = assertThrows(CorruptionException.class,
-          () -> Database.open(config, FuzzSeeds.NODES, FuzzFiles.disk(files)).close(), name);
+      Config config =
+          Config.builder()
+              .path(tmp.resolve("db"))
+              .flushEveryMs(0)
+              .checkpointAfterBytes(Long.MAX_VALUE)
+              .build();
+      CorruptionException e =
+          assertThrows(
+              CorruptionException.class,
+              () -> Database.open(config, FuzzSeeds.NODES, FuzzFiles.disk(files)).close(),
+              name);
       assertTrue(e.getMessage().contains("created under"), e.getMessage());
       assertTrue(e.getMessage().contains("seg-"), "names the segment: " + e.getMessage());
     }

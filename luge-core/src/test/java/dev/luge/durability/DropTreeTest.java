@@ -12,10 +12,10 @@ import dev.luge.Db;
 import dev.luge.Luge;
 import dev.luge.LugeException;
 import dev.luge.Tree;
-import java.nio.ByteBuffer;
 import dev.luge.internal.db.Database;
 import dev.luge.internal.io.SimulatedFileIo;
 import dev.luge.internal.tree.BLinkTree;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicReference;
@@ -23,13 +23,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Dropping a tree gives its pages back at once (heap bytes counted by the cache, page-table
- * slots), leaves the other trees whole, survives reopening, and makes operations still running
- * on the dropped tree fail cleanly rather than spin.
+ * Dropping a tree gives its pages back at once (heap bytes counted by the cache, page-table slots),
+ * leaves the other trees whole, survives reopening, and makes operations still running on the
+ * dropped tree fail cleanly rather than spin.
  */
 class DropTreeTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private static byte[] key(int i) {
     return ByteBuffer.allocate(4).putInt(i).array();
@@ -60,8 +59,14 @@ class DropTreeTest {
         assertTrue(grown - before > 5_000_000, "the tree holds " + (grown - before) + " bytes");
         assertTrue(db.dropTree("big"));
         long after = db.stats().cacheBytes();
-        assertTrue(after - before < (grown - before) / 20,
-            "temporary=" + temporary + ": " + (after - before) + " of " + (grown - before)
+        assertTrue(
+            after - before < (grown - before) / 20,
+            "temporary="
+                + temporary
+                + ": "
+                + (after - before)
+                + " of "
+                + (grown - before)
                 + " bytes still held after the drop");
         assertThrows(LugeException.class, () -> big.get(key(1)));
         assertFalse(db.treeNames().contains("big"));
@@ -88,8 +93,12 @@ class DropTreeTest {
   /** The drop is replayed from the log after a crash (no checkpoint after it), pages and all. */
   @Test
   void aDropReplayedAtOpeningLeavesTheOtherTreesWhole() {
-    Config config = Config.builder().path(Path.of("/sim")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    Config config =
+        Config.builder()
+            .path(Path.of("/sim"))
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .build();
     SimulatedFileIo disk = new SimulatedFileIo();
     Db db = Database.open(config, BLinkTree.Options.DEFAULT, disk);
     Tree keep = db.openTree("keep");
@@ -117,8 +126,8 @@ class DropTreeTest {
 
   /**
    * Readers and a writer keep working on a tree while another thread drops it: each ends with a
-   * LugeException (the handle's check, or the engine finding the root gone), never another
-   * error, never a hang.
+   * LugeException (the handle's check, or the engine finding the root gone), never another error,
+   * never a hang.
    */
   @Test
   void operationsRunningDuringTheDropFailCleanly() throws Exception {
@@ -132,23 +141,25 @@ class DropTreeTest {
         Thread[] workers = new Thread[3];
         for (int w = 0; w < workers.length; w++) {
           int id = w;
-          workers[w] = new Thread(() -> {
-            try {
-              for (int i = 0; ; i++) {
-                if (id == 0) {
-                  t.put(key(20_000 + i), value(i));
-                } else if (id == 1) {
-                  t.get(key(i % 20_000));
-                } else {
-                  t.stream().forEach(e -> { });
-                }
-              }
-            } catch (LugeException expected) {
-              // dropped
-            } catch (Throwable e) {
-              unexpected.compareAndSet(null, e);
-            }
-          });
+          workers[w] =
+              new Thread(
+                  () -> {
+                    try {
+                      for (int i = 0; ; i++) {
+                        if (id == 0) {
+                          t.put(key(20_000 + i), value(i));
+                        } else if (id == 1) {
+                          t.get(key(i % 20_000));
+                        } else {
+                          t.stream().forEach(e -> {});
+                        }
+                      }
+                    } catch (LugeException expected) {
+                      // dropped
+                    } catch (Throwable e) {
+                      unexpected.compareAndSet(null, e);
+                    }
+                  });
           workers[w].start();
         }
         Thread.sleep(20);

@@ -8,8 +8,8 @@ import dev.luge.Bytes;
 import dev.luge.Config;
 import dev.luge.Db;
 import dev.luge.Entry;
-import dev.luge.LugeException;
 import dev.luge.Luge;
+import dev.luge.LugeException;
 import dev.luge.Tree;
 import dev.luge.internal.db.Database;
 import dev.luge.internal.io.SimulatedFileIo;
@@ -26,13 +26,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What survives a close, and what survives a power loss at any point: everything flushed, and
- * a prefix of the history, never a later write without an earlier one. Odd trials and seeds of
- * the power-loss tests deflate their leaf images.
+ * What survives a close, and what survives a power loss at any point: everything flushed, and a
+ * prefix of the history, never a later write without an earlier one. Odd trials and seeds of the
+ * power-loss tests deflate their leaf images.
  */
 class DurabilityTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   static NavigableMap<String, String> contents(Tree t) {
     NavigableMap<String, String> m = new TreeMap<>();
@@ -127,9 +126,9 @@ class DurabilityTest {
   private static final BLinkTree.Options SMALL_NODES = new BLinkTree.Options(256, 4);
 
   /**
-   * Power loss at a random point of a random workload, in every crash mode of the simulated
-   * disk: the reopened database equals the state after some prefix of the operations, at least
-   * up to the last completed flush.
+   * Power loss at a random point of a random workload, in every crash mode of the simulated disk:
+   * the reopened database equals the state after some prefix of the operations, at least up to the
+   * last completed flush.
    */
   @Test
   void powerLossRecoversAPrefixHoldingEverythingFlushed() throws Exception {
@@ -139,8 +138,8 @@ class DurabilityTest {
     for (int trial = 0; trial < trials; trial++) {
       Random rnd = new Random(trial);
       SimulatedFileIo disk = new SimulatedFileIo();
-      Config config = Config.builder().path(dir).flushEveryMs(0).compression(trial % 2 == 1)
-          .build();
+      Config config =
+          Config.builder().path(dir).flushEveryMs(0).compression(trial % 2 == 1).build();
       List<List<NavigableMap<String, String>>> states = new ArrayList<>();
       List<NavigableMap<String, String>> model = List.of(new TreeMap<>(), new TreeMap<>());
       states.add(copy(model));
@@ -166,8 +165,12 @@ class DurabilityTest {
         crashed = disk.crash(modes[trial % modes.length], rnd);
       }
       try (Db db = Database.open(config, SMALL_NODES, crashed)) {
-        List<NavigableMap<String, String>> got = List.of(contents(db),
-            db.treeNames().contains("second") ? contents(db.openTree("second")) : new TreeMap<>());
+        List<NavigableMap<String, String>> got =
+            List.of(
+                contents(db),
+                db.treeNames().contains("second")
+                    ? contents(db.openTree("second"))
+                    : new TreeMap<>());
         int match = -1;
         for (int k = states.size() - 1; k >= 0; k--) {
           if (states.get(k).equals(got)) {
@@ -175,8 +178,16 @@ class DurabilityTest {
             break;
           }
         }
-        String what = "trial " + trial + " (" + modes[trial % modes.length] + ", " + ops
-            + " ops, flushed " + flushed + ")";
+        String what =
+            "trial "
+                + trial
+                + " ("
+                + modes[trial % modes.length]
+                + ", "
+                + ops
+                + " ops, flushed "
+                + flushed
+                + ")";
         assertTrue(match >= 0, what + ": recovered state is no prefix of the history");
         assertTrue(match >= flushed, what + ": recovered only " + match + " ops");
         assertEquals(db.size(), db.all().count(), what);
@@ -186,9 +197,9 @@ class DurabilityTest {
 
   /**
    * Power loss right after every sync of fixed workloads (flushes, checkpoints with and without
-   * cleaning, evictions that write images), in every crash mode: each recovered database is a
-   * state of the history, at or after the last completed flush. {@code -Dluge.crash.syncTrials}
-   * sets the number of recoveries checked (default 5,000).
+   * cleaning, evictions that write images), in every crash mode: each recovered database is a state
+   * of the history, at or after the last completed flush. {@code -Dluge.crash.syncTrials} sets the
+   * number of recoveries checked (default 5,000).
    */
   @Test
   void powerLossAfterEverySyncPoint() throws Exception {
@@ -203,43 +214,69 @@ class DurabilityTest {
     Random rnd = new Random(seed);
     Random crashRnd = new Random(~seed);
     SimulatedFileIo disk = new SimulatedFileIo();
-    Config config = Config.builder().path(tmp.resolve("sync-" + seed)).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).compression(seed % 2 == 1).build();
-    Config verify = Config.builder().path(tmp.resolve("verify")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).compression(seed % 2 == 1).build();
+    Config config =
+        Config.builder()
+            .path(tmp.resolve("sync-" + seed))
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .compression(seed % 2 == 1)
+            .build();
+    Config verify =
+        Config.builder()
+            .path(tmp.resolve("verify"))
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .compression(seed % 2 == 1)
+            .build();
     List<List<NavigableMap<String, String>>> states =
         java.util.Collections.synchronizedList(new ArrayList<>());
     List<NavigableMap<String, String>> model = List.of(new TreeMap<>(), new TreeMap<>());
     states.add(copy(model));
-    java.util.concurrent.atomic.AtomicInteger flushed = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.atomic.AtomicInteger trials = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger flushed =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger trials =
+        new java.util.concurrent.atomic.AtomicInteger();
     List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
-    disk.onSync(() -> {
-      if (trials.get() >= budget || !failures.isEmpty()) {
-        return;
-      }
-      int atLeast = flushed.get();
-      List<List<NavigableMap<String, String>>> possible;
-      synchronized (states) {
-        possible = new ArrayList<>(states.subList(atLeast, states.size()));
-      }
-      for (SimulatedFileIo.CrashMode mode : SimulatedFileIo.CrashMode.values()) {
-        trials.incrementAndGet();
-        try (Db db = Database.open(verify, SMALL_NODES, disk.crash(mode, crashRnd))) {
-          List<NavigableMap<String, String>> got = List.of(contents(db),
-              db.treeNames().contains("second") ? contents(db.openTree("second")) : new TreeMap<>());
-          if (!possible.contains(got)) {
-            failures.add("seed " + seed + ", " + mode + ", sync " + trials.get()
-                + ": recovered a state that is not one of ops " + atLeast + ".." + (atLeast + possible.size() - 1));
+    disk.onSync(
+        () -> {
+          if (trials.get() >= budget || !failures.isEmpty()) {
+            return;
           }
-          if (db.size() != db.all().count()) {
-            failures.add("seed " + seed + ", " + mode + ": size() disagrees with a scan");
+          int atLeast = flushed.get();
+          List<List<NavigableMap<String, String>>> possible;
+          synchronized (states) {
+            possible = new ArrayList<>(states.subList(atLeast, states.size()));
           }
-        } catch (RuntimeException e) {
-          failures.add("seed " + seed + ", " + mode + ": recovery failed: " + e);
-        }
-      }
-    });
+          for (SimulatedFileIo.CrashMode mode : SimulatedFileIo.CrashMode.values()) {
+            trials.incrementAndGet();
+            try (Db db = Database.open(verify, SMALL_NODES, disk.crash(mode, crashRnd))) {
+              List<NavigableMap<String, String>> got =
+                  List.of(
+                      contents(db),
+                      db.treeNames().contains("second")
+                          ? contents(db.openTree("second"))
+                          : new TreeMap<>());
+              if (!possible.contains(got)) {
+                failures.add(
+                    "seed "
+                        + seed
+                        + ", "
+                        + mode
+                        + ", sync "
+                        + trials.get()
+                        + ": recovered a state that is not one of ops "
+                        + atLeast
+                        + ".."
+                        + (atLeast + possible.size() - 1));
+              }
+              if (db.size() != db.all().count()) {
+                failures.add("seed " + seed + ", " + mode + ": size() disagrees with a scan");
+              }
+            } catch (RuntimeException e) {
+              failures.add("seed " + seed + ", " + mode + ": recovery failed: " + e);
+            }
+          }
+        });
     try (Db db = Database.open(config, SMALL_NODES, disk)) {
       db.openTree("second");
       for (int i = 0; i < 150 && trials.get() < budget && failures.isEmpty(); i++) {
@@ -289,8 +326,12 @@ class DurabilityTest {
     if (failAt > 0) {
       disk.failAt(failAt, how);
     }
-    Config config = Config.builder().path(tmp.resolve("ioerr")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    Config config =
+        Config.builder()
+            .path(tmp.resolve("ioerr"))
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .build();
     Random rnd = new Random(5);
     List<List<NavigableMap<String, String>>> states = new ArrayList<>();
     List<NavigableMap<String, String>> model = List.of(new TreeMap<>(), new TreeMap<>());
@@ -331,11 +372,21 @@ class DurabilityTest {
     }
     int ops = (int) disk.operations();
     disk.clearFailure();
-    try (Db again = Database.open(config, SMALL_NODES, disk.crash(SimulatedFileIo.CrashMode.DROP_ALL, rnd))) {
-      List<NavigableMap<String, String>> got = List.of(contents(again),
-          again.treeNames().contains("second") ? contents(again.openTree("second")) : new TreeMap<>());
-      assertTrue(states.subList(flushed, states.size()).contains(got),
-          what + ": recovered a state that is not one of ops " + flushed + ".." + (states.size() - 1));
+    try (Db again =
+        Database.open(config, SMALL_NODES, disk.crash(SimulatedFileIo.CrashMode.DROP_ALL, rnd))) {
+      List<NavigableMap<String, String>> got =
+          List.of(
+              contents(again),
+              again.treeNames().contains("second")
+                  ? contents(again.openTree("second"))
+                  : new TreeMap<>());
+      assertTrue(
+          states.subList(flushed, states.size()).contains(got),
+          what
+              + ": recovered a state that is not one of ops "
+              + flushed
+              + ".."
+              + (states.size() - 1));
     }
     return ops;
   }
@@ -375,15 +426,18 @@ class DurabilityTest {
       }
       db.flush();
       disk.failAt(3, SimulatedFileIo.Failure.DISK_FULL);
-      dev.luge.DatabaseFailedException first = assertThrows(dev.luge.DatabaseFailedException.class,
-          () -> ((Database) db).checkpoint(false));
+      dev.luge.DatabaseFailedException first =
+          assertThrows(
+              dev.luge.DatabaseFailedException.class, () -> ((Database) db).checkpoint(false));
       String m = first.getMessage();
       assertTrue(m.contains("No space left on device"), m);
-      dev.luge.DatabaseFailedException later = assertThrows(dev.luge.DatabaseFailedException.class,
-          () -> {
-            db.put(Bytes.utf8("after"), Bytes.utf8("x"));
-            db.flush();
-          });
+      dev.luge.DatabaseFailedException later =
+          assertThrows(
+              dev.luge.DatabaseFailedException.class,
+              () -> {
+                db.put(Bytes.utf8("after"), Bytes.utf8("x"));
+                db.flush();
+              });
       String l = later.getMessage();
       assertEquals(l.indexOf("refuses further writes"), l.lastIndexOf("refuses further writes"), l);
       assertTrue(l.contains("No space left on device"), l);
@@ -393,7 +447,8 @@ class DurabilityTest {
   @Test
   void syncOnCommitMakesEachWriteDurableOnReturn() throws Exception {
     SimulatedFileIo disk = new SimulatedFileIo();
-    Config config = Config.builder().path(tmp.resolve("sync")).flushEveryMs(0).syncOnCommit(true).build();
+    Config config =
+        Config.builder().path(tmp.resolve("sync")).flushEveryMs(0).syncOnCommit(true).build();
     SimulatedFileIo crashed;
     try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, disk)) {
       for (int i = 0; i < 50; i++) {
@@ -430,11 +485,19 @@ class DurabilityTest {
     // Garbage appended after the end, as a torn write would leave.
     Path seg;
     try (var files = java.nio.file.Files.list(dir)) {
-      seg = files.filter(f -> f.getFileName().toString().startsWith("seg-")).sorted()
-          .reduce((a, b) -> b).orElseThrow(); // the last redo segment: the log's end
+      seg =
+          files
+              .filter(f -> f.getFileName().toString().startsWith("seg-"))
+              .sorted()
+              .reduce((a, b) -> b)
+              .orElseThrow(); // the last redo segment: the log's end
     }
-    java.nio.file.Files.write(seg, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-        17, 18, 19, 20, 21, 22, 23, 24}, java.nio.file.StandardOpenOption.APPEND);
+    java.nio.file.Files.write(
+        seg,
+        new byte[] {
+          1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24
+        },
+        java.nio.file.StandardOpenOption.APPEND);
     try (Db db = Luge.open(dir)) {
       assertEquals(Map.of("a", "1"), contents(db));
       db.put(Bytes.utf8("b"), Bytes.utf8("2"));

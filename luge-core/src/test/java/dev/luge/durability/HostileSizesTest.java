@@ -30,18 +30,18 @@ import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Lengths read off the disk that lie, as an attacker who can write the database's files would
- * make them: a batch file record or a batch file claiming a gibibyte, a deflated leaf image
- * claiming hundreds of megabytes, a real zlib bomb in a leaf image. Each is a
- * {@link CorruptionException} naming the file and offset of the lie, and none costs more than a
- * few megabytes of heap: the thread's allocation counter is checked around the read.
+ * Lengths read off the disk that lie, as an attacker who can write the database's files would make
+ * them: a batch file record or a batch file claiming a gibibyte, a deflated leaf image claiming
+ * hundreds of megabytes, a real zlib bomb in a leaf image. Each is a {@link CorruptionException}
+ * naming the file and offset of the lie, and none costs more than a few megabytes of heap: the
+ * thread's allocation counter is checked around the read.
  */
 class HostileSizesTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   /** The most a refused read may allocate (opening the database included). */
   private static final long SMALL = 32 << 20;
+
   private static final byte BATCH_FILE = 22;
   private static final byte IMAGE = 16;
 
@@ -49,19 +49,23 @@ class HostileSizesTest {
   private record Where(String file, int offset) {}
 
   /**
-   * {@code com.sun.management.ThreadMXBean#getCurrentThreadAllocatedBytes}, found reflectively:
-   * the tests compile inside module {@code dev.luge}, which does not read
-   * {@code java.management}, and run on the class path, where it is readable.
+   * {@code com.sun.management.ThreadMXBean#getCurrentThreadAllocatedBytes}, found reflectively: the
+   * tests compile inside module {@code dev.luge}, which does not read {@code java.management}, and
+   * run on the class path, where it is readable.
    */
   private static final Object THREADS;
+
   private static final Method ALLOCATED;
 
   static {
     try {
-      THREADS = Class.forName("java.lang.management.ManagementFactory")
-          .getMethod("getThreadMXBean").invoke(null);
-      ALLOCATED = Class.forName("com.sun.management.ThreadMXBean")
-          .getMethod("getCurrentThreadAllocatedBytes");
+      THREADS =
+          Class.forName("java.lang.management.ManagementFactory")
+              .getMethod("getThreadMXBean")
+              .invoke(null);
+      ALLOCATED =
+          Class.forName("com.sun.management.ThreadMXBean")
+              .getMethod("getCurrentThreadAllocatedBytes");
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -93,7 +97,9 @@ class HostileSizesTest {
     }
   }
 
-  /** Recomputes the checksum of the log record at {@code at} of {@code seg} (header and payload). */
+  /**
+   * Recomputes the checksum of the log record at {@code at} of {@code seg} (header and payload).
+   */
   private static void seal(ByteBuffer seg, int at) {
     int len = seg.getInt(at);
     CRC32C crc = new CRC32C();
@@ -117,8 +123,11 @@ class HostileSizesTest {
   // ------------------------------------------------------------------ batch files
 
   private Config batchConfig() {
-    return Config.builder().path(tmp.resolve("batch")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    return Config.builder()
+        .path(tmp.resolve("batch"))
+        .flushEveryMs(0)
+        .checkpointAfterBytes(Long.MAX_VALUE)
+        .build();
   }
 
   /** A crashed database whose redo log names one batch file (its segments hold 64 KiB). */
@@ -164,45 +173,53 @@ class HostileSizesTest {
   }
 
   /**
-   * A {@code BATCH_FILE} record claiming a gibibyte (the largest batch) for a file that holds
-   * far less is refused at the record, before anything of that size is allocated.
+   * A {@code BATCH_FILE} record claiming a gibibyte (the largest batch) for a file that holds far
+   * less is refused at the record, before anything of that size is allocated.
    */
   @Test
   void aBatchFileRecordClaimingAGibibyteIsRefusedAtTheRecord() throws Exception {
     SimulatedFileIo disk = withBatchFile();
     Where where = batchRecord(disk);
     recordClaims(disk, 1L << 30);
-    CorruptionException e = refusedCheaply(
-        () -> Database.open(batchConfig(), BLinkTree.Options.DEFAULT, disk).close());
-    assertEquals(tmp.resolve("batch").resolve(where.file()).toAbsolutePath(),
-        e.file().toAbsolutePath(), e.getMessage());
+    CorruptionException e =
+        refusedCheaply(() -> Database.open(batchConfig(), BLinkTree.Options.DEFAULT, disk).close());
+    assertEquals(
+        tmp.resolve("batch").resolve(where.file()).toAbsolutePath(),
+        e.file().toAbsolutePath(),
+        e.getMessage());
     assertEquals(where.offset(), e.offset(), e.getMessage());
   }
 
   /**
-   * A batch file whose header claims a gibibyte, as its record does too, while the file holds
-   * far less, is refused at the header's length field before the payload is allocated.
+   * A batch file whose header claims a gibibyte, as its record does too, while the file holds far
+   * less, is refused at the header's length field before the payload is allocated.
    */
   @Test
   void aBatchFileClaimingAGibibyteIsRefusedAtItsLengthField() throws Exception {
     SimulatedFileIo disk = withBatchFile();
     recordClaims(disk, 1L << 30);
     String file = onlyFile(disk, "batch-");
-    byte[] length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1L << 30)
-        .array();
+    byte[] length =
+        ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1L << 30).array();
     write(disk, file, 24, length);
-    CorruptionException e = refusedCheaply(
-        () -> Database.open(batchConfig(), BLinkTree.Options.DEFAULT, disk).close());
-    assertEquals(tmp.resolve("batch").resolve(file).toAbsolutePath(),
-        e.file().toAbsolutePath(), e.getMessage());
+    CorruptionException e =
+        refusedCheaply(() -> Database.open(batchConfig(), BLinkTree.Options.DEFAULT, disk).close());
+    assertEquals(
+        tmp.resolve("batch").resolve(file).toAbsolutePath(),
+        e.file().toAbsolutePath(),
+        e.getMessage());
     assertEquals(24, e.offset(), e.getMessage());
   }
 
   // ------------------------------------------------------------------ deflated leaf images
 
   private Config imageConfig() {
-    return Config.builder().path(tmp.resolve("images")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).compression(true).build();
+    return Config.builder()
+        .path(tmp.resolve("images"))
+        .flushEveryMs(0)
+        .checkpointAfterBytes(Long.MAX_VALUE)
+        .compression(true)
+        .build();
   }
 
   /** Nodes large enough that one leaf holds thousands of entries (its image is stored whole). */
@@ -221,7 +238,9 @@ class HostileSizesTest {
     return String.format("key%05d", i).getBytes(StandardCharsets.UTF_8);
   }
 
-  /** A value of {@code n} bytes that all equal the low byte of {@code i}: deflates a thousandfold. */
+  /**
+   * A value of {@code n} bytes that all equal the low byte of {@code i}: deflates a thousandfold.
+   */
   private static byte[] uniform(int i, int n) {
     byte[] b = new byte[n];
     Arrays.fill(b, (byte) i);
@@ -233,8 +252,7 @@ class HostileSizesTest {
    * entries of {@code valueSize} bytes in one leaf, whose image is the page log's largest; the
    * values are {@link #halfRandom} unless {@code uniform}.
    */
-  private SimulatedFileIo withLeaf(int entries, int valueSize, boolean uniform)
-      throws IOException {
+  private SimulatedFileIo withLeaf(int entries, int valueSize, boolean uniform) throws IOException {
     SimulatedFileIo disk = new SimulatedFileIo();
     SmallSegments.create(disk, 8 << 20);
     Random rnd = new Random(7);
@@ -260,7 +278,9 @@ class HostileSizesTest {
         byte[] content = disk.contents(f);
         ByteBuffer b = ByteBuffer.wrap(content).order(ByteOrder.LITTLE_ENDIAN);
         for (int at : CorruptionTest.records(content)) {
-          if (content[at + 4] == IMAGE && b.getInt(at) >= 8 && b.getInt(at + 20) == -2
+          if (content[at + 4] == IMAGE
+              && b.getInt(at) >= 8
+              && b.getInt(at + 20) == -2
               && b.getInt(at) > bestLength) {
             best = new Where(f, at);
             bestLength = b.getInt(at);
@@ -304,20 +324,24 @@ class HostileSizesTest {
 
   /** Opens the database and reads {@code key} of tree "t": refused, cheaply, at {@code where}. */
   private void readIsRefused(SimulatedFileIo disk, Where where, byte[] key) {
-    CorruptionException e = refusedCheaply(() -> {
-      try (Db db = Database.open(imageConfig(), ONE_LEAF, disk)) {
-        db.openTree("t").get(key);
-      }
-    });
-    assertEquals(tmp.resolve("images").resolve(where.file()).toAbsolutePath(),
-        e.file().toAbsolutePath(), e.getMessage());
+    CorruptionException e =
+        refusedCheaply(
+            () -> {
+              try (Db db = Database.open(imageConfig(), ONE_LEAF, disk)) {
+                db.openTree("t").get(key);
+              }
+            });
+    assertEquals(
+        tmp.resolve("images").resolve(where.file()).toAbsolutePath(),
+        e.file().toAbsolutePath(),
+        e.getMessage());
     assertEquals(where.offset(), e.offset(), e.getMessage());
   }
 
   /**
    * A deflated image of a one-entry leaf claiming 1,032 times its stream's length (DEFLATE's
-   * largest ratio: about 300 MB here) is refused before anything of that size is allocated: no
-   * leaf of one entry is that large.
+   * largest ratio: about 300 MB here) is refused before anything of that size is allocated: no leaf
+   * of one entry is that large.
    */
   @Test
   void aDeflatedImageOfOneEntryClaimingHundredsOfMegabytesIsRefused() throws Exception {
@@ -332,10 +356,10 @@ class HostileSizesTest {
   }
 
   /**
-   * A deflated image of a leaf of thousands of entries claiming 600 MiB, under DEFLATE's ratio
-   * for its stream and under the largest leaf image of that many entries, is refused once its
-   * stream is seen to inflate to far less: memory is given to what the stream produces, not to
-   * what it claims.
+   * A deflated image of a leaf of thousands of entries claiming 600 MiB, under DEFLATE's ratio for
+   * its stream and under the largest leaf image of that many entries, is refused once its stream is
+   * seen to inflate to far less: memory is given to what the stream produces, not to what it
+   * claims.
    */
   @Test
   void aDeflatedImageOfManyEntriesClaimingHundredsOfMegabytesIsRefused() throws Exception {
@@ -373,15 +397,19 @@ class HostileSizesTest {
 
   /** A deflated image record holding a zlib stream of 200 MiB of zeros, claiming {@code plain}. */
   private static byte[] bombImage(byte[] bomb, int plain) {
-    return ByteBuffer.allocate(8 + bomb.length).order(ByteOrder.LITTLE_ENDIAN)
-        .putInt(-2).putInt(plain).put(bomb).array();
+    return ByteBuffer.allocate(8 + bomb.length)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .putInt(-2)
+        .putInt(plain)
+        .put(bomb)
+        .array();
   }
 
   /**
    * A real zlib bomb, 200 MiB of zeros deflated to about 200 KB, in the image of a leaf of a few
-   * entries or of thousands, claiming its true plain length or the replaced image's: refused
-   * each time without inflating it, or after inflating no more than a megabyte or so, while
-   * leaves that deflate as well legitimately still read back.
+   * entries or of thousands, claiming its true plain length or the replaced image's: refused each
+   * time without inflating it, or after inflating no more than a megabyte or so, while leaves that
+   * deflate as well legitimately still read back.
    */
   @Test
   void aZlibBombInALeafImageIsRefusedWithoutInflatingIt() throws Exception {

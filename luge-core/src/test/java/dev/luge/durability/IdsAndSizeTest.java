@@ -18,10 +18,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code generateId} (unique and increasing across threads, restarts and crashes) and {@code sizeOnDisk}. */
+/**
+ * {@code generateId} (unique and increasing across threads, restarts and crashes) and {@code
+ * sizeOnDisk}.
+ */
 class IdsAndSizeTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
   void idsAreUniqueAndIncreasingAcrossThreadsAndRestarts() throws Exception {
@@ -29,15 +31,17 @@ class IdsAndSizeTest {
     Set<Long> seen = ConcurrentHashMap.newKeySet();
     long max;
     try (Db db = Luge.open(dir)) {
-      Race.run(4, t -> {
-        long last = -1;
-        for (int i = 0; i < 50_000; i++) {
-          long id = db.generateId();
-          assertTrue(id > last, "ids of one thread increase");
-          assertTrue(seen.add(id), "id handed out twice: " + id);
-          last = id;
-        }
-      });
+      Race.run(
+          4,
+          t -> {
+            long last = -1;
+            for (int i = 0; i < 50_000; i++) {
+              long id = db.generateId();
+              assertTrue(id > last, "ids of one thread increase");
+              assertTrue(seen.add(id), "id handed out twice: " + id);
+              last = id;
+            }
+          });
       max = seen.stream().mapToLong(Long::longValue).max().getAsLong();
     }
     try (Db db = Luge.open(dir)) {

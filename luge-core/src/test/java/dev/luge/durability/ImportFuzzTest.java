@@ -34,14 +34,13 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A fuzz test of {@link Db#importFrom}, the export stream's reader, into a new temporary
- * database: only the declared exceptions escape, allocation stays within a bound of the
- * stream's size, and a stream that imports leaves the database holding exactly what the stream
- * says (the last entry of a key in a tree wins). See {@link FuzzChecks} and docs/TESTING.md.
+ * A fuzz test of {@link Db#importFrom}, the export stream's reader, into a new temporary database:
+ * only the declared exceptions escape, allocation stays within a bound of the stream's size, and a
+ * stream that imports leaves the database holding exactly what the stream says (the last entry of a
+ * key in a tree wins). See {@link FuzzChecks} and docs/TESTING.md.
  */
 class ImportFuzzTest {
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   /**
    * An export stream. Input: a flags byte (1: set the stream's last four bytes to the checksum of
@@ -69,20 +68,26 @@ class ImportFuzzTest {
     Db[] db = new Db[1];
     try {
       long[] count = new long[1];
-      if (FuzzChecks.check("importing an export stream", FuzzChecks.budget(4 << 20, 64,
-          stream.length), FuzzChecks.DAMAGE, () -> {
-            if (db[0] != null) {
-              db[0].close();
-            }
-            Db into = Database.open(config, BLinkTree.Options.DEFAULT, new SimulatedFileIo());
-            db[0] = into;
-            return () -> count[0] = into.importFrom(new ByteArrayInputStream(stream));
-          }) != null) {
+      if (FuzzChecks.check(
+              "importing an export stream",
+              FuzzChecks.budget(4 << 20, 64, stream.length),
+              FuzzChecks.DAMAGE,
+              () -> {
+                if (db[0] != null) {
+                  db[0].close();
+                }
+                Db into = Database.open(config, BLinkTree.Options.DEFAULT, new SimulatedFileIo());
+                db[0] = into;
+                return () -> count[0] = into.importFrom(new ByteArrayInputStream(stream));
+              })
+          != null) {
         return false;
       }
       Map<String, TreeMap<byte[], byte[]>> expected = parse(stream);
-      assertEquals(expected.values().stream().mapToLong(m -> m.size()).sum() > 0,
-          count[0] > 0, "entries imported");
+      assertEquals(
+          expected.values().stream().mapToLong(m -> m.size()).sum() > 0,
+          count[0] > 0,
+          "entries imported");
       assertTrue(db[0].treeNames().containsAll(expected.keySet()), "every tree of the stream");
       for (String name : db[0].treeNames()) {
         Tree t = name.equals(Db.DEFAULT_TREE) ? db[0] : db[0].openTree(name);
@@ -110,13 +115,15 @@ class ImportFuzzTest {
     b.position(12);
     Map<String, TreeMap<byte[], byte[]>> trees = new TreeMap<>();
     TreeMap<byte[], byte[]> tree = null;
-    for (;;) {
+    for (; ; ) {
       byte tag = b.get();
       if (tag == 'T') {
         byte[] name = new byte[b.getInt()];
         b.get(name);
-        tree = trees.computeIfAbsent(new String(name, StandardCharsets.UTF_8),
-            n -> new TreeMap<>(Arrays::compareUnsigned));
+        tree =
+            trees.computeIfAbsent(
+                new String(name, StandardCharsets.UTF_8),
+                n -> new TreeMap<>(Arrays::compareUnsigned));
       } else if (tag == 'E') {
         byte[] key = new byte[b.getInt()];
         b.get(key);
@@ -146,8 +153,8 @@ class ImportFuzzTest {
   @EnabledIfSystemProperty(named = FuzzSeeds.WRITE, matches = "true")
   void writeSeeds() throws IOException {
     Map<String, byte[]> seeds = new LinkedHashMap<>();
-    for (FuzzSeeds.Sample sample : new FuzzSeeds.Sample[] {FuzzSeeds.Sample.CLOSED,
-        FuzzSeeds.Sample.CRASHED}) {
+    for (FuzzSeeds.Sample sample :
+        new FuzzSeeds.Sample[] {FuzzSeeds.Sample.CLOSED, FuzzSeeds.Sample.CRASHED}) {
       Map<String, byte[]> files = FuzzSeeds.database(sample, tmp.resolve(sample.name()));
       Config config = Config.builder().path(tmp.resolve(sample.name())).flushEveryMs(0).build();
       try (Db db = Database.open(config, FuzzSeeds.NODES, FuzzFiles.disk(files))) {
@@ -157,8 +164,11 @@ class ImportFuzzTest {
         seeds.put(sample.name().toLowerCase(), out.toByteArray());
       }
     }
-    try (Db db = Database.open(Config.builder().temporary(true).build(),
-        BLinkTree.Options.DEFAULT, new SimulatedFileIo())) {
+    try (Db db =
+        Database.open(
+            Config.builder().temporary(true).build(),
+            BLinkTree.Options.DEFAULT,
+            new SimulatedFileIo())) {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       out.write(0);
       db.exportTo(out);

@@ -19,13 +19,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Services interrupt threads all the time ({@code Future.cancel(true)}, executor shutdown). An
- * interrupt of a thread inside a flush or a leaf load, on real files, must not close the
- * database's files: the interrupted caller may get an exception, but every other write and
- * flush goes on working, nothing flushed is lost, and the thread keeps its interrupt status.
+ * interrupt of a thread inside a flush or a leaf load, on real files, must not close the database's
+ * files: the interrupted caller may get an exception, but every other write and flush goes on
+ * working, nothing flushed is lost, and the thread keeps its interrupt status.
  */
 class InterruptTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
   void interruptedWritersAndReadersLeaveTheDatabaseWorking() throws Exception {
@@ -42,35 +41,41 @@ class InterruptTest {
       ExecutorService pool = Executors.newFixedThreadPool(2);
       for (int round = 0; round < 200; round++) {
         int r = round;
-        Future<?> writer = pool.submit(() -> {
-          try {
-            for (int i = 0; ; i++) {
-              long n = r * 1_000_000L + i;
-              db.put(Bytes.utf8("k" + n), Bytes.utf8("v" + n));
-              db.flush();
-              flushed.accumulateAndGet(n, Math::max);
-              // Thread.interrupted() would also clear the status we check is kept.
-              if (Thread.currentThread().isInterrupted()) {
-                return;
-              }
-            }
-          } catch (LugeException e) {
-            // an interrupted caller may get one
-          } catch (Throwable e) {
-            failure.compareAndSet(null, e);
-          }
-        });
-        Future<?> reader = pool.submit(() -> {
-          try {
-            for (int i = 0; !Thread.currentThread().isInterrupted(); i = (i + 7919) % 20_000) {
-              db.get(Bytes.utf8("pre" + i));
-            }
-          } catch (LugeException e) {
-            // likewise
-          } catch (Throwable e) {
-            failure.compareAndSet(null, e);
-          }
-        });
+        Future<?> writer =
+            pool.submit(
+                () -> {
+                  try {
+                    for (int i = 0; ; i++) {
+                      long n = r * 1_000_000L + i;
+                      db.put(Bytes.utf8("k" + n), Bytes.utf8("v" + n));
+                      db.flush();
+                      flushed.accumulateAndGet(n, Math::max);
+                      // Thread.interrupted() would also clear the status we check is kept.
+                      if (Thread.currentThread().isInterrupted()) {
+                        return;
+                      }
+                    }
+                  } catch (LugeException e) {
+                    // an interrupted caller may get one
+                  } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                  }
+                });
+        Future<?> reader =
+            pool.submit(
+                () -> {
+                  try {
+                    for (int i = 0;
+                        !Thread.currentThread().isInterrupted();
+                        i = (i + 7919) % 20_000) {
+                      db.get(Bytes.utf8("pre" + i));
+                    }
+                  } catch (LugeException e) {
+                    // likewise
+                  } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                  }
+                });
         Thread.sleep(2 + round % 5);
         writer.cancel(true);
         reader.cancel(true);

@@ -30,25 +30,25 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Power loss and SIGKILL with the data more than 20 times the cache (1 MiB), 128 KiB segments
- * and a checkpoint every megabyte or two of redo log: crashes land while writers evict and
- * load leaves and checkpoints clean and delete page segments, the conditions under which a
- * cleanly written database once lost a segment it still needed.
+ * Power loss and SIGKILL with the data more than 20 times the cache (1 MiB), 128 KiB segments and a
+ * checkpoint every megabyte or two of redo log: crashes land while writers evict and load leaves
+ * and checkpoints clean and delete page segments, the conditions under which a cleanly written
+ * database once lost a segment it still needed.
  *
  * <p>Both run one deterministic history: operation {@code i} puts or removes a key chosen from
- * {@code i} alone ({@link #op}), and every value starts with the index of the operation that
- * wrote it. So a recovered database names the operations it holds, and {@link #prefixOf} finds
- * the prefix of the history it equals, or fails: every recovered state must be the state after
- * some prefix at least as long as the last acknowledged flush.
+ * {@code i} alone ({@link #op}), and every value starts with the index of the operation that wrote
+ * it. So a recovered database names the operations it holds, and {@link #prefixOf} finds the prefix
+ * of the history it equals, or fails: every recovered state must be the state after some prefix at
+ * least as long as the last acknowledged flush.
  */
 @Tag("slow") // left out of the quick tier (-Pquick)
 class LargerThanCacheCrashTest {
   static final long CACHE = 1 << 20;
+
   /** Keys of the history; the first {@code KEYS} operations put each once, in hashed order. */
   static final int KEYS = 80_000;
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   /** Key number {@code k}: a hash of it first, so that the fill lands all over the key space. */
   static byte[] key(int k) {
@@ -87,8 +87,8 @@ class LargerThanCacheCrashTest {
   }
 
   /**
-   * The smallest {@code q >= atLeast} such that {@code db} holds exactly the state after
-   * operations {@code 0..q-1}; throws naming the difference if there is none.
+   * The smallest {@code q >= atLeast} such that {@code db} holds exactly the state after operations
+   * {@code 0..q-1}; throws naming the difference if there is none.
    */
   static long prefixOf(Db db, long atLeast, String where) {
     long[] got = new long[KEYS]; // the operation whose value each key holds, -1 if absent
@@ -97,10 +97,15 @@ class LargerThanCacheCrashTest {
     long last = -1;
     for (Entry e : db.all()) {
       int k = keyNumber(e.key());
-      check(k >= 0 && k < KEYS && Arrays.equals(key(k), e.key()), where, "a key the history never wrote");
+      check(
+          k >= 0 && k < KEYS && Arrays.equals(key(k), e.key()),
+          where,
+          "a key the history never wrote");
       long i = ByteBuffer.wrap(e.value()).getLong();
       Op o = op(i);
-      check(o.key() == k && Arrays.equals(o.value(), e.value()), where,
+      check(
+          o.key() == k && Arrays.equals(o.value(), e.value()),
+          where,
           "key " + k + " holds a value no operation wrote to it");
       got[k] = i;
       last = Math.max(last, i);
@@ -137,14 +142,25 @@ class LargerThanCacheCrashTest {
       if (state[k] != got[k]) {
         differing++;
         if (shown++ < 8) {
-          diff.append(String.format("%n  key %d: expected operation %d, found %d", k, state[k], got[k]));
+          diff.append(
+              String.format("%n  key %d: expected operation %d, found %d", k, state[k], got[k]));
         }
       }
     }
-    throw new AssertionError(where + ": the recovered state (" + entries
-        + " entries, newest operation " + last + ") is not the state after any prefix of at least "
-        + atLeast + " operations; " + differing + " keys differ from the state after operation "
-        + Math.max(last, atLeast - 1) + ":" + diff);
+    throw new AssertionError(
+        where
+            + ": the recovered state ("
+            + entries
+            + " entries, newest operation "
+            + last
+            + ") is not the state after any prefix of at least "
+            + atLeast
+            + " operations; "
+            + differing
+            + " keys differ from the state after operation "
+            + Math.max(last, atLeast - 1)
+            + ":"
+            + diff);
   }
 
   private static void check(boolean ok, String where, String what) {
@@ -163,21 +179,23 @@ class LargerThanCacheCrashTest {
 
   /** Reads random keys until stopped, so that leaves are loaded back all the time. */
   static Thread reader(Db db, AtomicBoolean stop, AtomicReference<Throwable> failure) {
-    Thread t = new Thread(() -> {
-      SplittableRandom r = new SplittableRandom(7);
-      try {
-        while (!stop.get()) {
-          byte[] v = db.get(key(r.nextInt(KEYS)));
-          if (v != null && v.length < 8) {
-            throw new AssertionError("a value shorter than its header");
-          }
-        }
-      } catch (dev.luge.DatabaseClosedException e) {
-        // the test is over
-      } catch (Throwable e) {
-        failure.compareAndSet(null, e);
-      }
-    });
+    Thread t =
+        new Thread(
+            () -> {
+              SplittableRandom r = new SplittableRandom(7);
+              try {
+                while (!stop.get()) {
+                  byte[] v = db.get(key(r.nextInt(KEYS)));
+                  if (v != null && v.length < 8) {
+                    throw new AssertionError("a value shorter than its header");
+                  }
+                }
+              } catch (dev.luge.DatabaseClosedException e) {
+                // the test is over
+              } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+              }
+            });
     t.setDaemon(true);
     t.start();
     return t;
@@ -186,17 +204,22 @@ class LargerThanCacheCrashTest {
   private record Snapshot(SimulatedFileIo disk, long flushed, SimulatedFileIo.CrashMode mode) {}
 
   /**
-   * Power loss at six points of a history that fills a database to more than 20 times the
-   * cache and then overwrites and removes in it, with a reader loading leaves meanwhile and the
-   * background checkpoints on: each recovered database is a prefix of the history holding every
-   * operation flushed before the power went.
+   * Power loss at six points of a history that fills a database to more than 20 times the cache and
+   * then overwrites and removes in it, with a reader loading leaves meanwhile and the background
+   * checkpoints on: each recovered database is a prefix of the history holding every operation
+   * flushed before the power went.
    */
   @Test
   void powerLossKeepsAPrefixHoldingEverythingFlushed() throws Exception {
     SimulatedFileIo disk = new SimulatedFileIo();
     SmallSegments.create(disk, 128 << 10);
-    Config config = Config.builder().path(tmp.resolve("sim")).cacheCapacity(CACHE)
-        .flushEveryMs(0).checkpointAfterBytes(2 << 20).build();
+    Config config =
+        Config.builder()
+            .path(tmp.resolve("sim"))
+            .cacheCapacity(CACHE)
+            .flushEveryMs(0)
+            .checkpointAfterBytes(2 << 20)
+            .build();
     long total = KEYS + 60_000;
     long[] at = {KEYS / 3, 2L * KEYS / 3, KEYS, KEYS + 15_000, KEYS + 35_000, total - 2_000};
     AtomicLong done = new AtomicLong();
@@ -204,13 +227,14 @@ class LargerThanCacheCrashTest {
     List<Snapshot> snapshots = new ArrayList<>();
     Random crashRnd = new Random(3);
     SimulatedFileIo.CrashMode[] modes = SimulatedFileIo.CrashMode.values();
-    disk.onSync(() -> {
-      int n = snapshots.size();
-      if (n < at.length && done.get() >= at[n]) {
-        SimulatedFileIo.CrashMode mode = modes[n % modes.length];
-        snapshots.add(new Snapshot(disk.crash(mode, crashRnd), flushed.get(), mode));
-      }
-    });
+    disk.onSync(
+        () -> {
+          int n = snapshots.size();
+          if (n < at.length && done.get() >= at[n]) {
+            SimulatedFileIo.CrashMode mode = modes[n % modes.length];
+            snapshots.add(new Snapshot(disk.crash(mode, crashRnd), flushed.get(), mode));
+          }
+        });
     AtomicBoolean stop = new AtomicBoolean();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     try (Db db = Database.open(config, BLinkTree.Options.DEFAULT, disk)) {
@@ -229,8 +253,8 @@ class LargerThanCacheCrashTest {
       assertEquals(null, failure.get());
       assertTrue(db.stats().evictions() > 10_000, db.stats().toString());
     }
-    Config verify = Config.builder().path(tmp.resolve("verify")).cacheCapacity(CACHE)
-        .flushEveryMs(0).build();
+    Config verify =
+        Config.builder().path(tmp.resolve("verify")).cacheCapacity(CACHE).flushEveryMs(0).build();
     try (Db db = Database.open(verify, BLinkTree.Options.DEFAULT, disk)) {
       assertEquals(total, prefixOf(db, total, "after a clean close"));
       assertTrue(logicalBytes(db) > 20 * CACHE, "the data outgrew the cache 20 times");
@@ -250,8 +274,15 @@ class LargerThanCacheCrashTest {
     public static void main(String[] args) throws Exception {
       Path dir = Path.of(args[0]);
       long next = Long.parseLong(args[1]);
-      try (Db db = Luge.open(Config.builder().path(dir).cacheCapacity(CACHE).flushEveryMs(20)
-          .checkpointAfterBytes(1 << 20).compression(next % 2 == 1).build())) {
+      try (Db db =
+          Luge.open(
+              Config.builder()
+                  .path(dir)
+                  .cacheCapacity(CACHE)
+                  .flushEveryMs(20)
+                  .checkpointAfterBytes(1 << 20)
+                  .compression(next % 2 == 1)
+                  .build())) {
         reader(db, new AtomicBoolean(), new AtomicReference<>());
         System.out.println("open");
         System.out.flush();
@@ -268,10 +299,10 @@ class LargerThanCacheCrashTest {
   }
 
   /**
-   * Kills a child JVM running the history with SIGKILL: once after the fill, then at random
-   * moments (during recovery, soon after opening, later). Every reopened database is a prefix of
-   * the history holding everything acknowledged, and the next child goes on from there.
-   * {@code -Dluge.crash.largeCycles} sets the number of kills (default 16).
+   * Kills a child JVM running the history with SIGKILL: once after the fill, then at random moments
+   * (during recovery, soon after opening, later). Every reopened database is a prefix of the
+   * history holding everything acknowledged, and the next child goes on from there. {@code
+   * -Dluge.crash.largeCycles} sets the number of kills (default 16).
    */
   @Test
   void sigkillKeepsAPrefixHoldingEverythingAcknowledged() throws Exception {
@@ -282,16 +313,26 @@ class LargerThanCacheCrashTest {
     Random rnd = new Random(11);
     long next = 0;
     for (int cycle = 0; cycle < cycles; cycle++) {
-      Process child = new ProcessBuilder(javaBin, "-ea", "-Xmx512m", "-cp",
-          System.getProperty("java.class.path"), Writer.class.getName(), dir.toString(),
-          Long.toString(next)).redirectError(tmp.resolve("child-stderr").toFile()).start();
+      Process child =
+          new ProcessBuilder(
+                  javaBin,
+                  "-ea",
+                  "-Xmx512m",
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  Writer.class.getName(),
+                  dir.toString(),
+                  Long.toString(next))
+              .redirectError(tmp.resolve("child-stderr").toFile())
+              .start();
       long acked = next;
       int mode = cycle == 0 ? 3 : rnd.nextInt(3);
       if (mode == 0) {
         Thread.sleep(rnd.nextInt(400)); // while it opens and replays the log
       } else {
-        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
-            StandardCharsets.UTF_8));
+        BufferedReader out =
+            new BufferedReader(
+                new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         long until = mode == 3 ? KEYS : next + 100L * rnd.nextInt(mode == 1 ? 5 : 200);
         String line;
         while (acked < until && (line = out.readLine()) != null) {
@@ -300,8 +341,12 @@ class LargerThanCacheCrashTest {
           }
         }
       }
-      assertTrue(child.isAlive(), "cycle " + cycle + ": the child died by itself: "
-          + java.nio.file.Files.readString(tmp.resolve("child-stderr")));
+      assertTrue(
+          child.isAlive(),
+          "cycle "
+              + cycle
+              + ": the child died by itself: "
+              + java.nio.file.Files.readString(tmp.resolve("child-stderr")));
       child.destroyForcibly(); // SIGKILL
       assertTrue(child.waitFor(30, TimeUnit.SECONDS));
       try (Db db = Luge.open(Config.builder().path(dir).flushEveryMs(0).build())) {

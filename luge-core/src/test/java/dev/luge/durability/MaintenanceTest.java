@@ -30,8 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** wasRecovered, checksum, compact, stats, export and import, read-only opening. */
 class MaintenanceTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private static void fill(Db db, int n, long seed) {
     Random rnd = new Random(seed);
@@ -67,7 +66,8 @@ class MaintenanceTest {
   @Test
   void checksumFollowsContentsNotFiles() {
     long before;
-    try (Db a = Luge.open(tmp.resolve("a")); Db b = Luge.open(Config.builder().temporary(true).build())) {
+    try (Db a = Luge.open(tmp.resolve("a"));
+        Db b = Luge.open(Config.builder().temporary(true).build())) {
       fill(a, 3000, 5);
       fill(b, 3000, 5);
       before = a.checksum();
@@ -85,8 +85,8 @@ class MaintenanceTest {
 
   @Test
   void compactShrinksTheFilesAndStatsReportIt() {
-    try (Db db = Luge.open(Config.builder().path(tmp.resolve("c")).cacheCapacity(1 << 20)
-        .build())) {
+    try (Db db =
+        Luge.open(Config.builder().path(tmp.resolve("c")).cacheCapacity(1 << 20).build())) {
       for (int round = 0; round < 3; round++) {
         fill(db, 20_000, round);
       }
@@ -101,7 +101,8 @@ class MaintenanceTest {
         db.get(Bytes.utf8("key" + i));
       }
       Stats after = db.stats();
-      assertTrue(after.leafReads() >= 20_000 && after.leafLoads() > 0 && after.evictions() > 0,
+      assertTrue(
+          after.leafReads() >= 20_000 && after.leafLoads() > 0 && after.evictions() > 0,
           "a 1 MiB cache over more data: " + after);
       assertTrue(after.cacheHitRatio() > 0 && after.cacheHitRatio() < 1, after.toString());
       db.flush();
@@ -141,10 +142,16 @@ class MaintenanceTest {
       int at = rnd.nextInt(bad.length);
       bad[at] ^= (byte) (1 << rnd.nextInt(8));
       try (Db copy = Luge.open(Config.builder().temporary(true).build())) {
-        LugeException e = assertThrows(LugeException.class,
-            () -> copy.importFrom(new ByteArrayInputStream(bad)), "flip at " + at);
-        assertTrue(e instanceof CorruptionException || e instanceof dev.luge.UnsupportedFormatException
-            || e instanceof dev.luge.LimitExceededException, e.toString());
+        LugeException e =
+            assertThrows(
+                LugeException.class,
+                () -> copy.importFrom(new ByteArrayInputStream(bad)),
+                "flip at " + at);
+        assertTrue(
+            e instanceof CorruptionException
+                || e instanceof dev.luge.UnsupportedFormatException
+                || e instanceof dev.luge.LimitExceededException,
+            e.toString());
       }
     }
     try (Db copy = Luge.open(Config.builder().temporary(true).build())) {
@@ -169,14 +176,17 @@ class MaintenanceTest {
       before.put(f, crashed.contents(f));
     }
     long sum;
-    try (Db db = Database.open(config.toBuilder().readOnly(true).build(), BLinkTree.Options.DEFAULT,
-        crashed)) {
-      assertTrue(db.wasRecovered(), "the writer crashed with flushed writes after its last checkpoint");
+    try (Db db =
+        Database.open(
+            config.toBuilder().readOnly(true).build(), BLinkTree.Options.DEFAULT, crashed)) {
+      assertTrue(
+          db.wasRecovered(), "the writer crashed with flushed writes after its last checkpoint");
       assertTrue(db.size() > 0);
       sum = db.checksum();
       db.verify();
     }
-    assertEquals(before.keySet(), new java.util.TreeSet<>(crashed.list()), "no file created or deleted");
+    assertEquals(
+        before.keySet(), new java.util.TreeSet<>(crashed.list()), "no file created or deleted");
     for (String f : before.keySet()) {
       assertArrayEquals(before.get(f), crashed.contents(f), f + " changed");
     }
@@ -193,16 +203,21 @@ class MaintenanceTest {
       for (int i = 0; i < 5000; i++) {
         db.put(Bytes.utf8(String.format("before%05d", i)), new byte[100]);
       }
-      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-      Thread writer = new Thread(() -> {
-        for (int i = 0; !stop.get(); i++) {
-          db.put(Bytes.utf8(String.format("during%07d", i)), new byte[100]);
-          if (i % 50 == 0) {
-            db.apply(new Batch().put(Bytes.utf8("pair:a"), Bytes.utf8("" + i))
-                .put(Bytes.utf8("pair:b"), Bytes.utf8("" + i)));
-          }
-        }
-      });
+      java.util.concurrent.atomic.AtomicBoolean stop =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      Thread writer =
+          new Thread(
+              () -> {
+                for (int i = 0; !stop.get(); i++) {
+                  db.put(Bytes.utf8(String.format("during%07d", i)), new byte[100]);
+                  if (i % 50 == 0) {
+                    db.apply(
+                        new Batch()
+                            .put(Bytes.utf8("pair:a"), Bytes.utf8("" + i))
+                            .put(Bytes.utf8("pair:b"), Bytes.utf8("" + i)));
+                  }
+                }
+              });
       writer.start();
       try {
         Thread.sleep(50);
@@ -219,8 +234,10 @@ class MaintenanceTest {
       for (long i = 0; i < during; i++) {
         assertTrue(copy.containsKey(Bytes.utf8(String.format("during%07d", i))), "gap at " + i);
       }
-      assertEquals(Bytes.display(copy.get(Bytes.utf8("pair:a"))),
-          Bytes.display(copy.get(Bytes.utf8("pair:b"))), "a batch is whole in the copy");
+      assertEquals(
+          Bytes.display(copy.get(Bytes.utf8("pair:a"))),
+          Bytes.display(copy.get(Bytes.utf8("pair:b"))),
+          "a batch is whole in the copy");
       copy.verify();
     }
   }

@@ -20,15 +20,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A checkpoint that names a page segment that is gone (what the page-segment race left behind):
- * the database still opens, every leaf outside that segment reads, a leaf inside it throws a
- * {@link CorruptionException} naming the file and offset, and {@link Db#verify()} walks the
- * whole database and reports every unreadable leaf by tree and key range instead of stopping at
- * the first.
+ * A checkpoint that names a page segment that is gone (what the page-segment race left behind): the
+ * database still opens, every leaf outside that segment reads, a leaf inside it throws a {@link
+ * CorruptionException} naming the file and offset, and {@link Db#verify()} walks the whole database
+ * and reports every unreadable leaf by tree and key range instead of stopping at the first.
  */
 class MissingSegmentTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   static byte[] key(int i) {
     return ByteBuffer.allocate(4).putInt(i).array();
@@ -50,8 +48,11 @@ class MissingSegmentTest {
     }
     List<Path> pages;
     try (var files = Files.list(dir)) {
-      pages = files.filter(f -> f.getFileName().toString().startsWith("page-")).sorted()
-          .collect(Collectors.toList());
+      pages =
+          files
+              .filter(f -> f.getFileName().toString().startsWith("page-"))
+              .sorted()
+              .collect(Collectors.toList());
     }
     assertTrue(pages.size() > 4, "the images fill several segments: " + pages);
     Path gone = pages.get(1);
@@ -71,9 +72,11 @@ class MissingSegmentTest {
       assertEquals(gone, seen.file());
       CorruptionException report = assertThrows(CorruptionException.class, db::verify);
       assertEquals(gone, report.file(), report.getMessage());
-      assertTrue(report.getMessage().contains("leaves holding")
-          && report.getMessage().contains("tree '__luge_default'")
-          && report.getMessage().contains("page log segment missing"), report.getMessage());
+      assertTrue(
+          report.getMessage().contains("leaves holding")
+              && report.getMessage().contains("tree '__luge_default'")
+              && report.getMessage().contains("page log segment missing"),
+          report.getMessage());
       assertEquals(keys, db.openTree("other").all().count(), "the other tree reads whole");
     }
   }

@@ -17,18 +17,17 @@ import java.util.Random;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The page cache on disk: checkpoints, eviction and reloading, recovery from a checkpoint,
- * bounded memory with data larger than the cache, bounded space under overwrites.
+ * The page cache on disk: checkpoints, eviction and reloading, recovery from a checkpoint, bounded
+ * memory with data larger than the cache, bounded space under overwrites.
  */
 @Tag("slow") // left out of the quick tier (-Pquick)
 class PageCacheTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private static byte[] key(int i) {
     return String.format("key%08d", i).getBytes();
@@ -93,11 +92,11 @@ class PageCacheTest {
   }
 
   /**
-   * Six times the cache capacity written, then overwritten, and read back: the cache stays near
-   * its capacity, and so does the heap the database keeps alive (the cache plus fixed costs: log
+   * Six times the cache capacity written, then overwritten, and read back: the cache stays near its
+   * capacity, and so does the heap the database keeps alive (the cache plus fixed costs: log
    * buffers of a few MiB, stubs of evicted leaves, index nodes), far below the data's size. A
-   * temporary database too (no redo log: page-log growth drives its checkpoints), whose files
-   * also stay within a bound of the data and are gone after the close.
+   * temporary database too (no redo log: page-log growth drives its checkpoints), whose files also
+   * stay within a bound of the data and are gone after the close.
    */
   @ParameterizedTest(name = "temporary={0}")
   @ValueSource(booleans = {false, true})
@@ -106,8 +105,12 @@ class PageCacheTest {
     int valueSize = 200;
     int keys = (int) (6 * capacity / (valueSize + 11));
     Path dir = tmp.resolve("big");
-    Config config = (temporary ? Config.builder().temporary(true) : Config.builder())
-        .path(dir).cacheCapacity(capacity).checkpointAfterBytes(8 << 20).build();
+    Config config =
+        (temporary ? Config.builder().temporary(true) : Config.builder())
+            .path(dir)
+            .cacheCapacity(capacity)
+            .checkpointAfterBytes(8 << 20)
+            .build();
     long before = usedHeapAfterGc();
     try (Database db = Database.open(config)) {
       for (int round = 0; round < 2; round++) {
@@ -119,9 +122,17 @@ class PageCacheTest {
       long heap = usedHeapAfterGc() - before;
       // Writers evict inline past capacity + max(capacity / 8, 4 MiB), checking about every 64
       // changes: the resident bytes stay within half the capacity above it.
-      assertTrue(resident <= capacity + capacity / 2, "resident " + resident + " > capacity " + capacity);
-      assertTrue(heap < capacity + (40 << 20), "heap held " + heap + " bytes for a cache of " + capacity
-          + " and " + (long) keys * (valueSize + 11) + " bytes of data");
+      assertTrue(
+          resident <= capacity + capacity / 2, "resident " + resident + " > capacity " + capacity);
+      assertTrue(
+          heap < capacity + (40 << 20),
+          "heap held "
+              + heap
+              + " bytes for a cache of "
+              + capacity
+              + " and "
+              + (long) keys * (valueSize + 11)
+              + " bytes of data");
       Random rnd = new Random(3);
       for (int j = 0; j < 20_000; j++) {
         int i = rnd.nextInt(keys);
@@ -140,8 +151,9 @@ class PageCacheTest {
       if (temporary) {
         long logical = (long) keys * (valueSize + 11);
         assertTrue(db.stats().checkpoints() > 0, "page-log growth started checkpoints");
-        assertTrue(db.sizeOnDisk() < 2 * logical, db.sizeOnDisk() + " bytes of files for "
-            + logical + " bytes of data");
+        assertTrue(
+            db.sizeOnDisk() < 2 * logical,
+            db.sizeOnDisk() + " bytes of files for " + logical + " bytes of data");
       }
     }
     if (temporary) {
@@ -153,8 +165,8 @@ class PageCacheTest {
    * Random inserts into a database many times the cache: every put loads an evicted leaf and
    * dirties it, faster than the images can be written out. Writers must then wait for eviction
    * (back pressure): before they did, the resident bytes of a 4 MiB cache reached 40 MiB here
-   * (measured; 169 MiB for a 32 MiB cache with 1.5M keys), now about 11 MiB at most, where
-   * writers start to wait at 8 MiB.
+   * (measured; 169 MiB for a 32 MiB cache with 1.5M keys), now about 11 MiB at most, where writers
+   * start to wait at 8 MiB.
    */
   @Test
   void randomInsertsBeyondTheCacheKeepItsBound() throws Exception {
@@ -174,8 +186,15 @@ class PageCacheTest {
           max = Math.max(max, db.cache().resident());
         }
       }
-      assertTrue(max <= bound, "resident bytes reached " + max + " for a cache of " + capacity
-          + " (bound " + bound + ")");
+      assertTrue(
+          max <= bound,
+          "resident bytes reached "
+              + max
+              + " for a cache of "
+              + capacity
+              + " (bound "
+              + bound
+              + ")");
       assertTrue(db.cache().evictions() > n / 4, "most puts found their leaf evicted");
       assertTrue(db.stats().evictionStalls() > 0, "the writer had to wait for eviction");
       assertEquals(keys.size(), db.size());
@@ -189,11 +208,11 @@ class PageCacheTest {
   }
 
   /**
-   * A cache too small for even the stubs and index nodes of the tree (1 MiB, tiny nodes): what
-   * no sweep can evict raises the eviction limit, so that an idle database does not sweep its
-   * whole table again and again (without that floor, the maintenance thread, which sweeps while
-   * the cache is over its limit, swept without pause: hundreds of sweeps in the half second
-   * below), and the data still reads back.
+   * A cache too small for even the stubs and index nodes of the tree (1 MiB, tiny nodes): what no
+   * sweep can evict raises the eviction limit, so that an idle database does not sweep its whole
+   * table again and again (without that floor, the maintenance thread, which sweeps while the cache
+   * is over its limit, swept without pause: hundreds of sweeps in the half second below), and the
+   * data still reads back.
    */
   @Test
   void aCacheSmallerThanTheStubsIsNotSweptWithoutPause() throws Exception {
@@ -206,8 +225,9 @@ class PageCacheTest {
       }
       db.checkpoint(false); // every leaf clean: what stays resident is what cannot be evicted
       db.evictAll();
-      assertTrue(db.cache().resident() > (1 << 20), "the stubs alone exceed the cache: "
-          + db.cache().resident());
+      assertTrue(
+          db.cache().resident() > (1 << 20),
+          "the stubs alone exceed the cache: " + db.cache().resident());
       long before = db.cache().sweeps();
       Thread.sleep(500);
       long idle = db.cache().sweeps() - before;
@@ -257,18 +277,19 @@ class PageCacheTest {
       assertEquals(keys, db.size());
     }
     double amplification = (double) onDisk / logical;
-    assertTrue(amplification <= 1.5, "space amplification " + amplification + " of " + logical
-        + " logical bytes:" + files);
+    assertTrue(
+        amplification <= 1.5,
+        "space amplification " + amplification + " of " + logical + " logical bytes:" + files);
   }
 
   /**
-   * A small database written over and over with the default settings (a checkpoint every 64 MiB
-   * of redo log): the space bound starts checkpoints long before that, so the files stay within
-   * the page log's 1.2 times the live data, the bound's 0.5 times and the few MiB of log a
-   * database keeps whatever its size. Before
-   * the bound drove checkpoints, these 200,000 writes took the files to 28 MB for 111 KB of
-   * data (measured: 56 MB after 400,000). It also reads sizeOnDisk() while checkpoints delete
-   * files, which used to throw for a file deleted between listing and measuring.
+   * A small database written over and over with the default settings (a checkpoint every 64 MiB of
+   * redo log): the space bound starts checkpoints long before that, so the files stay within the
+   * page log's 1.2 times the live data, the bound's 0.5 times and the few MiB of log a database
+   * keeps whatever its size. Before the bound drove checkpoints, these 200,000 writes took the
+   * files to 28 MB for 111 KB of data (measured: 56 MB after 400,000). It also reads sizeOnDisk()
+   * while checkpoints delete files, which used to throw for a file deleted between listing and
+   * measuring.
    */
   @Test
   void aSmallDatabaseWrittenOverAndOverStaysWithinTheSpaceBound() throws Exception {
@@ -285,11 +306,20 @@ class PageCacheTest {
       }
       assertTrue(db.stats().checkpoints() >= 3, "the bound started checkpoints");
     }
-    long allowed = (long) ((Config.DEFAULT_SPACE_AMPLIFICATION + 0.2) * logical * 1.1)
-        + Database.SPACE_FLOOR + (10L << 20); // the log's buffer and zeroing ahead (measured:
+    long allowed =
+        (long) ((Config.DEFAULT_SPACE_AMPLIFICATION + 0.2) * logical * 1.1)
+            + Database.SPACE_FLOOR
+            + (10L << 20); // the log's buffer and zeroing ahead (measured:
     // at most 6.0 MB in all), and what the writer adds while a checkpoint runs (no back pressure)
-    assertTrue(most <= allowed, "files reached " + most + " bytes for " + logical
-        + " logical bytes (allowed " + allowed + ")");
+    assertTrue(
+        most <= allowed,
+        "files reached "
+            + most
+            + " bytes for "
+            + logical
+            + " logical bytes (allowed "
+            + allowed
+            + ")");
   }
 
   @Test
@@ -297,8 +327,10 @@ class PageCacheTest {
     Config.Builder b = Config.builder().path(tmp.resolve("x"));
     assertEquals(1.1, b.spaceAmplification(1.1).build().spaceAmplification());
     for (double bad : new double[] {1.09, 0, -1, 10.5, Double.NaN}) {
-      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-          () -> b.spaceAmplification(bad), "spaceAmplification(" + bad + ")");
+      org.junit.jupiter.api.Assertions.assertThrows(
+          IllegalArgumentException.class,
+          () -> b.spaceAmplification(bad),
+          "spaceAmplification(" + bad + ")");
     }
   }
 }

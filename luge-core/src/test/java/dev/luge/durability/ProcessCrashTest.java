@@ -22,14 +22,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Kills a child JVM that is writing, with SIGKILL, at random moments (sometimes while it is still
- * opening and recovering), then reopens the database: every write acknowledged by a completed
- * flush is there, the sequential keys form a prefix (never a later write without an earlier one),
- * and the tree is sound. {@code -Dluge.crash.cycles} sets the number of kills.
+ * opening and recovering), then reopens the database: every write acknowledged by a completed flush
+ * is there, the sequential keys form a prefix (never a later write without an earlier one), and the
+ * tree is sound. {@code -Dluge.crash.cycles} sets the number of kills.
  */
 @Tag("slow") // left out of the quick tier (-Pquick)
 class ProcessCrashTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   static String key(long i) {
     return String.format("seq%09d", i);
@@ -42,47 +41,58 @@ class ProcessCrashTest {
       long next = Long.parseLong(args[1]);
       // Frequent checkpoints and a small cache: kills land in checkpoints, evictions and cleaning.
       // Every other opening deflates the images it writes, so the files mix both kinds.
-      try (Db db = Luge.open(Config.builder().path(dir).flushEveryMs(20)
-          .checkpointAfterBytes(256 << 10).cacheCapacity(1 << 20).compression(next % 2 == 1)
-          .build())) {
+      try (Db db =
+          Luge.open(
+              Config.builder()
+                  .path(dir)
+                  .flushEveryMs(20)
+                  .checkpointAfterBytes(256 << 10)
+                  .cacheCapacity(1 << 20)
+                  .compression(next % 2 == 1)
+                  .build())) {
         Tree noise = db.openTree("noise");
-        Thread other = new Thread(() -> {
-          Random rnd = new Random();
-          while (true) {
-            byte[] k = Bytes.utf8("n" + rnd.nextInt(500));
-            if (rnd.nextInt(3) == 0) {
-              noise.remove(k);
-            } else {
-              noise.put(k, new byte[rnd.nextInt(rnd.nextInt(10) == 0 ? 20_000 : 300)]);
-            }
-            if (rnd.nextInt(50) == 0) {
-              noise.scanPrefix(Bytes.utf8("n1")).count(); // iterators run meanwhile
-              try {
-                Thread.sleep(1); // keep the log, replayed in full at every open, small
-              } catch (InterruptedException e) {
-                return;
-              }
-            }
-          }
-        });
+        Thread other =
+            new Thread(
+                () -> {
+                  Random rnd = new Random();
+                  while (true) {
+                    byte[] k = Bytes.utf8("n" + rnd.nextInt(500));
+                    if (rnd.nextInt(3) == 0) {
+                      noise.remove(k);
+                    } else {
+                      noise.put(k, new byte[rnd.nextInt(rnd.nextInt(10) == 0 ? 20_000 : 300)]);
+                    }
+                    if (rnd.nextInt(50) == 0) {
+                      noise.scanPrefix(Bytes.utf8("n1")).count(); // iterators run meanwhile
+                      try {
+                        Thread.sleep(1); // keep the log, replayed in full at every open, small
+                      } catch (InterruptedException e) {
+                        return;
+                      }
+                    }
+                  }
+                });
         other.setDaemon(true);
         other.start();
         Tree batches = db.openTree("batches");
-        Thread batcher = new Thread(() -> {
-          for (long round = 0; ; round++) {
-            // Every batch sets all of its keys to the same value: whole batches leave them equal.
-            dev.luge.Batch b = new dev.luge.Batch();
-            for (int j = 0; j < 20; j++) {
-              b.put(Bytes.utf8("b" + j), Bytes.utf8("round" + round));
-            }
-            batches.apply(b);
-            try {
-              Thread.sleep(1);
-            } catch (InterruptedException e) {
-              return;
-            }
-          }
-        });
+        Thread batcher =
+            new Thread(
+                () -> {
+                  for (long round = 0; ; round++) {
+                    // Every batch sets all of its keys to the same value: whole batches leave them
+                    // equal.
+                    dev.luge.Batch b = new dev.luge.Batch();
+                    for (int j = 0; j < 20; j++) {
+                      b.put(Bytes.utf8("b" + j), Bytes.utf8("round" + round));
+                    }
+                    batches.apply(b);
+                    try {
+                      Thread.sleep(1);
+                    } catch (InterruptedException e) {
+                      return;
+                    }
+                  }
+                });
         batcher.setDaemon(true);
         batcher.start();
         System.out.println("open");
@@ -107,17 +117,26 @@ class ProcessCrashTest {
     Random rnd = new Random(42);
     long count = 0;
     for (int cycle = 0; cycle < cycles; cycle++) {
-      Process child = new ProcessBuilder(javaBin, "-ea", "-cp", System.getProperty("java.class.path"),
-          Writer.class.getName(), dir.toString(), Long.toString(count))
-          .redirectError(tmp.resolve("child-stderr").toFile()).start();
+      Process child =
+          new ProcessBuilder(
+                  javaBin,
+                  "-ea",
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  Writer.class.getName(),
+                  dir.toString(),
+                  Long.toString(count))
+              .redirectError(tmp.resolve("child-stderr").toFile())
+              .start();
       long acked = count - 1;
       int mode = rnd.nextInt(4);
       if (mode == 0) {
         // Kill while it opens and replays the log.
         Thread.sleep(rnd.nextInt(300));
       } else {
-        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
-            StandardCharsets.UTF_8));
+        BufferedReader out =
+            new BufferedReader(
+                new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         int acks = rnd.nextInt(mode == 1 ? 3 : 40);
         String line;
         while (acks > 0 && (line = out.readLine()) != null) {
@@ -127,19 +146,25 @@ class ProcessCrashTest {
           }
         }
       }
-      assertTrue(child.isAlive(), "cycle " + cycle + ": the child died by itself: "
-          + java.nio.file.Files.readString(tmp.resolve("child-stderr")));
+      assertTrue(
+          child.isAlive(),
+          "cycle "
+              + cycle
+              + ": the child died by itself: "
+              + java.nio.file.Files.readString(tmp.resolve("child-stderr")));
       child.destroyForcibly(); // SIGKILL
       assertTrue(child.waitFor(30, TimeUnit.SECONDS));
       try (Db db = Luge.open(dir)) {
         long n = 0;
         for (Entry e : db.scanPrefix(Bytes.utf8("seq"))) {
-          assertArrayEquals(Bytes.utf8(key(n)), e.key(), "cycle " + cycle + ": gap before key " + n);
+          assertArrayEquals(
+              Bytes.utf8(key(n)), e.key(), "cycle " + cycle + ": gap before key " + n);
           assertArrayEquals(Bytes.utf8("v" + n), e.value(), "cycle " + cycle);
           n++;
         }
-        assertTrue(n - 1 >= acked, "cycle " + cycle + ": acknowledged key " + acked
-            + " lost, recovered up to " + (n - 1));
+        assertTrue(
+            n - 1 >= acked,
+            "cycle " + cycle + ": acknowledged key " + acked + " lost, recovered up to " + (n - 1));
         assertTrue(n >= count, "cycle " + cycle + ": keys from earlier cycles lost");
         ((Database) db).engine().checkStructure();
         if (db.treeNames().contains("batches")) {
@@ -147,7 +172,8 @@ class ProcessCrashTest {
           for (Entry e : db.openTree("batches").all()) {
             values.add(Bytes.display(e.value()));
           }
-          assertTrue(values.size() <= 1, "cycle " + cycle + ": a batch was recovered in part: " + values);
+          assertTrue(
+              values.size() <= 1, "cycle " + cycle + ": a batch was recovered in part: " + values);
         }
         count = n;
       }

@@ -36,29 +36,31 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link Db#salvage} on real crashed databases (256 KiB segments, so that a little data fills
- * several of each log) damaged the ways a normal open refuses: a page segment deleted, a leaf
- * image with a flipped byte, the {@code CHECKPOINT} deleted, the newest redo segment cut or
- * deleted, the {@code HEADER} damaged. In each case the copy holds exactly the entries outside
- * the reported ranges (against a model of what was written), a replay of the redo log that is a
- * prefix of the writes after the checkpoint, the ranges and the log's end are reported as they
- * are, the copy opens and verifies, and not one byte of the damaged directory changes.
+ * several of each log) damaged the ways a normal open refuses: a page segment deleted, a leaf image
+ * with a flipped byte, the {@code CHECKPOINT} deleted, the newest redo segment cut or deleted, the
+ * {@code HEADER} damaged. In each case the copy holds exactly the entries outside the reported
+ * ranges (against a model of what was written), a replay of the redo log that is a prefix of the
+ * writes after the checkpoint, the ranges and the log's end are reported as they are, the copy
+ * opens and verifies, and not one byte of the damaged directory changes.
  */
 @Timeout(300) // a hang guard, not a time asserted
 class SalvageTest {
   private static final int SEGMENT = 256 << 10;
 
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   /** Three trees, a checkpoint, flushed writes and removes after it: a copy taken while open. */
   private static Path crashed;
+
   /** The default tree alone, two checkpoints (the second without cleaning), writes after. */
   private static Path crashedSingle;
 
   /** The trees of {@link #crashed} at its checkpoint, by name. */
   private static final Map<String, TreeMap<String, String>> atCheckpoint = new TreeMap<>();
+
   /** The writes after the checkpoint, in order (value null: a removal); one per key. */
   private static final List<Op> after = new ArrayList<>();
+
   /** The final contents of {@link #crashedSingle}'s default tree. */
   private static final TreeMap<String, String> single = new TreeMap<>();
 
@@ -73,8 +75,8 @@ class SalvageTest {
   static void build() throws IOException {
     Path live = tmp.resolve("live");
     SmallSegments.create(live, SEGMENT);
-    Config config = Config.builder().path(live).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    Config config =
+        Config.builder().path(live).flushEveryMs(0).checkpointAfterBytes(Long.MAX_VALUE).build();
     try (Db db = Luge.open(config)) {
       List<Tree> trees = List.of(db, db.openTree("users"), db.openTree("orders"));
       for (String t : TREES) {
@@ -109,8 +111,15 @@ class SalvageTest {
     // A 1 MiB cache for about 3 MB of entries, so that leaves are evicted (their images
     // written) before and after each checkpoint; deflated images, so that the page log is read
     // through them.
-    try (Db db = Luge.open(Config.builder().path(liveSingle).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).cacheCapacity(1 << 20).compression(true).build())) {
+    try (Db db =
+        Luge.open(
+            Config.builder()
+                .path(liveSingle)
+                .flushEveryMs(0)
+                .checkpointAfterBytes(Long.MAX_VALUE)
+                .cacheCapacity(1 << 20)
+                .compression(true)
+                .build())) {
       String pad = "x".repeat(100);
       for (int i = 0; i < 20_000; i++) {
         write(db, i, "first " + i + pad);
@@ -159,9 +168,9 @@ class SalvageTest {
   }
 
   /**
-   * Salvages {@code src} into a new directory, checking that no file of {@code src} changed,
-   * that the report's counts are the copy's and that the copy verifies; returns the report and
-   * the copy's contents.
+   * Salvages {@code src} into a new directory, checking that no file of {@code src} changed, that
+   * the report's counts are the copy's and that the copy verifies; returns the report and the
+   * copy's contents.
    */
   private static Salvaged salvage(Path src) throws Exception {
     Map<String, String> before = DbFiles.digests(src, true);
@@ -174,8 +183,12 @@ class SalvageTest {
       for (String name : db.treeNames()) {
         Tree t = name.equals(Db.DEFAULT_TREE) ? db : db.openTree(name);
         TreeMap<String, String> m = new TreeMap<>();
-        t.all().forEach(e -> m.put(new String(e.key(), StandardCharsets.UTF_8),
-            new String(e.value(), StandardCharsets.UTF_8)));
+        t.all()
+            .forEach(
+                e ->
+                    m.put(
+                        new String(e.key(), StandardCharsets.UTF_8),
+                        new String(e.value(), StandardCharsets.UTF_8)));
         got.put(name, m);
         assertEquals(m.size(), r.entries().get(name), name + ": " + r);
         total += m.size();
@@ -204,9 +217,8 @@ class SalvageTest {
   }
 
   /**
-   * How many writes after the checkpoint the copy holds, checking that they are a prefix of
-   * them and that nothing else differs from the checkpoint: the copy is the state after that
-   * prefix.
+   * How many writes after the checkpoint the copy holds, checking that they are a prefix of them
+   * and that nothing else differs from the checkpoint: the copy is the state after that prefix.
    */
   private static int prefix(Salvaged s) {
     int n = 0;
@@ -229,8 +241,9 @@ class SalvageTest {
 
   /** The leaves of every tree, parsed from {@code CHECKPOINT} (docs/FORMAT.md). */
   private static List<Leaf> leaves(Path dir) throws IOException {
-    ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve("CHECKPOINT")))
-        .order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.wrap(Files.readAllBytes(dir.resolve("CHECKPOINT")))
+            .order(ByteOrder.LITTLE_ENDIAN);
     int trees = b.getInt(68);
     b.position(72);
     List<Leaf> out = new ArrayList<>();
@@ -248,8 +261,14 @@ class SalvageTest {
       }
       for (int i = 0; i < count; i++) {
         Leaf l = these.get(i);
-        out.add(new Leaf(tree, l.lo, i + 1 < count ? these.get(i + 1).lo : null, l.location,
-            l.length, l.entries));
+        out.add(
+            new Leaf(
+                tree,
+                l.lo,
+                i + 1 < count ? these.get(i + 1).lo : null,
+                l.location,
+                l.length,
+                l.entries));
       }
     }
     return out;
@@ -266,8 +285,8 @@ class SalvageTest {
   }
 
   /**
-   * The copy holds exactly the checkpoint's entries outside the lost ranges, and inside them
-   * only the keys written after the checkpoint; then every write after it.
+   * The copy holds exactly the checkpoint's entries outside the lost ranges, and inside them only
+   * the keys written after the checkpoint; then every write after it.
    */
   private static void exactOutsideLostRanges(Salvaged s) {
     Map<String, TreeMap<String, String>> expected = afterWrites(after.size());
@@ -277,8 +296,12 @@ class SalvageTest {
     }
     for (String tree : TREES) {
       TreeMap<String, String> want = new TreeMap<>(expected.get(tree));
-      want.keySet().removeIf(k -> !writtenAfter.contains(tree + "/" + k)
-          && s.report.lost().stream().anyMatch(r -> r.tree().equals(tree) && inRange(k, r)));
+      want.keySet()
+          .removeIf(
+              k ->
+                  !writtenAfter.contains(tree + "/" + k)
+                      && s.report.lost().stream()
+                          .anyMatch(r -> r.tree().equals(tree) && inRange(k, r)));
       assertEquals(want, s.trees.get(tree), tree);
     }
   }
@@ -304,8 +327,13 @@ class SalvageTest {
     Path live = tmp.resolve("never");
     SmallSegments.create(live, SEGMENT);
     Map<String, TreeMap<String, String>> want = new TreeMap<>();
-    try (Db db = Luge.open(Config.builder().path(live).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).build())) {
+    try (Db db =
+        Luge.open(
+            Config.builder()
+                .path(live)
+                .flushEveryMs(0)
+                .checkpointAfterBytes(Long.MAX_VALUE)
+                .build())) {
       List<Tree> trees = List.of(db, db.openTree("a"), db.openTree("b"));
       for (Tree t : trees) {
         want.put(t.name(), new TreeMap<>());
@@ -320,8 +348,9 @@ class SalvageTest {
       assertFalse(Files.exists(d.resolve("CHECKPOINT")));
       Salvaged s = salvage(d);
       assertTrue(s.report.complete(), s.report.toString());
-      assertTrue(s.report.notes().stream().anyMatch(n -> n.contains("begins with its first"
-          + " segment")), s.report.notes().toString());
+      assertTrue(
+          s.report.notes().stream().anyMatch(n -> n.contains("begins with its first" + " segment")),
+          s.report.notes().toString());
       assertEquals(want, s.trees);
     }
   }
@@ -335,8 +364,12 @@ class SalvageTest {
     Files.write(c, b);
     Salvaged s = salvage(d);
     assertTrue(s.report.bestEffort(), s.report.toString());
-    assertTrue(s.report.notes().get(0).startsWith("CHECKPOINT unreadable: checkpoint checksum"
-        + " mismatch"), s.report.notes().toString());
+    assertTrue(
+        s.report
+            .notes()
+            .get(0)
+            .startsWith("CHECKPOINT unreadable: checkpoint checksum" + " mismatch"),
+        s.report.notes().toString());
     assertEquals(Map.of(Db.DEFAULT_TREE, single), s.trees);
   }
 
@@ -434,11 +467,19 @@ class SalvageTest {
     int n = prefix(s);
     assertTrue(n > 0 && n < after.size(), n + " of " + after.size());
     assertEquals(n, r.redo().records());
-    assertEquals(Long.parseLong(newest.substring(4, 20), 16), r.redo().end() / SEGMENT,
+    assertEquals(
+        Long.parseLong(newest.substring(4, 20), 16),
+        r.redo().end() / SEGMENT,
         "ends in the newest segment: " + r.redo());
     assertFalse(r.complete());
-    System.out.println("newest redo segment cut: " + r.summary() + " (" + n + " of "
-        + after.size() + " writes after the checkpoint)");
+    System.out.println(
+        "newest redo segment cut: "
+            + r.summary()
+            + " ("
+            + n
+            + " of "
+            + after.size()
+            + " writes after the checkpoint)");
   }
 
   @Test
@@ -483,8 +524,10 @@ class SalvageTest {
     assertThrows(CorruptionException.class, () -> Luge.open(copy(d)).close());
     Salvaged s = salvage(d);
     assertTrue(s.report.complete(), s.report.toString());
-    assertTrue(s.report.notes().stream().anyMatch(n -> n.startsWith("HEADER")
-        && n.contains("segment headers")), s.report.notes().toString());
+    assertTrue(
+        s.report.notes().stream()
+            .anyMatch(n -> n.startsWith("HEADER") && n.contains("segment headers")),
+        s.report.notes().toString());
     assertEquals(after.size(), prefix(s));
 
     Path gone = copy(crashed);
@@ -498,8 +541,8 @@ class SalvageTest {
   private static int deflatedImages(Path dir) throws IOException {
     int n = 0;
     for (String name : DbFiles.names(dir, "page-")) {
-      ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve(name)))
-          .order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer b =
+          ByteBuffer.wrap(Files.readAllBytes(dir.resolve(name))).order(ByteOrder.LITTLE_ENDIAN);
       long base = Long.parseLong(name.substring(5, 21), 16) * SEGMENT;
       for (int at = 64; at + 24 <= b.limit(); at += 8) {
         if (b.get(at + 4) == 16 && b.getLong(at + 8) == base + at && b.getInt(at + 20) == -2) {
@@ -523,8 +566,12 @@ class SalvageTest {
     assertTrue(r.lost().isEmpty(), r.lost().toString());
     assertFalse(r.redo().damaged(), r.redo().toString());
     assertEquals(Map.of(Db.DEFAULT_TREE, single), s.trees);
-    assertTrue(r.notes().stream().anyMatch(n -> n.matches("(?s).*rebuilt from (\\d+) of the"
-        + " (\\d+) leaf images.*") && !n.matches("(?s).*from (\\d+) of the \\1 leaf.*")),
+    assertTrue(
+        r.notes().stream()
+            .anyMatch(
+                n ->
+                    n.matches("(?s).*rebuilt from (\\d+) of the" + " (\\d+) leaf images.*")
+                        && !n.matches("(?s).*from (\\d+) of the \\1 leaf.*")),
         "older images were found and passed over: " + r.notes());
     System.out.println("single tree, CHECKPOINT deleted: " + r.summary() + "; " + r.notes());
   }
@@ -540,8 +587,8 @@ class SalvageTest {
     // The redo log names trees 0, 1 and 2 (users and orders were created before the
     // checkpoint, so only the checkpoint knew their names): each holds what was replayed.
     Map<String, TreeMap<String, String>> replayed = new TreeMap<>();
-    List<String> names = List.of(Db.DEFAULT_TREE, "__luge_salvaged_tree_1",
-        "__luge_salvaged_tree_2");
+    List<String> names =
+        List.of(Db.DEFAULT_TREE, "__luge_salvaged_tree_1", "__luge_salvaged_tree_2");
     for (String n : names) {
       replayed.put(n, new TreeMap<>());
     }
@@ -566,8 +613,13 @@ class SalvageTest {
       assertEquals(atCheckpoint.get(owner).get(e.getKey()), e.getValue(), e.getKey());
     }
     assertEquals(4, s.trees.size(), s.trees.keySet().toString());
-    System.out.println("three trees, CHECKPOINT deleted: " + r.summary() + "; " + images.size()
-        + " entries from images; " + r.notes());
+    System.out.println(
+        "three trees, CHECKPOINT deleted: "
+            + r.summary()
+            + "; "
+            + images.size()
+            + " entries from images; "
+            + r.notes());
   }
 
   @Test
@@ -612,5 +664,4 @@ class SalvageTest {
       db.put(Bytes.utf8("k"), Bytes.utf8("v"));
     }
   }
-
 }

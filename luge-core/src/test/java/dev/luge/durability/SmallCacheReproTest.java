@@ -17,18 +17,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The reported reproduction ({@code shared/repro/SmallCacheRepro.java}) as a test: random puts
- * of 16-byte keys and 100-byte values into a database many times larger than its cache, with
- * default settings otherwise, while two threads read keys already written; then every key
- * overwritten the same way; then a reopen that must find every entry with its last value.
+ * The reported reproduction ({@code shared/repro/SmallCacheRepro.java}) as a test: random puts of
+ * 16-byte keys and 100-byte values into a database many times larger than its cache, with default
+ * settings otherwise, while two threads read keys already written; then every key overwritten the
+ * same way; then a reopen that must find every entry with its last value.
  *
- * <p>{@code -Dluge.repro.runs=KEYS:CACHE_MIB,...} sets the runs; the default run does 100,000
- * keys with a 1 MiB cache (11 times the cache), the soak profile 1,000,000 keys with 8 MiB (14
- * times, the reported case) and 10,000,000 with 64 MiB.
+ * <p>{@code -Dluge.repro.runs=KEYS:CACHE_MIB,...} sets the runs; the default run does 100,000 keys
+ * with a 1 MiB cache (11 times the cache), the soak profile 1,000,000 keys with 8 MiB (14 times,
+ * the reported case) and 10,000,000 with 64 MiB.
  */
 class SmallCacheReproTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   static byte[] key(long a, long b) {
     return ByteBuffer.allocate(16).putLong(a).putLong(b).array();
@@ -61,23 +60,25 @@ class SmallCacheReproTest {
         Thread[] readers = new Thread[2];
         for (int t = 0; t < readers.length; t++) {
           SplittableRandom rr = new SplittableRandom(t);
-          readers[t] = new Thread(() -> {
-            try {
-              while (!done.get()) {
-                long w = written.get();
-                if (w == 0) {
-                  Thread.onSpinWait();
-                  continue;
-                }
-                int i = (int) rr.nextLong(w);
-                if (db.get(key(ka[i], kb[i])) == null) {
-                  throw new AssertionError("key " + i + " missing");
-                }
-              }
-            } catch (Throwable e) {
-              failure.compareAndSet(null, e);
-            }
-          });
+          readers[t] =
+              new Thread(
+                  () -> {
+                    try {
+                      while (!done.get()) {
+                        long w = written.get();
+                        if (w == 0) {
+                          Thread.onSpinWait();
+                          continue;
+                        }
+                        int i = (int) rr.nextLong(w);
+                        if (db.get(key(ka[i], kb[i])) == null) {
+                          throw new AssertionError("key " + i + " missing");
+                        }
+                      }
+                    } catch (Throwable e) {
+                      failure.compareAndSet(null, e);
+                    }
+                  });
           readers[t].start();
         }
         byte[] v = new byte[100];

@@ -8,27 +8,28 @@ import java.util.List;
 
 /**
  * The properties every fuzz test asserts of one decoding of one input: only the exceptions the
- * decoder declares for damage escape (never another {@link RuntimeException}, never an
- * {@link Error} such as {@code OutOfMemoryError} or {@code StackOverflowError}), and the thread
- * allocates no more than a bound that follows from the input's size. The third property, that
- * no input takes over a second, is the fuzzer's per-input timeout (docs/TESTING.md); nothing
- * here measures time.
+ * decoder declares for damage escape (never another {@link RuntimeException}, never an {@link
+ * Error} such as {@code OutOfMemoryError} or {@code StackOverflowError}), and the thread allocates
+ * no more than a bound that follows from the input's size. The third property, that no input takes
+ * over a second, is the fuzzer's per-input timeout (docs/TESTING.md); nothing here measures time.
  *
- * <p>Allocation is the current thread's allocated-bytes counter
- * ({@code com.sun.management.ThreadMXBean#getCurrentThreadAllocatedBytes}) around the decoding,
- * so what a decoder allocates on behalf of a length it read, and then drops, counts as much as
- * what it keeps. A decoding during which classes were loaded is measured again on a fresh
- * setup: loading a class, and while fuzzing instrumenting it, allocates in the loading thread,
- * once, far more than decoding does. The beans are reached reflectively: the tests compile
- * inside module {@code dev.luge}, which does not read {@code java.management}, and run on the
- * class path, where it is readable.
+ * <p>Allocation is the current thread's allocated-bytes counter ({@code
+ * com.sun.management.ThreadMXBean#getCurrentThreadAllocatedBytes}) around the decoding, so what a
+ * decoder allocates on behalf of a length it read, and then drops, counts as much as what it keeps.
+ * A decoding during which classes were loaded is measured again on a fresh setup: loading a class,
+ * and while fuzzing instrumenting it, allocates in the loading thread, once, far more than decoding
+ * does. The beans are reached reflectively: the tests compile inside module {@code dev.luge}, which
+ * does not read {@code java.management}, and run on the class path, where it is readable.
  */
 public final class FuzzChecks {
   private FuzzChecks() {}
 
   /** What the decoders of the database's files declare for damaged or hostile input. */
-  public static final List<Class<? extends Throwable>> DAMAGE = List.of(
-      CorruptionException.class, UnsupportedFormatException.class, LimitExceededException.class);
+  public static final List<Class<? extends Throwable>> DAMAGE =
+      List.of(
+          CorruptionException.class,
+          UnsupportedFormatException.class,
+          LimitExceededException.class);
 
   /** One decoding of one input. */
   @FunctionalInterface
@@ -56,11 +57,13 @@ public final class FuzzChecks {
     try {
       Class<?> factory = Class.forName("java.lang.management.ManagementFactory");
       THREADS = factory.getMethod("getThreadMXBean").invoke(null);
-      ALLOCATED = Class.forName("com.sun.management.ThreadMXBean")
-          .getMethod("getCurrentThreadAllocatedBytes");
+      ALLOCATED =
+          Class.forName("com.sun.management.ThreadMXBean")
+              .getMethod("getCurrentThreadAllocatedBytes");
       CLASSES = factory.getMethod("getClassLoadingMXBean").invoke(null);
-      LOADED = Class.forName("java.lang.management.ClassLoadingMXBean")
-          .getMethod("getTotalLoadedClassCount");
+      LOADED =
+          Class.forName("java.lang.management.ClassLoadingMXBean")
+              .getMethod("getTotalLoadedClassCount");
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -89,22 +92,22 @@ public final class FuzzChecks {
   }
 
   /**
-   * {@link #check(String, long, List, Setup)} for a decoding that changes nothing it reads, so
-   * that it can run again as it is.
+   * {@link #check(String, long, List, Setup)} for a decoding that changes nothing it reads, so that
+   * it can run again as it is.
    */
-  public static Throwable check(String what, long budget, List<Class<? extends Throwable>> declared,
-      Decoding decoding) {
+  public static Throwable check(
+      String what, long budget, List<Class<? extends Throwable>> declared, Decoding decoding) {
     return check(what, budget, declared, () -> decoding);
   }
 
   /**
    * Runs the decoding {@code setup} prepares: returns null if it completed, or the exception it
    * threw if that is an instance of one of {@code declared}; anything else that escapes, or an
-   * allocation above {@code budget} bytes (whether it completed or not), fails with an
-   * {@link AssertionError} naming {@code what}.
+   * allocation above {@code budget} bytes (whether it completed or not), fails with an {@link
+   * AssertionError} naming {@code what}.
    */
-  public static Throwable check(String what, long budget, List<Class<? extends Throwable>> declared,
-      Setup setup) {
+  public static Throwable check(
+      String what, long budget, List<Class<? extends Throwable>> declared, Setup setup) {
     for (int attempt = 0; ; attempt++) {
       Decoding decoding;
       try {
@@ -122,16 +125,28 @@ public final class FuzzChecks {
       }
       long used = allocated() - before;
       if (thrown != null && !declared(thrown, declared)) {
-        throw new AssertionError(what + " let an undeclared " + thrown.getClass().getName()
-            + " escape (declared: " + declared.stream().map(Class::getSimpleName).toList()
-            + "): " + thrown, thrown);
+        throw new AssertionError(
+            what
+                + " let an undeclared "
+                + thrown.getClass().getName()
+                + " escape (declared: "
+                + declared.stream().map(Class::getSimpleName).toList()
+                + "): "
+                + thrown,
+            thrown);
       }
       if (used > budget && loadedClasses() != classes && attempt < REMEASURES) {
         continue; // the classes it loaded took the memory: measure a run without that
       }
       if (used > budget) {
-        throw new AssertionError(what + " allocated " + used + " bytes, over its bound of "
-            + budget + (thrown == null ? "" : " (and then threw " + thrown + ")"), thrown);
+        throw new AssertionError(
+            what
+                + " allocated "
+                + used
+                + " bytes, over its bound of "
+                + budget
+                + (thrown == null ? "" : " (and then threw " + thrown + ")"),
+            thrown);
       }
       return thrown;
     }

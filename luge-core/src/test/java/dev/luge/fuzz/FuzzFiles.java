@@ -17,26 +17,27 @@ import java.util.zip.CRC32C;
  * reads them.
  *
  * <p>The layout is built for a byte-level mutator: each file is a section that starts with the
- * delimiter {@link #DELIMITER}, then the file's name, a space, its size in decimal and a
- * newline, then its content up to the next delimiter. A mutation inside one file's content
- * leaves the others as they are, erasing a section drops a file, and editing the digits cuts a
- * file short (a size below the content) or pads it with zeros (a size above it, as the redo
- * log's zeroed tail is stored: {@link #encode} leaves trailing zeros out and writes the size).
- * Names are free bytes, so a mutated digit renames a segment. Sections without a usable name are
- * skipped; of two sections with one name the later wins; bytes before the first delimiter are
- * ignored.
+ * delimiter {@link #DELIMITER}, then the file's name, a space, its size in decimal and a newline,
+ * then its content up to the next delimiter. A mutation inside one file's content leaves the others
+ * as they are, erasing a section drops a file, and editing the digits cuts a file short (a size
+ * below the content) or pads it with zeros (a size above it, as the redo log's zeroed tail is
+ * stored: {@link #encode} leaves trailing zeros out and writes the size). Names are free bytes, so
+ * a mutated digit renames a segment. Sections without a usable name are skipped; of two sections
+ * with one name the later wins; bytes before the first delimiter are ignored.
  *
- * <p>{@link #reseal} recomputes what a mutator cannot: the CRC32C checksums of every file kind,
- * and the LSN of each log record. Run on an undamaged file it changes nothing; on a mutated one
- * it lets the fuzzer reach the checks behind the checksums.
+ * <p>{@link #reseal} recomputes what a mutator cannot: the CRC32C checksums of every file kind, and
+ * the LSN of each log record. Run on an undamaged file it changes nothing; on a mutated one it lets
+ * the fuzzer reach the checks behind the checksums.
  */
 public final class FuzzFiles {
   private FuzzFiles() {}
 
   /** Starts each file's section. */
   public static final byte[] DELIMITER = "\n%LUGEFILE% ".getBytes(StandardCharsets.US_ASCII);
+
   /** A file is never padded or kept beyond this size, whatever its section says. */
   public static final int MAX_FILE = 1 << 20;
+
   /** The files of one input never add up to more than this. */
   public static final int MAX_TOTAL = 4 << 20;
 
@@ -99,8 +100,8 @@ public final class FuzzFiles {
         used--;
       }
       out.writeBytes(DELIMITER);
-      out.writeBytes((e.getKey() + " " + content.length + "\n")
-          .getBytes(StandardCharsets.ISO_8859_1));
+      out.writeBytes(
+          (e.getKey() + " " + content.length + "\n").getBytes(StandardCharsets.ISO_8859_1));
       out.write(content, 0, used);
     }
     return out.toByteArray();
@@ -135,10 +136,10 @@ public final class FuzzFiles {
   // ------------------------------------------------------------------ repairs
 
   /**
-   * Recomputes the checksums of every file of a database directory in place, and the LSNs of
-   * its log records (with the segment size that {@code HEADER} gives, if it gives a valid one):
-   * {@code HEADER}, {@code CHECKPOINT}, log segments ({@code seg-*}, {@code page-*}), batch
-   * files ({@code batch-*}) and the redo records that name them.
+   * Recomputes the checksums of every file of a database directory in place, and the LSNs of its
+   * log records (with the segment size that {@code HEADER} gives, if it gives a valid one): {@code
+   * HEADER}, {@code CHECKPOINT}, log segments ({@code seg-*}, {@code page-*}), batch files ({@code
+   * batch-*}) and the redo records that name them.
    */
   public static void reseal(Map<String, byte[]> files) {
     int segmentSize = 0;
@@ -207,10 +208,10 @@ public final class FuzzFiles {
 
   /**
    * A log segment whose first byte has LSN {@code base} (-1: leave the LSNs): its header's
-   * checksum, then each record's LSN and checksum, following the records' lengths from offset
-   * 64 as a reader does while they stay within the file; a witness record's slots too; and the
-   * length and checksum that a {@code BATCH_FILE} record gives of its batch file, when
-   * {@code files} holds that file.
+   * checksum, then each record's LSN and checksum, following the records' lengths from offset 64 as
+   * a reader does while they stay within the file; a witness record's slots too; and the length and
+   * checksum that a {@code BATCH_FILE} record gives of its batch file, when {@code files} holds
+   * that file.
    */
   public static void resealSegment(byte[] b, long base, Map<String, byte[]> files) {
     if (b.length < 64) {

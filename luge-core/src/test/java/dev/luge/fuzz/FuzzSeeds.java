@@ -31,8 +31,8 @@ import java.util.stream.Stream;
  * {@code timeout-*} and so on. Every input there is replayed by the default build.
  *
  * <p>Each fuzz test class writes its own seeds from these databases in a test that runs only with
- * {@code -Dluge.fuzz.writeSeeds=true}, and checks in every run that each seed still decodes
- * without an error, so that the seeds stay valid files as the format changes.
+ * {@code -Dluge.fuzz.writeSeeds=true}, and checks in every run that each seed still decodes without
+ * an error, so that the seeds stay valid files as the format changes.
  */
 public final class FuzzSeeds {
   private FuzzSeeds() {}
@@ -96,8 +96,13 @@ public final class FuzzSeeds {
   public static Map<String, byte[]> database(Sample sample, Path lockDir) throws IOException {
     SimulatedFileIo disk = new SimulatedFileIo();
     SmallSegments.create(disk, sample.segmentSize);
-    Config config = Config.builder().path(lockDir).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).compression(sample.compression).build();
+    Config config =
+        Config.builder()
+            .path(lockDir)
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .compression(sample.compression)
+            .build();
     Random rnd = new Random(sample.ordinal());
     SimulatedFileIo kept;
     try (Db db = Database.open(config, NODES, disk)) {
@@ -149,8 +154,8 @@ public final class FuzzSeeds {
    */
   public static Map<String, byte[]> format2Database() {
     Map<String, byte[]> files = new TreeMap<>();
-    for (String name : List.of("HEADER", "CHECKPOINT", "page-0000000000000000.log",
-        "seg-0000000000000004.log")) {
+    for (String name :
+        List.of("HEADER", "CHECKPOINT", "page-0000000000000000.log", "seg-0000000000000004.log")) {
       try (InputStream in = FuzzSeeds.class.getResourceAsStream("/format2-db/" + name)) {
         files.put(name, in.readAllBytes());
       } catch (IOException e) {
@@ -162,8 +167,13 @@ public final class FuzzSeeds {
 
   /** Where the inputs of {@code method} of {@code test} are kept in the source tree. */
   public static Path sourceDir(Class<?> test, String method) {
-    return Path.of("src", "test", "resources", test.getPackageName().replace('.', '/'),
-        test.getSimpleName() + "Inputs", method);
+    return Path.of(
+        "src",
+        "test",
+        "resources",
+        test.getPackageName().replace('.', '/'),
+        test.getSimpleName() + "Inputs",
+        method);
   }
 
   /** Writes the seeds {@code inputs} (name to bytes) of {@code method}, replacing its old seeds. */

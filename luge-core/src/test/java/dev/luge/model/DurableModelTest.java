@@ -27,23 +27,22 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The model test with a disk: seeded random sequences of writes (puts, removes, CAS, updates,
- * batches, polls, clears) mixed with {@code flush}, {@code checkpoint}, {@code evict},
- * {@code restart} (close and reopen) and {@code crash} (power loss in a random mode of the
- * simulated disk, then reopen) steps, against a {@link TreeMap} reference.
+ * batches, polls, clears) mixed with {@code flush}, {@code checkpoint}, {@code evict}, {@code
+ * restart} (close and reopen) and {@code crash} (power loss in a random mode of the simulated disk,
+ * then reopen) steps, against a {@link TreeMap} reference.
  *
- * <p>The reference knows what may have survived a crash: every state since the last completed
- * flush is possible (any later write may or may not have reached the disk, but only as a prefix
- * of the history). After a crash the recovered contents must be one of those states, and the
- * reference continues from it. A restart after a clean close must lose nothing. A failure names
- * its seed. {@code -Dluge.model.durableSequences} sets the number of sequences (default 150).
- * Odd seeds deflate leaf images ({@link Config.Builder#compression}) and draw values from four
- * byte values, so that the images do deflate and every eviction, reload and recovery reads them.
+ * <p>The reference knows what may have survived a crash: every state since the last completed flush
+ * is possible (any later write may or may not have reached the disk, but only as a prefix of the
+ * history). After a crash the recovered contents must be one of those states, and the reference
+ * continues from it. A restart after a clean close must lose nothing. A failure names its seed.
+ * {@code -Dluge.model.durableSequences} sets the number of sequences (default 150). Odd seeds
+ * deflate leaf images ({@link Config.Builder#compression}) and draw values from four byte values,
+ * so that the images do deflate and every eviction, reload and recovery reads them.
  */
 class DurableModelTest {
   static final int SEQUENCES = Integer.getInteger("luge.model.durableSequences", 150);
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
   void randomSequencesWithRestartsAndCrashes() {
@@ -81,8 +80,13 @@ class DurableModelTest {
     Random crashRnd = new Random(seed);
     BLinkTree.Options options = new BLinkTree.Options(128 + rnd.nextInt(900), 1 + rnd.nextInt(8));
     boolean compress = seed % 2 == 1;
-    Config config = Config.builder().path(tmp.resolve("m" + seed)).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).compression(compress).build();
+    Config config =
+        Config.builder()
+            .path(tmp.resolve("m" + seed))
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .compression(compress)
+            .build();
     SimulatedFileIo disk = new SimulatedFileIo();
     NavigableMap<byte[], byte[]> model = newMap();
     // Every state since the last durable point: what a crash may leave.
@@ -137,7 +141,8 @@ class DurableModelTest {
         } else if (op < 78) {
           what = "poll";
           boolean first = rnd.nextBoolean();
-          Map.Entry<byte[], byte[]> expected = first ? model.pollFirstEntry() : model.pollLastEntry();
+          Map.Entry<byte[], byte[]> expected =
+              first ? model.pollFirstEntry() : model.pollLastEntry();
           Entry got = first ? db.pollFirstEntry() : db.pollLastEntry();
           assertEquals(expected == null, got == null);
           if (got != null) {
@@ -161,12 +166,17 @@ class DurableModelTest {
           what = "restart";
           db.close();
           db = Database.open(config, options, disk);
-          assertTrue(same(model, contents(db)), "seed " + seed + ": a clean restart lost writes; "
-              + trail.subList(Math.max(0, trail.size() - 10), trail.size()));
+          assertTrue(
+              same(model, contents(db)),
+              "seed "
+                  + seed
+                  + ": a clean restart lost writes; "
+                  + trail.subList(Math.max(0, trail.size() - 10), trail.size()));
           possible.clear();
         } else {
           SimulatedFileIo.CrashMode mode =
-              SimulatedFileIo.CrashMode.values()[rnd.nextInt(SimulatedFileIo.CrashMode.values().length)];
+              SimulatedFileIo.CrashMode.values()[
+                  rnd.nextInt(SimulatedFileIo.CrashMode.values().length)];
           what = "crash " + mode;
           possible.add(copy(model));
           SimulatedFileIo crashed = disk.crash(mode, crashRnd);
@@ -180,9 +190,16 @@ class DurableModelTest {
               match = p;
             }
           }
-          assertTrue(match != null, "seed " + seed + ", step " + step + ": recovered "
-              + got.size() + " entries, a state that is not one since the last flush; "
-              + trail.subList(Math.max(0, trail.size() - 10), trail.size()));
+          assertTrue(
+              match != null,
+              "seed "
+                  + seed
+                  + ", step "
+                  + step
+                  + ": recovered "
+                  + got.size()
+                  + " entries, a state that is not one since the last flush; "
+                  + trail.subList(Math.max(0, trail.size() - 10), trail.size()));
           assertEquals(got.size(), db.size(), "seed " + seed + ": size() after recovery");
           model = copy(match);
           possible.clear();

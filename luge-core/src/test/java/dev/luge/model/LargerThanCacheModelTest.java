@@ -26,28 +26,28 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The model test at the ratio where users lost data: a database at least 20 times larger than
- * its cache (the 1 MiB minimum), on real files with 512 KiB segments so that checkpoints (every
- * 2 MiB of redo log, and whenever the space bound asks) roll, clean and delete page segments all
- * the time while writers evict and load leaves on their own threads.
+ * The model test at the ratio where users lost data: a database at least 20 times larger than its
+ * cache (the 1 MiB minimum), on real files with 512 KiB segments so that checkpoints (every 2 MiB
+ * of redo log, and whenever the space bound asks) roll, clean and delete page segments all the time
+ * while writers evict and load leaves on their own threads.
  *
  * <p>Seeded random puts of new keys, overwrites, removes, point reads and range scans, by one
  * writer or by two at once, against a {@link TreeMap}; after every phase the whole database is
  * compared with the model, and a checkpoint, a compaction or an eviction of everything may be
- * forced; the database is closed and reopened twice and compared again. With two writers each
- * owns the keys whose last byte has its parity, so that the final state does not depend on the
- * interleaving, and checks its own keys in its scans while the other writes between them.
- * {@code -Dluge.model.largeRuns} sets the seeds per shape (default 1).
+ * forced; the database is closed and reopened twice and compared again. With two writers each owns
+ * the keys whose last byte has its parity, so that the final state does not depend on the
+ * interleaving, and checks its own keys in its scans while the other writes between them. {@code
+ * -Dluge.model.largeRuns} sets the seeds per shape (default 1).
  */
 @Tag("slow") // left out of the quick tier (-Pquick)
 class LargerThanCacheModelTest {
   static final int RUNS = Integer.getInteger("luge.model.largeRuns", 1);
   static final long CACHE = 1 << 20;
+
   /** The logical bytes (keys and values) the fill writes: 24 times the cache. */
   static final long DATA = 24 * CACHE;
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
   void oneWriter() throws Exception {
@@ -69,8 +69,10 @@ class LargerThanCacheModelTest {
     final int writers;
     final SplittableRandom rnd;
     final NavigableMap<byte[], byte[]> model = new TreeMap<>(Arrays::compareUnsigned);
+
     /** The keys in the model, for picking one at random; {@code index} finds a key's place. */
     final List<byte[]> keys = new ArrayList<>();
+
     final Map<ByteBuffer, Integer> index = new java.util.HashMap<>();
     long bytes;
     long ops;
@@ -94,8 +96,10 @@ class LargerThanCacheModelTest {
 
     byte[] value() {
       int r = rnd.nextInt(100);
-      int len = r < 70 ? 20 + rnd.nextInt(180) : r < 95 ? 200 + rnd.nextInt(800)
-          : 1000 + rnd.nextInt(3000);
+      int len =
+          r < 70
+              ? 20 + rnd.nextInt(180)
+              : r < 95 ? 200 + rnd.nextInt(800) : 1000 + rnd.nextInt(3000);
       byte[] v = new byte[len];
       rnd.nextBytes(v);
       return v;
@@ -155,7 +159,10 @@ class LargerThanCacheModelTest {
           byte[] k = anyKey();
           byte[] v = value();
           byte[] old = db.put(k, v);
-          check(Arrays.equals(old, model.get(k)), where, "overwrite returned the wrong previous value");
+          check(
+              Arrays.equals(old, model.get(k)),
+              where,
+              "overwrite returned the wrong previous value");
           modelPut(k, v);
         } else if (op < 78) {
           byte[] k = anyKey();
@@ -177,11 +184,12 @@ class LargerThanCacheModelTest {
     void scan(Db db, String where) {
       byte[] from = rnd.nextBoolean() || keys.isEmpty() ? newKey() : anyKey();
       boolean descending = rnd.nextInt(4) == 0;
-      Iterator<Map.Entry<byte[], byte[]>> expected = (descending
-          ? model.headMap(from, true).descendingMap() : model.tailMap(from, true))
-          .entrySet().iterator();
-      Iterable<Entry> got = descending ? db.range(null, from).toInclusive(true).descending()
-          : db.range(from, null);
+      Iterator<Map.Entry<byte[], byte[]>> expected =
+          (descending ? model.headMap(from, true).descendingMap() : model.tailMap(from, true))
+              .entrySet()
+              .iterator();
+      Iterable<Entry> got =
+          descending ? db.range(null, from).toInclusive(true).descending() : db.range(from, null);
       int seen = 0;
       for (Entry e : got) {
         if (!mine(e.key())) {
@@ -209,8 +217,14 @@ class LargerThanCacheModelTest {
   private void run(long seed, int writers) throws Exception {
     Path dir = tmp.resolve("db-" + seed);
     SmallSegments.create(dir, 512 << 10);
-    Config config = Config.builder().path(dir).cacheCapacity(CACHE).flushEveryMs(20)
-        .checkpointAfterBytes(2 << 20).compression(seed % 2 == 1).build();
+    Config config =
+        Config.builder()
+            .path(dir)
+            .cacheCapacity(CACHE)
+            .flushEveryMs(20)
+            .checkpointAfterBytes(2 << 20)
+            .compression(seed % 2 == 1)
+            .build();
     SplittableRandom steps = new SplittableRandom(seed);
     List<Writer> ws = new ArrayList<>();
     for (int t = 0; t < writers; t++) {
@@ -257,7 +271,8 @@ class LargerThanCacheModelTest {
     }
     assertTrue(logical >= 20 * CACHE, name + ": the data is only " + logical + " bytes");
     assertTrue(checkpoints >= 10, name + ": only " + checkpoints + " checkpoints");
-    assertTrue(evictions > 10_000 && loads > 10_000,
+    assertTrue(
+        evictions > 10_000 && loads > 10_000,
         name + ": evictions " + evictions + ", loads " + loads);
   }
 
@@ -274,13 +289,15 @@ class LargerThanCacheModelTest {
     AtomicReference<Throwable> failure = new AtomicReference<>();
     List<Thread> threads = new ArrayList<>();
     for (Writer w : ws) {
-      Thread t = new Thread(() -> {
-        try {
-          work.run(w, db);
-        } catch (Throwable e) {
-          failure.compareAndSet(null, e);
-        }
-      });
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  work.run(w, db);
+                } catch (Throwable e) {
+                  failure.compareAndSet(null, e);
+                }
+              });
       threads.add(t);
       t.start();
     }
@@ -312,14 +329,22 @@ class LargerThanCacheModelTest {
       check(expected.hasNext(), where, "the database holds more entries than the model");
       Map.Entry<byte[], byte[]> m = expected.next();
       if (!Arrays.equals(m.getKey(), e.key())) {
-        throw new AssertionError(where + ": entry " + n + ": key " + dev.luge.Bytes.display(e.key())
-            + ", the model has " + dev.luge.Bytes.display(m.getKey()));
+        throw new AssertionError(
+            where
+                + ": entry "
+                + n
+                + ": key "
+                + dev.luge.Bytes.display(e.key())
+                + ", the model has "
+                + dev.luge.Bytes.display(m.getKey()));
       }
       check(Arrays.equals(m.getValue(), e.value()), where, "wrong value");
       n++;
     }
-    check(!expected.hasNext(), where, "the database holds " + n + " entries, the model "
-        + all.size());
+    check(
+        !expected.hasNext(),
+        where,
+        "the database holds " + n + " entries, the model " + all.size());
     assertEquals(all.size(), db.size(), where + ": size()");
   }
 }

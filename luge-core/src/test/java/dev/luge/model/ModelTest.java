@@ -84,20 +84,32 @@ class ModelTest {
         // Almost no empty leaf survives (each merges into a neighbour under the same parent; one
         // can remain where its parent cannot merge either), most index nodes go too, and the
         // height comes down (tiny nodes with long separators may hold only two children each).
-        if (leaves > 2L * Math.max(1, model.size()) + 2 || shrunk * 5 > grown
+        if (leaves > 2L * Math.max(1, model.size()) + 2
+            || shrunk * 5 > grown
             || widths.length > 2 + (64 - Long.numberOfLeadingZeros(leaves))) {
-          throw new AssertionError("seed " + seed + ": " + grown + " nodes at 3,000 keys, still "
-              + shrunk + " after deleting down to " + model.size() + " (options " + options
-              + ", level widths " + Arrays.toString(engine.levelWidths()) + ")");
+          throw new AssertionError(
+              "seed "
+                  + seed
+                  + ": "
+                  + grown
+                  + " nodes at 3,000 keys, still "
+                  + shrunk
+                  + " after deleting down to "
+                  + model.size()
+                  + " (options "
+                  + options
+                  + ", level widths "
+                  + Arrays.toString(engine.levelWidths())
+                  + ")");
         }
       }
     }
   }
 
   /**
-   * Drains tiny-node trees with polls from both ends while inserting at random places: every
-   * poll must find its entry in the first leaf it visits after merging the empty leaves in its
-   * way, never falling back to a removal validated across leaves.
+   * Drains tiny-node trees with polls from both ends while inserting at random places: every poll
+   * must find its entry in the first leaf it visits after merging the empty leaves in its way,
+   * never falling back to a removal validated across leaves.
    */
   @Test
   void pollsMergeEmptyLeavesAway() {
@@ -146,21 +158,22 @@ class ModelTest {
   static void run(long seed, int steps) {
     SplittableRandom rnd = new SplittableRandom(seed);
     int[] nodeBytes = {96, 160, 256, 1024, 8192};
-    BLinkTree.Options options = new BLinkTree.Options(
-        nodeBytes[rnd.nextInt(nodeBytes.length)], 1 + rnd.nextInt(8));
+    BLinkTree.Options options =
+        new BLinkTree.Options(nodeBytes[rnd.nextInt(nodeBytes.length)], 1 + rnd.nextInt(8));
     boolean smallAlphabet = rnd.nextBoolean();
     NavigableMap<byte[], byte[]> model = new TreeMap<>(Arrays::compareUnsigned);
     List<String> log = new ArrayList<>();
     try (Db db = Database.open(Config.builder().temporary(true).build(), options)) {
-      db.setMergeOperator((k, old, op) -> {
-        if (op.length == 0) {
-          return null;
-        }
-        byte[] out = old == null ? new byte[0] : old;
-        out = Arrays.copyOf(out, out.length + op.length);
-        System.arraycopy(op, 0, out, out.length - op.length, op.length);
-        return out.length > 12 ? Arrays.copyOfRange(out, out.length - 12, out.length) : out;
-      });
+      db.setMergeOperator(
+          (k, old, op) -> {
+            if (op.length == 0) {
+              return null;
+            }
+            byte[] out = old == null ? new byte[0] : old;
+            out = Arrays.copyOf(out, out.length + op.length);
+            System.arraycopy(op, 0, out, out.length - op.length, op.length);
+            return out.length > 12 ? Arrays.copyOfRange(out, out.length - 12, out.length) : out;
+          });
       for (int step = 0; step < steps; step++) {
         String op = step(db, model, rnd, smallAlphabet);
         log.add(op);
@@ -169,9 +182,16 @@ class ModelTest {
       assertSame(model, db.all(), "final contents");
     } catch (AssertionError | RuntimeException e) {
       int from = Math.max(0, log.size() - 12);
-      throw new AssertionError("model test failed: seed=" + seed + " options=" + options
-          + " smallAlphabet=" + smallAlphabet + "\nlast operations:\n  "
-          + String.join("\n  ", log.subList(from, log.size())), e);
+      throw new AssertionError(
+          "model test failed: seed="
+              + seed
+              + " options="
+              + options
+              + " smallAlphabet="
+              + smallAlphabet
+              + "\nlast operations:\n  "
+              + String.join("\n  ", log.subList(from, log.size())),
+          e);
     }
   }
 
@@ -199,7 +219,8 @@ class ModelTest {
     return v;
   }
 
-  static String step(Db db, NavigableMap<byte[], byte[]> model, SplittableRandom rnd, boolean small) {
+  static String step(
+      Db db, NavigableMap<byte[], byte[]> model, SplittableRandom rnd, boolean small) {
     byte[] k = key(rnd, small);
     String ks = Bytes.display(k);
     int r = rnd.nextInt(100);
@@ -246,15 +267,20 @@ class ModelTest {
       if (rnd.nextBoolean()) {
         assertArrayEquals(expect, db.merge(k, operand), "merge " + ks);
       } else {
-        byte[] before = db.getAndUpdate(k, cur -> {
-          if (operand.length == 0) {
-            return null;
-          }
-          byte[] out = cur == null ? new byte[0] : cur;
-          out = Arrays.copyOf(out, out.length + operand.length);
-          System.arraycopy(operand, 0, out, out.length - operand.length, operand.length);
-          return out.length > 12 ? Arrays.copyOfRange(out, out.length - 12, out.length) : out;
-        });
+        byte[] before =
+            db.getAndUpdate(
+                k,
+                cur -> {
+                  if (operand.length == 0) {
+                    return null;
+                  }
+                  byte[] out = cur == null ? new byte[0] : cur;
+                  out = Arrays.copyOf(out, out.length + operand.length);
+                  System.arraycopy(operand, 0, out, out.length - operand.length, operand.length);
+                  return out.length > 12
+                      ? Arrays.copyOfRange(out, out.length - 12, out.length)
+                      : out;
+                });
         assertArrayEquals(old, before, "getAndUpdate " + ks);
       }
       if (expect == null) {
@@ -268,12 +294,30 @@ class ModelTest {
       Map.Entry<byte[], byte[]> m;
       Entry e;
       switch (which) {
-        case 0 -> { m = model.lowerEntry(k); e = db.lowerEntry(k); }
-        case 1 -> { m = model.floorEntry(k); e = db.floorEntry(k); }
-        case 2 -> { m = model.ceilingEntry(k); e = db.ceilingEntry(k); }
-        case 3 -> { m = model.higherEntry(k); e = db.higherEntry(k); }
-        case 4 -> { m = model.firstEntry(); e = db.firstEntry(); }
-        default -> { m = model.lastEntry(); e = db.lastEntry(); }
+        case 0 -> {
+          m = model.lowerEntry(k);
+          e = db.lowerEntry(k);
+        }
+        case 1 -> {
+          m = model.floorEntry(k);
+          e = db.floorEntry(k);
+        }
+        case 2 -> {
+          m = model.ceilingEntry(k);
+          e = db.ceilingEntry(k);
+        }
+        case 3 -> {
+          m = model.higherEntry(k);
+          e = db.higherEntry(k);
+        }
+        case 4 -> {
+          m = model.firstEntry();
+          e = db.firstEntry();
+        }
+        default -> {
+          m = model.lastEntry();
+          e = db.lastEntry();
+        }
       }
       String name = new String[] {"lower", "floor", "ceiling", "higher", "first", "last"}[which];
       assertEntry(m, e, name + " " + ks);
@@ -314,14 +358,16 @@ class ModelTest {
         // The zero-copy scan must see exactly what iteration sees; stop early sometimes.
         int limit = rnd.nextInt(4) == 0 ? 1 + rnd.nextInt(4) : Integer.MAX_VALUE;
         List<Entry> seen = new ArrayList<>();
-        long visited = range.visit((kb, vb) -> {
-          byte[] kk = new byte[kb.remaining()];
-          kb.get(kk);
-          byte[] vv = new byte[vb.remaining()];
-          vb.get(vv);
-          seen.add(new Entry(kk, vv));
-          return seen.size() < limit;
-        });
+        long visited =
+            range.visit(
+                (kb, vb) -> {
+                  byte[] kk = new byte[kb.remaining()];
+                  kb.get(kk);
+                  byte[] vv = new byte[vb.remaining()];
+                  vb.get(vv);
+                  seen.add(new Entry(kk, vv));
+                  return seen.size() < limit;
+                });
         assertEquals(seen.size(), visited, desc0 + " visited count");
         List<Map.Entry<byte[], byte[]>> expected = prefixOf(sub, limit);
         assertEquals(expected.size(), seen.size(), desc0 + " visit count");
@@ -335,7 +381,8 @@ class ModelTest {
       NavigableMap<byte[], byte[]> sub = new TreeMap<>(Arrays::compareUnsigned);
       for (Map.Entry<byte[], byte[]> me : model.tailMap(prefix, true).entrySet()) {
         byte[] mk = me.getKey();
-        if (mk.length < prefix.length || !Arrays.equals(mk, 0, prefix.length, prefix, 0, prefix.length)) {
+        if (mk.length < prefix.length
+            || !Arrays.equals(mk, 0, prefix.length, prefix, 0, prefix.length)) {
           break;
         }
         sub.put(mk, me.getValue());
@@ -372,12 +419,15 @@ class ModelTest {
     if (m == null) {
       assertEquals(null, e, what);
     } else {
-      assertEquals(Bytes.display(m.getKey()) + "=" + Bytes.display(m.getValue()),
-          e == null ? "null" : e.toString(), what);
+      assertEquals(
+          Bytes.display(m.getKey()) + "=" + Bytes.display(m.getValue()),
+          e == null ? "null" : e.toString(),
+          what);
     }
   }
 
-  static void assertSame(NavigableMap<byte[], byte[]> expected, Iterable<Entry> actual, String what) {
+  static void assertSame(
+      NavigableMap<byte[], byte[]> expected, Iterable<Entry> actual, String what) {
     Iterator<Map.Entry<byte[], byte[]>> ei = expected.entrySet().iterator();
     Iterator<Entry> ai = actual.iterator();
     int i = 0;

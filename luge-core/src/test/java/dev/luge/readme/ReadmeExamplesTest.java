@@ -34,29 +34,31 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's examples, compiled and run. Each example is the code between a
- * {@code // README:name} line and a {@code // END} line below; {@link #readmeShowsTheseExamples}
- * fails if the README's copy of an example differs from the code here, so the README cannot
- * drift from what runs.
+ * The README's examples, compiled and run. Each example is the code between a comment "README:name"
+ * and a comment "END" below, kept out of the formatter so that its comments line up as in the
+ * README; {@link #readmeShowsTheseExamples} fails if the README's copy of an example differs from
+ * the code here, so the README cannot drift from what runs.
  */
 class ReadmeExamplesTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
   void open() {
     Path dir = tmp.resolve("luge-data");
+    // spotless:off (the README shows this code as it is here)
     // README:open
     Db db = Luge.open(dir);   // dir: a Path such as Path.of("luge-data"); created if missing
     // ... share db between threads for the life of the process ...
     db.close();               // or try-with-resources: Db is AutoCloseable
     // END
+    // spotless:on
     assertTrue(Files.isDirectory(dir));
   }
 
   @Test
   void basics() {
     try (Db db = Luge.open(tmp)) {
+      // spotless:off (the README shows this code as it is here)
       // README:basics
       db.put(utf8("user:1"), utf8("ada"));
       db.put(utf8("user:2"), utf8("grace"));
@@ -65,6 +67,7 @@ class ReadmeExamplesTest {
       db.remove(utf8("user:2"));
       boolean present = db.containsKey(utf8("user:2"));  // false
       // END
+      // spotless:on
       assertArrayEquals(utf8("ada"), name);
       assertArrayEquals(utf8("ada"), previous);
       assertFalse(present);
@@ -75,6 +78,7 @@ class ReadmeExamplesTest {
   @Test
   void trees() {
     try (Db db = Luge.open(tmp)) {
+      // spotless:off (the README shows this code as it is here)
       // README:trees
       Tree users = db.openTree("users");                  // created on first use
       Tree orders = db.openTree("orders");
@@ -83,6 +87,7 @@ class ReadmeExamplesTest {
       List<String> names = db.treeNames();                // [__luge_default, orders, users]
       db.dropTree("orders");
       // END
+      // spotless:on
       assertEquals(List.of(Db.DEFAULT_TREE, "orders", "users"), names);
       assertEquals(List.of(Db.DEFAULT_TREE, "users"), db.treeNames());
       assertArrayEquals(utf8("admin"), users.get(utf8("ada")));
@@ -95,6 +100,7 @@ class ReadmeExamplesTest {
       for (String k : List.of("a", "b", "c", "log:1", "log:2", "log:3")) {
         db.put(utf8(k), utf8(k.toUpperCase()));
       }
+      // spotless:off (the README shows this code as it is here)
       // README:ordered
       Entry first = db.firstEntry();                      // a=A
       Entry next = db.higherEntry(utf8("b"));             // c=C
@@ -111,6 +117,7 @@ class ReadmeExamplesTest {
           .collect(Collectors.toList());
       long visited = db.all().visit((key, value) -> true); // zero-copy scan: 6 entries, no copies
       // END
+      // spotless:on
       assertEquals("a=A", first.toString());
       assertEquals("c=C", next.toString());
       assertEquals("b=B", atOrBelow.toString());
@@ -123,6 +130,7 @@ class ReadmeExamplesTest {
   @Test
   void atomics() {
     try (Db db = Luge.open(tmp)) {
+      // spotless:off (the README shows this code as it is here)
       // README:atomics
       CasResult created = db.compareAndSet(utf8("lock"), null, utf8("owner-1"));  // absent -> set
       CasResult stolen = db.compareAndSet(utf8("lock"), null, utf8("owner-2"));   // fails
@@ -141,6 +149,7 @@ class ReadmeExamplesTest {
       });
       byte[] total = db.merge(utf8("bytes-in"), ByteBuffer.allocate(8).putLong(512).array());
       // END
+      // spotless:on
       assertTrue(created.succeeded());
       assertFalse(stolen.succeeded());
       assertArrayEquals(utf8("owner-1"), holder);
@@ -152,6 +161,7 @@ class ReadmeExamplesTest {
   @Test
   void subscriptions() throws Exception {
     try (Db db = Luge.open(tmp)) {
+      // spotless:off (the README shows this code as it is here)
       // README:subscriptions
       try (Subscriber events = db.watchPrefix(utf8("job:"))) {
         db.put(utf8("job:7"), utf8("queued"));
@@ -161,6 +171,7 @@ class ReadmeExamplesTest {
         Event removed = events.poll(1, TimeUnit.SECONDS); // Remove[job:7]
         Event none = events.poll(10, TimeUnit.MILLISECONDS); // null: nothing else under job:
         // END
+        // spotless:on
         assertEquals(new Event.Put(utf8("job:7"), utf8("queued")), put);
         assertEquals(new Event.Remove(utf8("job:7")), removed);
         assertNull(none);
@@ -171,12 +182,14 @@ class ReadmeExamplesTest {
   @Test
   void zeroCopy() {
     try (Db db = Luge.open(tmp)) {
+      // spotless:off (the README shows this code as it is here)
       // README:zerocopy
       ByteBuffer key = ByteBuffer.allocateDirect(16).put(utf8("sensor-42")).flip();
       db.put(key, ByteBuffer.wrap(utf8("21.5C")));          // no previous value returned, no copy of it
       ByteBuffer out = ByteBuffer.allocate(64);
       int length = db.get(key, out);                        // 5: copied into out, no byte[] made
       // END
+      // spotless:on
       assertEquals(5, length);
       byte[] v = new byte[length];
       out.get(v);
@@ -187,6 +200,7 @@ class ReadmeExamplesTest {
   @Test
   void typedViews() {
     try (Db db = Luge.open(tmp)) {
+      // spotless:off (the README shows this code as it is here)
       // README:typed
       ConcurrentNavigableMap<Long, String> events = db.openTree("events")
           .asMap(Codec.int64(), Codec.utf8());       // order-preserving codecs
@@ -197,6 +211,7 @@ class ReadmeExamplesTest {
       String atLeast10 = events.ceilingEntry(10L).getValue();    // "answer"
       SortedMap<Long, String> small = events.headMap(10L);       // {-5=before, 7=lucky}
       // END
+      // spotless:on
       assertEquals(-5L, firstKey);
       assertEquals("answer", atLeast10);
       assertEquals("{-5=before, 7=lucky}", small.toString());
@@ -206,6 +221,7 @@ class ReadmeExamplesTest {
   @Test
   void durability() {
     Path dir = tmp.resolve("durable");
+    // spotless:off (the README shows this code as it is here)
     // README:durability
     try (Db db = Luge.open(Config.builder().path(dir).flushEveryMs(500).build())) {
       db.put(utf8("order:17"), utf8("paid"));
@@ -215,6 +231,7 @@ class ReadmeExamplesTest {
       System.out.println(Bytes.display(db.get(utf8("order:17"))));   // paid
     }
     // END
+    // spotless:on
     try (Db db = Luge.open(dir)) {
       assertArrayEquals(utf8("paid"), db.get(utf8("order:17")));
     }
@@ -226,12 +243,14 @@ class ReadmeExamplesTest {
       db.put(utf8("account:a"), utf8("100"));
       db.put(utf8("account:b"), utf8("100"));
       db.put(utf8("pending:17"), utf8("a->b 10"));
+      // spotless:off (the README shows this code as it is here)
       // README:batch
       db.apply(new Batch()                             // all or none: in memory and after a crash
           .put(utf8("account:a"), utf8("90"))
           .put(utf8("account:b"), utf8("110"))
           .remove(utf8("pending:17")));
       // END
+      // spotless:on
       assertArrayEquals(utf8("90"), db.get(utf8("account:a")));
       assertArrayEquals(utf8("110"), db.get(utf8("account:b")));
       assertNull(db.get(utf8("pending:17")));
@@ -241,6 +260,7 @@ class ReadmeExamplesTest {
   @Test
   void largerThanMemory() {
     Path dir = tmp.resolve("cache");
+    // spotless:off (the README shows this code as it is here)
     // README:cache
     Config config = Config.builder()
         .path(dir)
@@ -252,6 +272,7 @@ class ReadmeExamplesTest {
       db.put(utf8("big"), new byte[1 << 20]);
     }
     // END
+    // spotless:on
     try (Db db = Luge.open(config)) {
       assertEquals(1 << 20, db.get(utf8("big")).length);
     }
@@ -263,17 +284,26 @@ class ReadmeExamplesTest {
     Path source = Path.of("src/test/java/dev/luge/readme/ReadmeExamplesTest.java");
     String code = Files.readString(source);
     String readme = Files.readString(Path.of("../README.md"));
-    Matcher m = Pattern.compile("(?m)^( *)// README:(\\w+)\\n(.*?)^ *// END$", Pattern.DOTALL).matcher(code);
+    Matcher m =
+        Pattern.compile("(?m)^( *)// README:(\\w+)\\n(.*?)^ *// END$", Pattern.DOTALL)
+            .matcher(code);
     int found = 0;
     while (m.find()) {
       found++;
       String indent = m.group(1);
-      String body = m.group(3).lines()
-          .map(l -> l.startsWith(indent) ? l.substring(indent.length()) : l.strip())
-          .collect(Collectors.joining("\n"));
-      assertTrue(readme.contains("```java\n" + body + "\n```"),
-          "README.md lacks the example '" + m.group(2) + "' exactly as in " + source
-              + ":\n" + body);
+      String body =
+          m.group(3)
+              .lines()
+              .map(l -> l.startsWith(indent) ? l.substring(indent.length()) : l.strip())
+              .collect(Collectors.joining("\n"));
+      assertTrue(
+          readme.contains("```java\n" + body + "\n```"),
+          "README.md lacks the example '"
+              + m.group(2)
+              + "' exactly as in "
+              + source
+              + ":\n"
+              + body);
     }
     assertEquals(11, found, "examples found in " + source);
   }

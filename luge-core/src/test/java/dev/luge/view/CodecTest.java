@@ -14,8 +14,9 @@ import org.junit.jupiter.api.Test;
 
 /** The built-in codecs: exact round trips, order preservation, typed errors on bad bytes. */
 class CodecTest {
-  static final long[] LONG_EDGES = {Long.MIN_VALUE, Long.MIN_VALUE + 1, -256, -1, 0, 1, 255, 256,
-      Long.MAX_VALUE - 1, Long.MAX_VALUE};
+  static final long[] LONG_EDGES = {
+    Long.MIN_VALUE, Long.MIN_VALUE + 1, -256, -1, 0, 1, 255, 256, Long.MAX_VALUE - 1, Long.MAX_VALUE
+  };
 
   @Test
   void int64RoundTripsAndKeepsOrder() {
@@ -24,7 +25,8 @@ class CodecTest {
       long a = i < LONG_EDGES.length ? LONG_EDGES[i] : rnd.nextLong();
       long b = rnd.nextInt(4) == 0 ? LONG_EDGES[rnd.nextInt(LONG_EDGES.length)] : rnd.nextLong();
       assertEquals(a, Codec.int64().decode(Codec.int64().encode(a)));
-      assertEquals(Integer.signum(Long.compare(a, b)),
+      assertEquals(
+          Integer.signum(Long.compare(a, b)),
           Integer.signum(Bytes.compare(Codec.int64().encode(a), Codec.int64().encode(b))),
           a + " vs " + b);
     }
@@ -38,7 +40,8 @@ class CodecTest {
       int a = i < edges.length ? edges[i] : rnd.nextInt();
       int b = rnd.nextInt();
       assertEquals(a, Codec.int32().decode(Codec.int32().encode(a)));
-      assertEquals(Integer.signum(Integer.compare(a, b)),
+      assertEquals(
+          Integer.signum(Integer.compare(a, b)),
           Integer.signum(Bytes.compare(Codec.int32().encode(a), Codec.int32().encode(b))));
     }
   }
@@ -51,8 +54,10 @@ class CodecTest {
       String b = randomString(rnd);
       assertEquals(a, Codec.utf8().decode(Codec.utf8().encode(a)));
       int byCodePoint = Integer.signum(compareCodePoints(a, b));
-      assertEquals(byCodePoint,
-          Integer.signum(Bytes.compare(Codec.utf8().encode(a), Codec.utf8().encode(b))), a + " vs " + b);
+      assertEquals(
+          byCodePoint,
+          Integer.signum(Bytes.compare(Codec.utf8().encode(a), Codec.utf8().encode(b))),
+          a + " vs " + b);
     }
   }
 
@@ -78,7 +83,8 @@ class CodecTest {
       UUID a = UUID.randomUUID();
       UUID b = i % 2 == 0 ? UUID.randomUUID() : new UUID(-1L, i);
       assertEquals(a, Codec.uuid().decode(Codec.uuid().encode(a)));
-      assertEquals(Integer.signum(a.toString().compareTo(b.toString())),
+      assertEquals(
+          Integer.signum(a.toString().compareTo(b.toString())),
           Integer.signum(Bytes.compare(Codec.uuid().encode(a), Codec.uuid().encode(b))));
     }
   }
@@ -97,8 +103,9 @@ class CodecTest {
     assertThrows(CodecException.class, () -> Codec.int64().decode(new byte[7]));
     assertThrows(CodecException.class, () -> Codec.int32().decode(new byte[5]));
     assertThrows(CodecException.class, () -> Codec.uuid().decode(new byte[15]));
-    CodecException e = assertThrows(CodecException.class,
-        () -> Codec.utf8().decode(new byte[] {(byte) 0xc3, (byte) 0x28}));
+    CodecException e =
+        assertThrows(
+            CodecException.class, () -> Codec.utf8().decode(new byte[] {(byte) 0xc3, (byte) 0x28}));
     assertEquals("not valid UTF-8: 0xc328", e.getMessage());
   }
 

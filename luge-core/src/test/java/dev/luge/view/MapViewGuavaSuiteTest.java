@@ -27,9 +27,9 @@ import org.junit.jupiter.api.BeforeAll;
 
 /**
  * Guava's collection test library, run against {@code tree.asMap(utf8, utf8)}: thousands of
- * contract tests of {@link ConcurrentNavigableMap}, its sub-maps, descending views, key sets,
- * entry sets and values, the suite Guava and Caffeine run against their own maps. The JUnit 3
- * suite runs inside one JUnit 5 test, which lists every failing case.
+ * contract tests of {@link ConcurrentNavigableMap}, its sub-maps, descending views, key sets, entry
+ * sets and values, the suite Guava and Caffeine run against their own maps. The JUnit 3 suite runs
+ * inside one JUnit 5 test, which lists every failing case.
  */
 class MapViewGuavaSuiteTest {
   private static Db db;
@@ -46,19 +46,19 @@ class MapViewGuavaSuiteTest {
   }
 
   static Test suite() {
-    return ConcurrentNavigableMapTestSuiteBuilder
-        .using(new TestStringSortedMapGenerator() {
-          @Override
-          protected SortedMap<String, String> create(Map.Entry<String, String>[] entries) {
-            // Every generated map is a fresh tree of the one database.
-            ConcurrentNavigableMap<String, String> map = db.openTree("t" + TREES.incrementAndGet())
-                .asMap(Codec.utf8(), Codec.utf8());
-            for (Map.Entry<String, String> e : entries) {
-              map.put(e.getKey(), e.getValue());
-            }
-            return map;
-          }
-        })
+    return ConcurrentNavigableMapTestSuiteBuilder.using(
+            new TestStringSortedMapGenerator() {
+              @Override
+              protected SortedMap<String, String> create(Map.Entry<String, String>[] entries) {
+                // Every generated map is a fresh tree of the one database.
+                ConcurrentNavigableMap<String, String> map =
+                    db.openTree("t" + TREES.incrementAndGet()).asMap(Codec.utf8(), Codec.utf8());
+                for (Map.Entry<String, String> e : entries) {
+                  map.put(e.getKey(), e.getValue());
+                }
+                return map;
+              }
+            })
         .named("Tree.asMap[utf8, utf8]")
         .withFeatures(
             MapFeature.GENERAL_PURPOSE,
@@ -71,28 +71,35 @@ class MapViewGuavaSuiteTest {
   void guavaConcurrentNavigableMapSuite() {
     TestResult result = new TestResult();
     List<String> failures = Collections.synchronizedList(new ArrayList<>());
-    result.addListener(new TestListener() {
-      @Override
-      public void addError(Test test, Throwable e) {
-        failures.add(test + ": " + e);
-      }
+    result.addListener(
+        new TestListener() {
+          @Override
+          public void addError(Test test, Throwable e) {
+            failures.add(test + ": " + e);
+          }
 
-      @Override
-      public void addFailure(Test test, AssertionFailedError e) {
-        failures.add(test + ": " + e);
-      }
+          @Override
+          public void addFailure(Test test, AssertionFailedError e) {
+            failures.add(test + ": " + e);
+          }
 
-      @Override
-      public void endTest(Test test) {}
+          @Override
+          public void endTest(Test test) {}
 
-      @Override
-      public void startTest(Test test) {}
-    });
+          @Override
+          public void startTest(Test test) {}
+        });
     Test suite = suite();
     suite.run(result);
     assertTrue(result.runCount() > 1000, "ran " + result.runCount() + " tests");
-    System.out.println("Guava testlib: " + result.runCount() + " cases run, " + failures.size() + " failed");
-    assertTrue(failures.isEmpty(), failures.size() + " of " + result.runCount()
-        + " Guava testlib cases failed:\n" + String.join("\n", failures.subList(0, Math.min(40, failures.size()))));
+    System.out.println(
+        "Guava testlib: " + result.runCount() + " cases run, " + failures.size() + " failed");
+    assertTrue(
+        failures.isEmpty(),
+        failures.size()
+            + " of "
+            + result.runCount()
+            + " Guava testlib cases failed:\n"
+            + String.join("\n", failures.subList(0, Math.min(40, failures.size()))));
   }
 }

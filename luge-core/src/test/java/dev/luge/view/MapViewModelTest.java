@@ -17,17 +17,17 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code asMap(int64, utf8)} against a {@link ConcurrentSkipListMap} over seeded random
- * operations, on tiny nodes so that the tree splits and merges underneath, through random
- * sub-map and descending views.
+ * {@code asMap(int64, utf8)} against a {@link ConcurrentSkipListMap} over seeded random operations,
+ * on tiny nodes so that the tree splits and merges underneath, through random sub-map and
+ * descending views.
  */
 class MapViewModelTest {
   @Test
   void agreesWithConcurrentSkipListMap() {
     for (long seed = 0; seed < 20; seed++) {
       SplittableRandom rnd = new SplittableRandom(seed);
-      try (Db db = Database.open(Config.builder().temporary(true).build(),
-          new BLinkTree.Options(128, 2))) {
+      try (Db db =
+          Database.open(Config.builder().temporary(true).build(), new BLinkTree.Options(128, 2))) {
         ConcurrentNavigableMap<Long, String> view = db.asMap(Codec.int64(), Codec.utf8());
         ConcurrentNavigableMap<Long, String> model = new ConcurrentSkipListMap<>();
         for (int step = 0; step < 3000; step++) {
@@ -57,15 +57,23 @@ class MapViewModelTest {
           switch (rnd.nextInt(12)) {
             case 0, 1, 2 -> assertEquals(m.put(k, v), t.put(k, v), what);
             case 3 -> assertEquals(m.remove(k), t.remove(k), what);
-            case 4 -> assertEquals(((ConcurrentNavigableMap<Long, String>) m).putIfAbsent(k, v),
-                ((ConcurrentNavigableMap<Long, String>) t).putIfAbsent(k, v), what);
-            case 5 -> assertEquals(((ConcurrentNavigableMap<Long, String>) m).replace(k, "v0", v),
-                ((ConcurrentNavigableMap<Long, String>) t).replace(k, "v0", v), what);
-            case 6 -> assertEquals(m.merge(k, v, String::concat), t.merge(k, v, String::concat), what);
+            case 4 ->
+                assertEquals(
+                    ((ConcurrentNavigableMap<Long, String>) m).putIfAbsent(k, v),
+                    ((ConcurrentNavigableMap<Long, String>) t).putIfAbsent(k, v),
+                    what);
+            case 5 ->
+                assertEquals(
+                    ((ConcurrentNavigableMap<Long, String>) m).replace(k, "v0", v),
+                    ((ConcurrentNavigableMap<Long, String>) t).replace(k, "v0", v),
+                    what);
+            case 6 ->
+                assertEquals(m.merge(k, v, String::concat), t.merge(k, v, String::concat), what);
             case 7 -> assertEquals(m.ceilingEntry(k), t.ceilingEntry(k), what);
             case 8 -> assertEquals(m.lowerKey(k), t.lowerKey(k), what);
             case 9 -> assertEquals(m.pollFirstEntry(), t.pollFirstEntry(), what);
-            case 10 -> assertEquals(m.headMap(k, true).toString(), t.headMap(k, true).toString(), what);
+            case 10 ->
+                assertEquals(m.headMap(k, true).toString(), t.headMap(k, true).toString(), what);
             default -> {
               assertEquals(m, t, what);
               assertEquals(m.hashCode(), t.hashCode(), what);

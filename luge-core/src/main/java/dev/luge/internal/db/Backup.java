@@ -17,9 +17,9 @@ import java.nio.file.Path;
 
 /**
  * {@code Db.backup}: a consistent copy of an open database while writers go on. The files are
- * copied with no checkpoint running (no file is deleted meanwhile), after a flush, and the redo
- * log only up to its durable end: the copy opens like the original after a crash at that
- * instant. A database without a redo log (temporary, read-only) is copied entry by entry.
+ * copied with no checkpoint running (no file is deleted meanwhile), after a flush, and the redo log
+ * only up to its durable end: the copy opens like the original after a crash at that instant. A
+ * database without a redo log (temporary, read-only) is copied entry by entry.
  */
 final class Backup {
   private Backup() {}
@@ -53,36 +53,41 @@ final class Backup {
       // stays put. A flush first makes every completed write durable, so the copy holds them.
       FileIo io = db.io();
       int segmentSize = db.header().segmentSize();
-      db.checkpointer().exclusive(live -> {
-        log.flush();
-        long durable = log.durableLsn();
-        long durableSegment = durable / segmentSize;
-        FileIo into = new DirectoryFileIo(to);
-        for (String name : io.list()) {
-          if (name.equals(DatabaseDirectory.LOCK_FILE) || name.endsWith(".tmp")) {
-            continue;
-          }
-          // Redo segments only up to the durable end: bytes past it may be a buffer being
-          // written right now, and half of it next to a later one would look like damage.
-          long seg = LogFormat.segmentNumber(name);
-          long limit = seg < 0 || seg < durableSegment ? Long.MAX_VALUE
-              : seg == durableSegment ? durable % segmentSize : -1;
-          if (limit >= 0) {
-            copyFile(io, name, into, limit);
-          }
-        }
-        into.syncDirectory();
-        return null;
-      });
+      db.checkpointer()
+          .exclusive(
+              live -> {
+                log.flush();
+                long durable = log.durableLsn();
+                long durableSegment = durable / segmentSize;
+                FileIo into = new DirectoryFileIo(to);
+                for (String name : io.list()) {
+                  if (name.equals(DatabaseDirectory.LOCK_FILE) || name.endsWith(".tmp")) {
+                    continue;
+                  }
+                  // Redo segments only up to the durable end: bytes past it may be a buffer being
+                  // written right now, and half of it next to a later one would look like damage.
+                  long seg = LogFormat.segmentNumber(name);
+                  long limit =
+                      seg < 0 || seg < durableSegment
+                          ? Long.MAX_VALUE
+                          : seg == durableSegment ? durable % segmentSize : -1;
+                  if (limit >= 0) {
+                    copyFile(io, name, into, limit);
+                  }
+                }
+                into.syncDirectory();
+                return null;
+              });
     } catch (IOException e) {
-      throw new LugeException("backup of " + db.path() + " to " + to + " failed: "
-          + e.getMessage(), e);
+      throw new LugeException(
+          "backup of " + db.path() + " to " + to + " failed: " + e.getMessage(), e);
     }
   }
 
   private static void copyFile(FileIo io, String name, FileIo target, long limit)
       throws IOException {
-    try (FileHandle from = io.open(name, false); FileHandle to = target.open(name, true)) {
+    try (FileHandle from = io.open(name, false);
+        FileHandle to = target.open(name, true)) {
       long size = Math.min(limit, from.size());
       ByteBuffer buf = ByteBuffer.allocate(1 << 20);
       for (long pos = 0; pos < size; ) {

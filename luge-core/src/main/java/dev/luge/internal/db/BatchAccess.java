@@ -4,8 +4,8 @@ import dev.luge.Batch;
 
 /**
  * How the database reads a {@link Batch}'s operations without copying them again: the batch's
- * accessors are package-private (users must not get at arrays the tree will store), so the
- * batch class registers this bridge when it loads. This package is not exported.
+ * accessors are package-private (users must not get at arrays the tree will store), so the batch
+ * class registers this bridge when it loads. This package is not exported.
  */
 public abstract class BatchAccess {
   private static volatile BatchAccess instance;

@@ -14,18 +14,20 @@ import java.util.function.Supplier;
 
 /**
  * Applies batches ({@code Tree.apply}) atomically: for recovery, one redo record holds every
- * operation (all or nothing at replay); for readers of single entries, a seqlock makes a read
- * that overlapped a batch run again ({@link #stable}); for writers, the key locks of all the
- * batch's keys keep them off its keys while it applies, so that the log order of every key is
- * its commit order, as for single writes.
+ * operation (all or nothing at replay); for readers of single entries, a seqlock makes a read that
+ * overlapped a batch run again ({@link #stable}); for writers, the key locks of all the batch's
+ * keys keep them off its keys while it applies, so that the log order of every key is its commit
+ * order, as for single writes.
  */
 final class BatchApplier {
   /** The largest batch: key and value bytes plus 8 per operation. */
   static final long MAX_BATCH = 1L << 30;
 
   private final Database db;
+
   /** Batches being applied, and a count bumped before and after each: readers' seqlock. */
   private final AtomicInteger active = new AtomicInteger();
+
   private final AtomicLong version = new AtomicLong();
 
   BatchApplier(Database db) {
@@ -33,11 +35,11 @@ final class BatchApplier {
   }
 
   /**
-   * Runs {@code read} so that it sees no batch half applied: a read that overlapped a batch is
-   * done again (batches are rare enough that readers almost never wait or retry).
+   * Runs {@code read} so that it sees no batch half applied: a read that overlapped a batch is done
+   * again (batches are rare enough that readers almost never wait or retry).
    */
   <T> T stable(Supplier<T> read) {
-    for (;;) {
+    for (; ; ) {
       long v = version.get();
       if (active.get() == 0) {
         T r = read.get();
@@ -52,8 +54,8 @@ final class BatchApplier {
 
   /**
    * Applies a batch to tree {@code t}: takes the key locks of all its keys (in order, so batches
-   * never deadlock), reserves one redo record holding every operation, applies them unlogged
-   * while readers are held off, and commits the record.
+   * never deadlock), reserves one redo record holding every operation, applies them unlogged while
+   * readers are held off, and commits the record.
    */
   void apply(TreeHandle t, NavigableMap<byte[], byte[]> ops, KeyLocks locks) {
     boolean[] stripes = new boolean[KeyLocks.STRIPES];
@@ -63,16 +65,15 @@ final class BatchApplier {
       size += 8 + e.getKey().length + (e.getValue() == null ? 0 : e.getValue().length);
     }
     if (size > MAX_BATCH) {
-      throw new LimitExceededException("batch of " + size + " bytes exceeds the limit of "
-          + MAX_BATCH + " bytes; split it");
+      throw new LimitExceededException(
+          "batch of " + size + " bytes exceeds the limit of " + MAX_BATCH + " bytes; split it");
     }
     int recordSize = (int) size;
     LogWriter w = db.log();
     locks.withStripes(stripes, () -> applyLocked(t, ops, w, recordSize));
   }
 
-  private void applyLocked(TreeHandle t, NavigableMap<byte[], byte[]> ops, LogWriter w,
-      int size) {
+  private void applyLocked(TreeHandle t, NavigableMap<byte[], byte[]> ops, LogWriter w, int size) {
     Reservation r = null;
     if (w != null && size <= w.maxPayload()) {
       r = w.reserve(RedoRecords.BATCH, size);

@@ -16,11 +16,11 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
- * The {@code CHECKPOINT} file: where recovery starts. It lists every tree and, for each, its
- * leaves in key order with the location of each leaf's image in the page log; recovery rebuilds
- * the trees from it without reading any image, then replays the redo log from
- * {@link #redoStart}. Replaced atomically by each checkpoint (temporary file, sync, rename,
- * directory sync). Layout in docs/FORMAT.md; all integers little-endian:
+ * The {@code CHECKPOINT} file: where recovery starts. It lists every tree and, for each, its leaves
+ * in key order with the location of each leaf's image in the page log; recovery rebuilds the trees
+ * from it without reading any image, then replays the redo log from {@link #redoStart}. Replaced
+ * atomically by each checkpoint (temporary file, sync, rename, directory sync). Layout in
+ * docs/FORMAT.md; all integers little-endian:
  *
  * <pre>
  *   0  8  magic "LUGECKPT"
@@ -42,18 +42,31 @@ import java.util.zip.CRC32C;
  * lies in was created durably before it was written, so recovery reports that segment missing
  * instead of taking its absence for an empty log.
  */
-record CheckpointFile(int version, long number, long redoStart, long pageEnd, long idLimit,
-    int nextTreeId, List<TreeEntry> trees) {
+record CheckpointFile(
+    int version,
+    long number,
+    long redoStart,
+    long pageEnd,
+    long idLimit,
+    int nextTreeId,
+    List<TreeEntry> trees) {
   static final String FILE = "CHECKPOINT";
   static final long MAGIC = 0x5450_4b43_4547_554CL; // "LUGECKPT" read little-endian
   static final int VERSION = 2;
+
   /** The largest id limit accepted: generateId hands out ids in blocks below it. */
   static final long MAX_ID_LIMIT = Long.MAX_VALUE / 2;
+
   /** The largest tree id: ids are ints, and a new tree takes the next. */
   static final int MAX_TREE_ID = Integer.MAX_VALUE - 1;
 
   /** A checkpoint of the current version. */
-  CheckpointFile(long number, long redoStart, long pageEnd, long idLimit, int nextTreeId,
+  CheckpointFile(
+      long number,
+      long redoStart,
+      long pageEnd,
+      long idLimit,
+      int nextTreeId,
       List<TreeEntry> trees) {
     this(VERSION, number, redoStart, pageEnd, idLimit, nextTreeId, trees);
   }
@@ -62,6 +75,7 @@ record CheckpointFile(int version, long number, long redoStart, long pageEnd, lo
   boolean vouchesRedoStart() {
     return version >= 2;
   }
+
   private static final int FIXED = 72;
 
   /** One tree: its id, name (empty for the default tree) and leaves. */
@@ -87,7 +101,10 @@ record CheckpointFile(int version, long number, long redoStart, long pageEnd, lo
       byte[] name = t.name.getBytes(StandardCharsets.UTF_8);
       b.putInt(t.id).putInt(name.length).put(name).putInt(t.leaves.size());
       for (LeafRef r : t.leaves) {
-        b.putInt(r.lo().length).put(r.lo()).putLong(r.location()).putInt(r.length())
+        b.putInt(r.lo().length)
+            .put(r.lo())
+            .putLong(r.location())
+            .putInt(r.length())
             .putInt(r.entries());
       }
     }
@@ -145,16 +162,18 @@ record CheckpointFile(int version, long number, long redoStart, long pageEnd, lo
     int nextTreeId = b.getInt(64);
     int treeCount = b.getInt(68);
     if (redoStart < 0 || pageEnd < 0) {
-      throw new CorruptionException(file, redoStart < 0 ? 40 : 48, "checkpoint with a negative"
-          + " log position (" + redoStart + ", " + pageEnd + ")");
+      throw new CorruptionException(
+          file,
+          redoStart < 0 ? 40 : 48,
+          "checkpoint with a negative" + " log position (" + redoStart + ", " + pageEnd + ")");
     }
     if (idLimit < 0 || idLimit > MAX_ID_LIMIT) {
-      throw new CorruptionException(file, 56, "checkpoint with id limit " + idLimit
-          + " outside 0.." + MAX_ID_LIMIT);
+      throw new CorruptionException(
+          file, 56, "checkpoint with id limit " + idLimit + " outside 0.." + MAX_ID_LIMIT);
     }
     if (nextTreeId < 1 || nextTreeId > MAX_TREE_ID) {
-      throw new CorruptionException(file, 64, "checkpoint with next tree id " + nextTreeId
-          + " outside 1.." + MAX_TREE_ID);
+      throw new CorruptionException(
+          file, 64, "checkpoint with next tree id " + nextTreeId + " outside 1.." + MAX_TREE_ID);
     }
     b.position(FIXED).limit(b.limit() - 4);
     if (treeCount < 1 || treeCount > b.remaining() / 12) {
@@ -171,8 +190,8 @@ record CheckpointFile(int version, long number, long redoStart, long pageEnd, lo
       byte[] name = bytes(b, file);
       int leafCount = need(b, 4, file).getInt();
       if (tid < 0 || tid >= nextTreeId || leafCount < 1 || leafCount > b.remaining() / 20) {
-        throw new CorruptionException(file, at, "checkpoint tree " + tid + " with " + leafCount
-            + " leaves");
+        throw new CorruptionException(
+            file, at, "checkpoint tree " + tid + " with " + leafCount + " leaves");
       }
       List<LeafRef> leaves = new ArrayList<>(leafCount);
       byte[] prev = null;
@@ -183,10 +202,16 @@ record CheckpointFile(int version, long number, long redoStart, long pageEnd, lo
         long location = b.getLong();
         int length = b.getInt();
         int entries = b.getInt();
-        if ((i == 0 && lo.length > 0) || (prev != null && Arrays.compareUnsigned(prev, lo) >= 0)
-            || location < 0 || length < 0 || entries < 0 || location > pageEnd - length) {
-          throw new CorruptionException(file, leafAt, "checkpoint leaf " + i + " of tree " + tid
-              + " is out of order or invalid");
+        if ((i == 0 && lo.length > 0)
+            || (prev != null && Arrays.compareUnsigned(prev, lo) >= 0)
+            || location < 0
+            || length < 0
+            || entries < 0
+            || location > pageEnd - length) {
+          throw new CorruptionException(
+              file,
+              leafAt,
+              "checkpoint leaf " + i + " of tree " + tid + " is out of order or invalid");
         }
         if (prev != null) {
           LeafRef last = leaves.remove(leaves.size() - 1);
@@ -196,10 +221,18 @@ record CheckpointFile(int version, long number, long redoStart, long pageEnd, lo
         prev = lo;
       }
       String treeName = new String(name, StandardCharsets.UTF_8);
-      if (!ids.add(tid) || !names.add(treeName) || (tid == 0) != treeName.isEmpty()
+      if (!ids.add(tid)
+          || !names.add(treeName)
+          || (tid == 0) != treeName.isEmpty()
           || (tid != 0 && TreeRegistry.nameProblem(treeName) != null)) {
-        throw new CorruptionException(file, at, "checkpoint lists tree " + tid + " ('" + treeName
-            + "') twice or under a name it cannot have");
+        throw new CorruptionException(
+            file,
+            at,
+            "checkpoint lists tree "
+                + tid
+                + " ('"
+                + treeName
+                + "') twice or under a name it cannot have");
       }
       trees.add(new TreeEntry(tid, treeName, leaves));
     }

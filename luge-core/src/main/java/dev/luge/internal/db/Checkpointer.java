@@ -20,18 +20,18 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongPredicate;
 
 /**
- * Writes checkpoints: images of every leaf changed since the last one, then the
- * {@code CHECKPOINT} file listing all leaves, then deletes the redo segments before it and the
- * page segments nothing refers to any more, cleaning sparse page segments on the way
- * ({@link CleaningPolicy}). Steps in fsync order, as docs/ARCHITECTURE.md numbers them:
+ * Writes checkpoints: images of every leaf changed since the last one, then the {@code CHECKPOINT}
+ * file listing all leaves, then deletes the redo segments before it and the page segments nothing
+ * refers to any more, cleaning sparse page segments on the way ({@link CleaningPolicy}). Steps in
+ * fsync order, as docs/ARCHITECTURE.md numbers them:
  *
  * <ol>
  *   <li>end the current page segment, so the ones before it can be chosen for cleaning;
- *   <li>end the current redo segment and sync it: every change logged before is in the trees
- *       (a record is committed only after its CAS), so replay may start after it;
+ *   <li>end the current redo segment and sync it: every change logged before is in the trees (a
+ *       record is committed only after its CAS), so replay may start after it;
  *   <li>append images of dirty leaves and of leaves in segments being cleaned;
- *   <li>sync the redo log (for the changes the walk saw) and the page log; mark the written
- *       leaves clean; move every image a page state still names in a segment about to go;
+ *   <li>sync the redo log (for the changes the walk saw) and the page log; mark the written leaves
+ *       clean; move every image a page state still names in a segment about to go;
  *   <li>write CHECKPOINT (temporary file, sync, rename, directory sync);
  *   <li>delete the redo segments before step 2 and the unreferenced page segments.
  * </ol>
@@ -42,18 +42,26 @@ import java.util.function.LongPredicate;
  */
 final class Checkpointer {
   private final Database db;
+
   /** Serialises checkpoints, and guards the fields below it; file deletions happen under it. */
   private final ReentrantLock lock = new ReentrantLock();
+
   private long number;
+
   /** Image bytes the last checkpoint refers to, by page-log segment. */
   private Map<Long, Long> liveBySegment = new HashMap<>();
+
   /** Redo-log bytes flushed when the last checkpoint began. */
   private volatile long redoBytesAtCheckpoint;
+
   /** Page-log bytes written when the last checkpoint ended (what drives a temporary database's). */
   private volatile long pageBytesAtCheckpoint;
+
   /** Live image bytes per entry at the last checkpoint. */
   private volatile double bytesPerEntry;
+
   private final AtomicLong count = new AtomicLong();
+
   /** Dropped trees whose pages wait for the checkpoint under way to finish. */
   private final List<BLinkTree> toReclaim = new ArrayList<>();
 
@@ -110,8 +118,8 @@ final class Checkpointer {
 
   /**
    * A checkpoint that cleans the page log down to {@code bound} times its live bytes. The live
-   * bytes per segment are known only at the end of a checkpoint: if they show the page log
-   * beyond its bound, a second round (cheap: few leaves changed since) cleans it.
+   * bytes per segment are known only at the end of a checkpoint: if they show the page log beyond
+   * its bound, a second round (cheap: few leaves changed since) cleans it.
    */
   void checkpoint(double bound) {
     try {
@@ -119,8 +127,13 @@ final class Checkpointer {
         once(bound);
       }
     } catch (IOException e) {
-      throw new DatabaseFailedException("a checkpoint of " + db.path() + " failed ("
-          + e.getMessage() + "); the database refuses further writes until it is reopened", e);
+      throw new DatabaseFailedException(
+          "a checkpoint of "
+              + db.path()
+              + " failed ("
+              + e.getMessage()
+              + "); the database refuses further writes until it is reopened",
+          e);
     }
   }
 
@@ -136,8 +149,8 @@ final class Checkpointer {
     lock.lock();
     try {
       long sealedBelow = p.roll();
-      Set<Long> victims = CleaningPolicy.victims(p.segmentSizes(), liveBySegment, sealedBelow,
-          bound);
+      Set<Long> victims =
+          CleaningPolicy.victims(p.segmentSizes(), liveBySegment, sealedBelow, bound);
       int segmentSize = p.segmentSize();
       LongPredicate moving = loc -> victims.contains(loc / segmentSize);
       long redoBytes = w == null ? 0 : w.bytesFlushed();
@@ -211,8 +224,8 @@ final class Checkpointer {
       assert nothingRefersTo(cache, freed, entries);
       p.delete(doomed);
       bytesPerEntry = entryCount == 0 ? 0 : (double) CleaningPolicy.sum(live) / entryCount;
-      return CleaningPolicy.beyondBound(CleaningPolicy.sum(p.segmentSizes()),
-          CleaningPolicy.sum(live), bound);
+      return CleaningPolicy.beyondBound(
+          CleaningPolicy.sum(p.segmentSizes()), CleaningPolicy.sum(live), bound);
     } catch (IOException | RuntimeException e) {
       db.fail(e);
       throw e;
@@ -226,8 +239,8 @@ final class Checkpointer {
    * The check, with assertions on (as in tests), that no page state in memory and no leaf of the
    * checkpoint just written refers to an image in a page segment about to be deleted.
    */
-  private static boolean nothingRefersTo(LeafCache cache, LongPredicate freed,
-      List<CheckpointFile.TreeEntry> entries) {
+  private static boolean nothingRefersTo(
+      LeafCache cache, LongPredicate freed, List<CheckpointFile.TreeEntry> entries) {
     String ref = cache.referenceTo(freed);
     if (ref != null) {
       throw new AssertionError("a page segment is being deleted while " + ref + " refers to it");
@@ -235,8 +248,11 @@ final class Checkpointer {
     for (CheckpointFile.TreeEntry t : entries) {
       for (BLinkTree.LeafRef r : t.leaves()) {
         if (freed.test(r.location())) {
-          throw new AssertionError("a page segment is being deleted while the checkpoint of tree "
-              + t.id() + " lists an image in it at " + r.location());
+          throw new AssertionError(
+              "a page segment is being deleted while the checkpoint of tree "
+                  + t.id()
+                  + " lists an image in it at "
+                  + r.location());
         }
       }
     }
@@ -256,11 +272,11 @@ final class Checkpointer {
   }
 
   /**
-   * Reclaims the dropped trees waiting, unless a checkpoint runs: that one calls this again once
-   * it has released the lock, so a drop that queued just before it ended is not left waiting.
+   * Reclaims the dropped trees waiting, unless a checkpoint runs: that one calls this again once it
+   * has released the lock, so a drop that queued just before it ended is not left waiting.
    */
   private void reclaimDropped() {
-    for (;;) {
+    for (; ; ) {
       synchronized (toReclaim) {
         if (toReclaim.isEmpty()) {
           return;

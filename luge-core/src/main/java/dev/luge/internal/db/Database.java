@@ -24,9 +24,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * An open database, and the {@link Db} its users hold: it opens and recovers the directory,
- * owns the parts that each do one job, and closes them. The {@code Db} methods of the default
- * tree are inherited from {@link TreeHandle}. The parts:
+ * An open database, and the {@link Db} its users hold: it opens and recovers the directory, owns
+ * the parts that each do one job, and closes them. The {@code Db} methods of the default tree are
+ * inherited from {@link TreeHandle}. The parts:
  *
  * <ul>
  *   <li>{@link DatabaseDirectory}: the directory, its lock and its {@code HEADER};
@@ -50,27 +50,40 @@ public final class Database extends TreeHandle implements Db {
   private final FileIo io;
   private final BLinkTree.Options options;
   private final LeafCache cache;
+
   /** Replaced once, during opening, when an older format is upgraded. */
   private volatile Header header;
+
   /** Batches too large for a log segment, each in a file of its own. */
   private final SideFiles sideFiles;
+
   private final TreeRegistry trees;
   private final RedoRecords redo;
   private final BatchApplier batches;
   private final Checkpointer checkpointer;
   private final Maintenance maintenance;
   private final IdAllocator ids;
+
   /** The redo log; null for temporary and read-only databases, which write none. */
   private volatile LogWriter log;
+
   /** The page log of leaf images. */
   private volatile PageLog pages;
+
   private volatile boolean closed;
+
   /** Records replayed at open, and whether that was a recovery from a crash. */
   private long replayed;
+
   private boolean recovered;
 
-  private Database(Config config, DatabaseDirectory directory, BLinkTree.Options options,
-      Header header, LeafCache cache, BLinkTree defaultTree) {
+  private Database(
+      Config config,
+      DatabaseDirectory directory,
+      BLinkTree.Options options,
+      Header header,
+      LeafCache cache,
+      BLinkTree defaultTree) {
     super(DEFAULT_TREE, 0, defaultTree, config.subscriberBuffer(), null);
     this.config = config;
     this.directory = directory;
@@ -109,8 +122,8 @@ public final class Database extends TreeHandle implements Db {
     FileIo io = directory.io;
     try {
       Header header = directory.openHeader(config);
-      CheckpointFile ckpt = config.temporary() ? null
-          : CheckpointFile.read(io, dir, header.databaseId());
+      CheckpointFile ckpt =
+          config.temporary() ? null : CheckpointFile.read(io, dir, header.databaseId());
       LeafCache cache = new LeafCache(new PageTable<>(), config.cacheCapacity());
       BLinkTree defaultTree = null;
       if (ckpt != null) {
@@ -120,8 +133,8 @@ public final class Database extends TreeHandle implements Db {
           }
         }
         if (defaultTree == null) {
-          throw new CorruptionException(dir.resolve(CheckpointFile.FILE), 68,
-              "checkpoint without the default tree");
+          throw new CorruptionException(
+              dir.resolve(CheckpointFile.FILE), 68, "checkpoint without the default tree");
         }
       } else {
         defaultTree = new BLinkTree(cache, options);
@@ -144,8 +157,8 @@ public final class Database extends TreeHandle implements Db {
   }
 
   /**
-   * After a failed open: stops the threads the logs started and closes their files, writing
-   * nothing (the database was not fully read, so no checkpoint may be written).
+   * After a failed open: stops the threads the logs started and closes their files, writing nothing
+   * (the database was not fully read, so no checkpoint may be written).
    */
   private void abandon() {
     closed = true;
@@ -187,7 +200,8 @@ public final class Database extends TreeHandle implements Db {
     PageLog p = pages;
     if (w != null && p != null && !w.isPoisoned()) {
       try {
-        checkpointer.checkpoint(CleaningPolicy.CLOSE_BOUND); // so that the next open replays nothing
+        checkpointer.checkpoint(
+            CleaningPolicy.CLOSE_BOUND); // so that the next open replays nothing
       } catch (RuntimeException e) {
         // The redo log still holds everything flushed; the next open replays it.
       }
@@ -428,20 +442,35 @@ public final class Database extends TreeHandle implements Db {
     checkOpen();
     long[] space;
     try {
-      space = checkpointer.exclusive(live -> {
-        PageLog p = pages;
-        Map<Long, Long> sizes = p == null ? Map.of() : p.segmentSizes();
-        return new long[] {CleaningPolicy.sum(live), CleaningPolicy.sum(sizes), sizes.size()};
-      });
+      space =
+          checkpointer.exclusive(
+              live -> {
+                PageLog p = pages;
+                Map<Long, Long> sizes = p == null ? Map.of() : p.segmentSizes();
+                return new long[] {
+                  CleaningPolicy.sum(live), CleaningPolicy.sum(sizes), sizes.size()
+                };
+              });
     } catch (IOException e) {
       throw new LugeException("cannot list " + dir + ": " + e, e);
     }
     LogWriter w = log;
     long syncs = w == null ? 0 : w.syncs();
     double meanSync = syncs == 0 ? 0 : w.syncNanos() / 1e3 / syncs;
-    return new Stats(cache.capacity(), cache.resident(), cache.leafReads(), cache.loads(),
-        cache.evictions(), cache.stalls(), sizeOnDisk(), space[0], space[1], (int) space[2],
-        checkpointer.count(), syncs, meanSync);
+    return new Stats(
+        cache.capacity(),
+        cache.resident(),
+        cache.leafReads(),
+        cache.loads(),
+        cache.evictions(),
+        cache.stalls(),
+        sizeOnDisk(),
+        space[0],
+        space[1],
+        (int) space[2],
+        checkpointer.count(),
+        syncs,
+        meanSync);
   }
 
   @Override

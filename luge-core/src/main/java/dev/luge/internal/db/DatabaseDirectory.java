@@ -24,29 +24,38 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The directory of an open database: created 0700 if new, locked for the life of the database,
- * its files reached through one {@link FileIo}, its {@code HEADER} checked or written, and, for
- * a temporary database, emptied at close.
+ * The directory of an open database: created 0700 if new, locked for the life of the database, its
+ * files reached through one {@link FileIo}, its {@code HEADER} checked or written, and, for a
+ * temporary database, emptied at close.
  *
  * <p>The lock is an OS file lock on {@code LOCK}: a writer takes it exclusively and read-only
- * openers share it, so a second opener (another process, or this one) fails fast with
- * {@link DatabaseLockedException} instead of corrupting data. The writer puts its pid in the
- * file, a hint for operators. A read-only opener of a directory it cannot write into, where no
- * {@code LOCK} was ever created, goes without: no writer can have created it either.
+ * openers share it, so a second opener (another process, or this one) fails fast with {@link
+ * DatabaseLockedException} instead of corrupting data. The writer puts its pid in the file, a hint
+ * for operators. A read-only opener of a directory it cannot write into, where no {@code LOCK} was
+ * ever created, goes without: no writer can have created it either.
  */
 final class DatabaseDirectory {
   static final String LOCK_FILE = "LOCK";
 
   final Path path;
   final FileIo io;
-  /** Whether this database created its directory (a temporary one deletes it, or else empties it). */
+
+  /**
+   * Whether this database created its directory (a temporary one deletes it, or else empties it).
+   */
   private final boolean created;
+
   private final boolean temporary;
   private final FileChannel lockChannel;
   private final FileLock lock;
 
-  private DatabaseDirectory(Path path, FileIo io, boolean created, boolean temporary,
-      FileChannel lockChannel, FileLock lock) {
+  private DatabaseDirectory(
+      Path path,
+      FileIo io,
+      boolean created,
+      boolean temporary,
+      FileChannel lockChannel,
+      FileLock lock) {
     this.path = path;
     this.io = io;
     this.created = created;
@@ -57,9 +66,9 @@ final class DatabaseDirectory {
 
   /**
    * Creates (if needed) and locks the directory {@code config} names, a fresh one under the
-   * system's temporary directory if it names none; the data files go through {@code files}
-   * instead of the directory itself if given (tests pass a simulated disk; the lock stays an OS
-   * lock in the real directory).
+   * system's temporary directory if it names none; the data files go through {@code files} instead
+   * of the directory itself if given (tests pass a simulated disk; the lock stays an OS lock in the
+   * real directory).
    */
   static DatabaseDirectory open(Config config, FileIo files) {
     Path dir = config.path();
@@ -72,8 +81,8 @@ final class DatabaseDirectory {
         dir = dir.toAbsolutePath();
         created = !Files.exists(dir);
         if (config.readOnly() && created) {
-          throw new LugeException("no Luge database in " + dir + " to open read-only (no such"
-              + " directory)");
+          throw new LugeException(
+              "no Luge database in " + dir + " to open read-only (no such" + " directory)");
         }
         if (config.temporary() && !created) {
           refuseNonEmpty(dir);
@@ -87,9 +96,10 @@ final class DatabaseDirectory {
     boolean readOnly = config.readOnly();
     FileChannel ch;
     try {
-      ch = readOnly && Files.exists(lockPath)
-          ? FileChannel.open(lockPath, StandardOpenOption.READ)
-          : openLockFile(lockPath);
+      ch =
+          readOnly && Files.exists(lockPath)
+              ? FileChannel.open(lockPath, StandardOpenOption.READ)
+              : openLockFile(lockPath);
     } catch (IOException e) {
       if (!readOnly) {
         throw new LugeException("cannot open lock file " + lockPath + ": " + e, e);
@@ -109,17 +119,28 @@ final class DatabaseDirectory {
       lock = ch.tryLock(0, Long.MAX_VALUE, readOnly);
     } catch (OverlappingFileLockException e) {
       closeQuietly(ch);
-      throw new DatabaseLockedException("database " + dir + " is already open in this process"
-          + " (lock file " + lockPath + "); share the open Db instead of opening it twice", e);
+      throw new DatabaseLockedException(
+          "database "
+              + dir
+              + " is already open in this process"
+              + " (lock file "
+              + lockPath
+              + "); share the open Db instead of opening it twice",
+          e);
     } catch (IOException e) {
       closeQuietly(ch);
       throw new LugeException("cannot lock " + lockPath + ": " + e, e);
     }
     if (lock == null) {
       closeQuietly(ch);
-      throw new DatabaseLockedException("database " + dir + " is open "
-          + (readOnly ? "for writing " : "") + "in another process (it holds the lock on "
-          + lockPath + ")");
+      throw new DatabaseLockedException(
+          "database "
+              + dir
+              + " is open "
+              + (readOnly ? "for writing " : "")
+              + "in another process (it holds the lock on "
+              + lockPath
+              + ")");
     }
     if (!readOnly) {
       try {
@@ -129,8 +150,8 @@ final class DatabaseDirectory {
         // The pid is only a hint for operators; the lock itself is what protects the data.
       }
     }
-    FileIo io = files != null ? files
-        : readOnly ? DirectoryFileIo.readOnly(dir) : new DirectoryFileIo(dir);
+    FileIo io =
+        files != null ? files : readOnly ? DirectoryFileIo.readOnly(dir) : new DirectoryFileIo(dir);
     if (config.temporary()) {
       io = new ScratchFileIo(io);
     }
@@ -138,8 +159,8 @@ final class DatabaseDirectory {
   }
 
   /**
-   * Checks the header of an existing database, or writes one for a new database. A directory
-   * with other files but no header is not a database, and is refused rather than written into.
+   * Checks the header of an existing database, or writes one for a new database. A directory with
+   * other files but no header is not a database, and is refused rather than written into.
    */
   Header openHeader(Config config) throws IOException {
     if (config.readOnly() && !io.exists(Header.FILE)) {
@@ -151,16 +172,26 @@ final class DatabaseDirectory {
       }
       Header existing = Header.read(io, path);
       if (config.segmentSize() != 0 && config.segmentSize() != existing.segmentSize()) {
-        throw new LugeException("segmentSize is fixed when a database is created: " + path
-            + " has segments of " + existing.segmentSize() + " bytes, the configuration asks for "
-            + config.segmentSize() + " (leave segmentSize unset to open it)");
+        throw new LugeException(
+            "segmentSize is fixed when a database is created: "
+                + path
+                + " has segments of "
+                + existing.segmentSize()
+                + " bytes, the configuration asks for "
+                + config.segmentSize()
+                + " (leave segmentSize unset to open it)");
       }
       return existing; // an older format is upgraded once it has been read back whole
     }
     for (String name : io.list()) {
       if (!name.equals(LOCK_FILE) && !name.equals(Header.FILE + ".tmp")) {
-        throw new LugeException(path + " is not a Luge database (it holds " + name
-            + " but no " + Header.FILE + " file); choose an empty or new directory");
+        throw new LugeException(
+            path
+                + " is not a Luge database (it holds "
+                + name
+                + " but no "
+                + Header.FILE
+                + " file); choose an empty or new directory");
       }
     }
     Header h = Header.fresh(config.segmentSize());
@@ -202,10 +233,12 @@ final class DatabaseDirectory {
 
   /** Opens (creating it 0600 where the file system has POSIX permissions) the lock file. */
   private static FileChannel openLockFile(Path lockPath) throws IOException {
-    Set<StandardOpenOption> options = EnumSet.of(StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE, StandardOpenOption.READ);
+    Set<StandardOpenOption> options =
+        EnumSet.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
     if (lockPath.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-      return FileChannel.open(lockPath, options,
+      return FileChannel.open(
+          lockPath,
+          options,
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     }
     return FileChannel.open(lockPath, options);
@@ -217,8 +250,8 @@ final class DatabaseDirectory {
       return;
     }
     try {
-      Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
-          PosixFilePermissions.fromString("rwx------")));
+      Files.createDirectories(
+          dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     } catch (UnsupportedOperationException e) {
       Files.createDirectories(dir);
     }
@@ -243,9 +276,13 @@ final class DatabaseDirectory {
     try (var existing = Files.list(dir)) {
       Optional<Path> first = existing.findFirst();
       if (first.isPresent()) {
-        throw new LugeException("a temporary database deletes its files when it closes, so it"
-            + " needs a new or empty directory; " + dir + " holds " + first.get().getFileName()
-            + " (leave out the path for a fresh one under the system's temporary directory)");
+        throw new LugeException(
+            "a temporary database deletes its files when it closes, so it"
+                + " needs a new or empty directory; "
+                + dir
+                + " holds "
+                + first.get().getFileName()
+                + " (leave out the path for a fresh one under the system's temporary directory)");
       }
     }
   }
@@ -253,21 +290,24 @@ final class DatabaseDirectory {
   /** Deletes {@code dir} and everything in it, or only what is in it if {@code keepDir}. */
   private static void deleteRecursively(Path dir, boolean keepDir) {
     try {
-      Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-          Files.delete(file);
-          return FileVisitResult.CONTINUE;
-        }
+      Files.walkFileTree(
+          dir,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+                throws IOException {
+              Files.delete(file);
+              return FileVisitResult.CONTINUE;
+            }
 
-        @Override
-        public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-          if (!keepDir || !d.equals(dir)) {
-            Files.delete(d);
-          }
-          return FileVisitResult.CONTINUE;
-        }
-      });
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+              if (!keepDir || !d.equals(dir)) {
+                Files.delete(d);
+              }
+              return FileVisitResult.CONTINUE;
+            }
+          });
     } catch (IOException e) {
       throw new LugeException("temporary database " + dir + " could not be deleted: " + e, e);
     }

@@ -22,9 +22,9 @@ import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
 
 /**
- * The export format: every tree and entry as a flat, checksummed stream, independent of the
- * on-disk format, so that any later version can import it (docs/FORMAT.md, "Export"). Integers
- * are big-endian ({@link DataOutputStream}):
+ * The export format: every tree and entry as a flat, checksummed stream, independent of the on-disk
+ * format, so that any later version can import it (docs/FORMAT.md, "Export"). Integers are
+ * big-endian ({@link DataOutputStream}):
  *
  * <pre>
  *   magic "LUGEXPRT", version (int32, 1)
@@ -41,8 +41,8 @@ final class Export {
 
   static long write(Db db, OutputStream sink) throws IOException {
     CRC32C crc = new CRC32C();
-    CheckedOutputStream checked = new CheckedOutputStream(new BufferedOutputStream(
-        nonClosing(sink), 1 << 16), crc);
+    CheckedOutputStream checked =
+        new CheckedOutputStream(new BufferedOutputStream(nonClosing(sink), 1 << 16), crc);
     DataOutputStream out = new DataOutputStream(checked);
     out.write(MAGIC);
     out.writeInt(VERSION);
@@ -73,8 +73,8 @@ final class Export {
 
   static long read(Db db, InputStream source) throws IOException {
     CRC32C crc = new CRC32C();
-    DataInputStream in = new DataInputStream(new CheckedInputStream(
-        new BufferedInputStream(source, 1 << 16), crc));
+    DataInputStream in =
+        new DataInputStream(new CheckedInputStream(new BufferedInputStream(source, 1 << 16), crc));
     long at = 0;
     try {
       byte[] magic = new byte[MAGIC.length];
@@ -84,13 +84,13 @@ final class Export {
       }
       int version = in.readInt();
       if (version != VERSION) {
-        throw new dev.luge.UnsupportedFormatException("the export stream", version, VERSION,
-            VERSION);
+        throw new dev.luge.UnsupportedFormatException(
+            "the export stream", version, VERSION, VERSION);
       }
       at = 12;
       Tree tree = null;
       long entries = 0;
-      for (;;) {
+      for (; ; ) {
         int tag = in.readByte();
         at++;
         if (tag == 'T') {
@@ -112,8 +112,13 @@ final class Export {
           int expected = (int) crc.getValue();
           int stored = in.readInt();
           if (count != entries || stored != expected) {
-            throw damaged(at, "export checksum or entry count mismatch (" + entries
-                + " entries read, " + count + " announced)");
+            throw damaged(
+                at,
+                "export checksum or entry count mismatch ("
+                    + entries
+                    + " entries read, "
+                    + count
+                    + " announced)");
           }
           return entries;
         } else {
@@ -129,12 +134,13 @@ final class Export {
   private static final int CHUNK = 1 << 16;
 
   /**
-   * A length-prefixed byte string, its length checked against {@code max} before allocating.
-   * The buffer starts at {@link #CHUNK} bytes at most and doubles as the bytes arrive, so a
-   * length that the stream does not back (a 16 MiB value in a stream cut short after a few
-   * bytes) costs what the stream holds, not what it claims.
+   * A length-prefixed byte string, its length checked against {@code max} before allocating. The
+   * buffer starts at {@link #CHUNK} bytes at most and doubles as the bytes arrive, so a length that
+   * the stream does not back (a 16 MiB value in a stream cut short after a few bytes) costs what
+   * the stream holds, not what it claims.
    */
-  private static byte[] bytes(DataInputStream in, int max, long at, String what) throws IOException {
+  private static byte[] bytes(DataInputStream in, int max, long at, String what)
+      throws IOException {
     int len = in.readInt();
     if (len < 0 || len > max) {
       throw damaged(at, what + " of " + len + " bytes");
@@ -150,11 +156,11 @@ final class Export {
   }
 
   /**
-   * The tree name in {@code bytes}, whose length field is at offset {@code at}, checked as
-   * {@link Db#openTree} checks names. A name the writer cannot have written is damage in the
-   * stream, so it is a {@link CorruptionException} naming the offset rather than the caller's
-   * argument error. Decoding is strict: a lenient decoder would turn bytes that are not UTF-8
-   * into U+FFFD and import the tree under a name that the stream does not hold.
+   * The tree name in {@code bytes}, whose length field is at offset {@code at}, checked as {@link
+   * Db#openTree} checks names. A name the writer cannot have written is damage in the stream, so it
+   * is a {@link CorruptionException} naming the offset rather than the caller's argument error.
+   * Decoding is strict: a lenient decoder would turn bytes that are not UTF-8 into U+FFFD and
+   * import the tree under a name that the stream does not hold.
    */
   private static String treeName(byte[] bytes, long at) {
     if (bytes.length == 0) {
@@ -163,11 +169,13 @@ final class Export {
     ByteBuffer in = ByteBuffer.wrap(bytes);
     String name;
     try {
-      name = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(in)
-          .toString();
+      name =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(in)
+              .toString();
     } catch (CharacterCodingException e) {
       // The decoder stops at the start of the first malformed sequence.
       throw damaged(at + 4 + in.position(), "a tree name that is not valid UTF-8");

@@ -8,18 +8,20 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
- * Hands out the ids of {@code Db.generateId}: unique and increasing for the life of the
- * database, across crashes. Ids are reserved durably in blocks of {@link #BLOCK} (an
- * {@code ID_RESERVE} redo record, flushed) before any of them is handed out, so that after a
- * crash the next open starts above every id ever returned; the checkpoint records the limit.
+ * Hands out the ids of {@code Db.generateId}: unique and increasing for the life of the database,
+ * across crashes. Ids are reserved durably in blocks of {@link #BLOCK} (an {@code ID_RESERVE} redo
+ * record, flushed) before any of them is handed out, so that after a crash the next open starts
+ * above every id ever returned; the checkpoint records the limit.
  */
 final class IdAllocator {
   /** Ids reserved per durable record. */
   static final long BLOCK = 1_000_000;
 
   private final Supplier<LogWriter> log;
+
   /** The next id to hand out. */
   private final AtomicLong next = new AtomicLong();
+
   /** Ids below this are reserved durably; guarded by this. */
   private long limit;
 
@@ -42,8 +44,8 @@ final class IdAllocator {
 
   /**
    * Hands out only ids at or above {@code floor} from now on, durably (the block from there is
-   * reserved and flushed at once): salvage carries a damaged database's id limit over to its
-   * copy, so that no id the damaged one handed out is handed out again.
+   * reserved and flushed at once): salvage carries a damaged database's id limit over to its copy,
+   * so that no id the damaged one handed out is handed out again.
    */
   synchronized void resumeAt(long floor) {
     next.accumulateAndGet(floor, Math::max);
@@ -57,7 +59,7 @@ final class IdAllocator {
 
   /** A new id. */
   long generate() {
-    for (;;) {
+    for (; ; ) {
       long id = next.get();
       if (id < reserved()) {
         if (next.compareAndSet(id, id + 1)) {
@@ -80,8 +82,8 @@ final class IdAllocator {
     }
     long upTo = from + BLOCK;
     if (upTo > CheckpointFile.MAX_ID_LIMIT) {
-      throw new LimitExceededException("generateId has handed out every id below " + from
-          + ", the most a database hands out");
+      throw new LimitExceededException(
+          "generateId has handed out every id below " + from + ", the most a database hands out");
     }
     LogWriter w = log.get();
     ByteBuffer p = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, upTo);

@@ -23,8 +23,8 @@ final class KeyRange implements Range {
   }
 
   /**
-   * The least key greater than every key that starts with {@code prefix}, or null if there is
-   * none (the prefix is empty or all 0xff bytes).
+   * The least key greater than every key that starts with {@code prefix}, or null if there is none
+   * (the prefix is empty or all 0xff bytes).
    */
   static byte[] successor(byte[] prefix) {
     for (int i = prefix.length - 1; i >= 0; i--) {
@@ -73,9 +73,12 @@ final class KeyRange implements Range {
 
   @Override
   public Stream<Entry> stream() {
-    return StreamSupport.stream(() -> Spliterators.spliteratorUnknownSize(iterator(),
-        Spliterator.ORDERED | Spliterator.DISTINCT | Spliterator.NONNULL),
-        Spliterator.ORDERED | Spliterator.DISTINCT | Spliterator.NONNULL, false);
+    return StreamSupport.stream(
+        () ->
+            Spliterators.spliteratorUnknownSize(
+                iterator(), Spliterator.ORDERED | Spliterator.DISTINCT | Spliterator.NONNULL),
+        Spliterator.ORDERED | Spliterator.DISTINCT | Spliterator.NONNULL,
+        false);
   }
 
   @Override

@@ -5,8 +5,8 @@ import dev.luge.internal.tree.LeafCache;
 
 /**
  * The background work of the page cache, on one thread: eviction when the cache is over its
- * capacity, and a checkpoint when {@code checkpointAfterBytes} of redo log were written since
- * the last one or the files would outgrow the space bound. A failure stops the database from
+ * capacity, and a checkpoint when {@code checkpointAfterBytes} of redo log were written since the
+ * last one or the files would outgrow the space bound. A failure stops the database from
  * acknowledging anything more (the logs refuse work until it is reopened).
  */
 final class Maintenance {
@@ -19,8 +19,10 @@ final class Maintenance {
   private final Database db;
   private final Object signal = new Object();
   private boolean wanted;
+
   /** Redo bytes written when {@link #afterLogWrite} last woke the thread. */
   private volatile long redoBytesAtWake;
+
   private Thread thread;
 
   Maintenance(Database db) {
@@ -57,9 +59,8 @@ final class Maintenance {
   }
 
   /**
-   * Wakes the thread at every MiB the redo log grows, so that the space bound is checked as the
-   * log grows rather than at its next timed look (50 ms, in which a fast writer logs several
-   * MiB).
+   * Wakes the thread at every MiB the redo log grows, so that the space bound is checked as the log
+   * grows rather than at its next timed look (50 ms, in which a fast writer logs several MiB).
    */
   void afterLogWrite(LogWriter w) {
     long written = w.bytesFlushed();
@@ -91,8 +92,10 @@ final class Maintenance {
         cache.evictIfNeeded();
         // A temporary database has no redo log: what its checkpoints are for is counting the
         // live images and freeing the segments evictions filled, so page-log growth drives them.
-        long written = w != null ? w.bytesFlushed() - checkpoints.redoBytesAtCheckpoint()
-            : db.pages().bytesWritten() - checkpoints.pageBytesAtCheckpoint();
+        long written =
+            w != null
+                ? w.bytesFlushed() - checkpoints.redoBytesAtCheckpoint()
+                : db.pages().bytesWritten() - checkpoints.pageBytesAtCheckpoint();
         if (written >= db.config().checkpointAfterBytes() || beyondSpaceBound(w)) {
           checkpoints.checkpoint(CleaningPolicy.SPACE_BOUND);
         }
@@ -108,19 +111,19 @@ final class Maintenance {
 
   /**
    * Whether the log written since the last checkpoint (redo log, and page-log growth from
-   * evictions) exceeds {@code Config.spaceAmplification - 1} times the live data, estimated as
-   * the entries now times the image bytes per entry the last checkpoint measured, and at least
-   * {@link #SPACE_FLOOR}. A checkpoint frees that log. Before the first checkpoint the floor
-   * alone decides, so that one measures the entries.
+   * evictions) exceeds {@code Config.spaceAmplification - 1} times the live data, estimated as the
+   * entries now times the image bytes per entry the last checkpoint measured, and at least {@link
+   * #SPACE_FLOOR}. A checkpoint frees that log. Before the first checkpoint the floor alone
+   * decides, so that one measures the entries.
    *
-   * <p>Why not the whole files against the bound: the page log already takes up to 1.2 times
-   * the live data between cleanings, and up to twice while a checkpoint writes the new images of
-   * the leaves it rewrites before the old ones can go; a redo allowance of what is left under
-   * the bound (a third of the live data) made a million keys overwritten at random checkpoint
-   * back to back (each one rewrites every leaf while the writer logs the next allowance), 34
-   * checkpoints where 4 had run, at 0.7 times the rate, and the files still reached 3.2 times
-   * the data at sampled instants. Bounding the log that a checkpoint frees is what keeps a small
-   * database that is written over and over near its size.
+   * <p>Why not the whole files against the bound: the page log already takes up to 1.2 times the
+   * live data between cleanings, and up to twice while a checkpoint writes the new images of the
+   * leaves it rewrites before the old ones can go; a redo allowance of what is left under the bound
+   * (a third of the live data) made a million keys overwritten at random checkpoint back to back
+   * (each one rewrites every leaf while the writer logs the next allowance), 34 checkpoints where 4
+   * had run, at 0.7 times the rate, and the files still reached 3.2 times the data at sampled
+   * instants. Bounding the log that a checkpoint frees is what keeps a small database that is
+   * written over and over near its size.
    */
   private boolean beyondSpaceBound(LogWriter w) {
     Checkpointer checkpoints = db.checkpointer();

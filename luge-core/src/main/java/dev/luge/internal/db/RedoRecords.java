@@ -9,18 +9,18 @@ import dev.luge.internal.tree.RedoLog;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiFunction;
 import java.util.NavigableMap;
+import java.util.function.BiFunction;
 
 /**
- * The records of the redo log above the log layer: their kinds, how each change is encoded
- * when it is logged, and how recovery replays them (layouts in docs/FORMAT.md). Records are
- * logical and idempotent (a put sets, a removal removes), so replaying changes a checkpoint
- * already holds is harmless. Every length read back is checked before it is used.
+ * The records of the redo log above the log layer: their kinds, how each change is encoded when it
+ * is logged, and how recovery replays them (layouts in docs/FORMAT.md). Records are logical and
+ * idempotent (a put sets, a removal removes), so replaying changes a checkpoint already holds is
+ * harmless. Every length read back is checked before it is used.
  */
 final class RedoRecords {
   static final byte TREE_CREATE = LogFormat.FIRST_USER_KIND;
@@ -103,8 +103,8 @@ final class RedoRecords {
   /** Damage in the record at {@code lsn}, naming its segment and offset. */
   CorruptionException badRecord(long lsn, String what) {
     int segmentSize = db.header().segmentSize();
-    return new CorruptionException(db.path().resolve(LogFormat.segmentName(lsn / segmentSize)),
-        lsn % segmentSize, what);
+    return new CorruptionException(
+        db.path().resolve(LogFormat.segmentName(lsn / segmentSize)), lsn % segmentSize, what);
   }
 
   /** What a record says, as {@link #decode} hands it over (each record checked whole first). */
@@ -129,12 +129,17 @@ final class RedoRecords {
   }
 
   /**
-   * Decodes the record of {@code kind} at {@code lsn}, checking every length against the record
-   * and the format's limits first, and hands what it says to {@code h}; damage is the
-   * {@link CorruptionException} {@code bad} makes. A batch file is read through {@code side}.
+   * Decodes the record of {@code kind} at {@code lsn}, checking every length against the record and
+   * the format's limits first, and hands what it says to {@code h}; damage is the {@link
+   * CorruptionException} {@code bad} makes. A batch file is read through {@code side}.
    */
-  static void decode(byte kind, long lsn, ByteBuffer payload, SideFiles side,
-      BiFunction<Long, String, CorruptionException> bad, Handler h) {
+  static void decode(
+      byte kind,
+      long lsn,
+      ByteBuffer payload,
+      SideFiles side,
+      BiFunction<Long, String, CorruptionException> bad,
+      Handler h) {
     ByteBuffer p = payload.slice().order(ByteOrder.LITTLE_ENDIAN);
     if (kind == ID_RESERVE) {
       if (p.remaining() != 8) {
@@ -142,8 +147,8 @@ final class RedoRecords {
       }
       long limit = p.getLong(0);
       if (limit < 0 || limit > CheckpointFile.MAX_ID_LIMIT) {
-        throw bad.apply(lsn, "id reservation up to " + limit + ", outside 0.."
-            + CheckpointFile.MAX_ID_LIMIT);
+        throw bad.apply(
+            lsn, "id reservation up to " + limit + ", outside 0.." + CheckpointFile.MAX_ID_LIMIT);
       }
       h.idReserve(limit);
       return;
@@ -157,8 +162,9 @@ final class RedoRecords {
     switch (kind) {
       case TREE_CREATE -> {
         if (id < 1 || id >= CheckpointFile.MAX_TREE_ID) {
-          throw bad.apply(lsn, "tree created with id " + id + ", outside 1.."
-              + (CheckpointFile.MAX_TREE_ID - 1));
+          throw bad.apply(
+              lsn,
+              "tree created with id " + id + ", outside 1.." + (CheckpointFile.MAX_TREE_ID - 1));
         }
         h.treeCreate(id, rest);
       }
@@ -166,12 +172,16 @@ final class RedoRecords {
       case PUT -> {
         ByteBuffer b = ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN);
         int keyLength = rest.length >= 4 ? b.getInt(0) : -1;
-        if (keyLength < 0 || keyLength > rest.length - 4 || keyLength > Tree.MAX_KEY_SIZE
+        if (keyLength < 0
+            || keyLength > rest.length - 4
+            || keyLength > Tree.MAX_KEY_SIZE
             || rest.length - 4 - keyLength > Tree.MAX_VALUE_SIZE) {
-          throw bad.apply(lsn, "put record with key length " + keyLength + " in "
-              + rest.length + " bytes");
+          throw bad.apply(
+              lsn, "put record with key length " + keyLength + " in " + rest.length + " bytes");
         }
-        h.write(id, Arrays.copyOfRange(rest, 4, 4 + keyLength),
+        h.write(
+            id,
+            Arrays.copyOfRange(rest, 4, 4 + keyLength),
             Arrays.copyOfRange(rest, 4 + keyLength, rest.length));
       }
       case REMOVE -> {
@@ -180,11 +190,11 @@ final class RedoRecords {
         }
         h.write(id, rest, null);
       }
-      case BATCH -> h.batch(id, batch(lsn, ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN),
-          bad), false);
+      case BATCH ->
+          h.batch(id, batch(lsn, ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN), bad), false);
       case BATCH_FILE -> {
-        ByteBuffer whole = side.read(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN), id,
-            lsn, bad);
+        ByteBuffer whole =
+            side.read(ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN), id, lsn, bad);
         whole.position(4); // past the tree id, checked by read
         h.batch(id, batch(lsn, whole.slice().order(ByteOrder.LITTLE_ENDIAN), bad), true);
       }
@@ -193,8 +203,8 @@ final class RedoRecords {
   }
 
   /** The operations of a batch record (its payload after the tree id), checked whole. */
-  private static List<byte[][]> batch(long lsn, ByteBuffer p,
-      BiFunction<Long, String, CorruptionException> bad) {
+  private static List<byte[][]> batch(
+      long lsn, ByteBuffer p, BiFunction<Long, String, CorruptionException> bad) {
     if (p.remaining() < 4) {
       throw bad.apply(lsn, "batch record of " + p.remaining() + " bytes");
     }
@@ -210,10 +220,21 @@ final class RedoRecords {
       }
       int kl = p.getInt();
       int vl = p.getInt();
-      if (kl < 0 || kl > Tree.MAX_KEY_SIZE || vl < -1 || vl > Tree.MAX_VALUE_SIZE
+      if (kl < 0
+          || kl > Tree.MAX_KEY_SIZE
+          || vl < -1
+          || vl > Tree.MAX_VALUE_SIZE
           || (long) kl + Math.max(vl, 0) > p.remaining()) {
-        throw bad.apply(lsn, "batch operation " + i + " with key " + kl + " and value " + vl
-            + " bytes in " + p.remaining());
+        throw bad.apply(
+            lsn,
+            "batch operation "
+                + i
+                + " with key "
+                + kl
+                + " and value "
+                + vl
+                + " bytes in "
+                + p.remaining());
       }
       byte[] k = new byte[kl];
       p.get(k);
@@ -233,51 +254,57 @@ final class RedoRecords {
   /** Applies one record read back from the redo log at recovery, to this database's trees. */
   void replay(byte kind, long lsn, ByteBuffer payload) {
     TreeRegistry trees = db.trees();
-    decode(kind, lsn, payload, db.sideFiles(), this::badRecord, new Handler() {
-      @Override
-      public void idReserve(long limit) {
-        db.ids().replayed(limit);
-      }
-
-      @Override
-      public void treeCreate(int id, byte[] name) {
-        trees.replayCreate(id, new String(name, StandardCharsets.UTF_8),
-            what -> badRecord(lsn, what));
-      }
-
-      @Override
-      public void treeDrop(int id) {
-        TreeHandle t = tree(id);
-        if (t != null) {
-          trees.replayDrop(t);
-        }
-      }
-
-      @Override
-      public void write(int treeId, byte[] key, byte[] value) {
-        TreeHandle t = tree(treeId);
-        if (t != null) {
-          t.engine().mutate(key, old -> value);
-        }
-      }
-
-      @Override
-      public void batch(int treeId, List<byte[][]> ops, boolean fromFile) {
-        if (fromFile) {
-          db.sideFiles().logged(db.sideFiles().lastRead(), lsn);
-        }
-        TreeHandle t = tree(treeId);
-        if (t != null) {
-          for (byte[][] op : ops) {
-            t.engine().mutate(op[0], old -> op[1]);
+    decode(
+        kind,
+        lsn,
+        payload,
+        db.sideFiles(),
+        this::badRecord,
+        new Handler() {
+          @Override
+          public void idReserve(long limit) {
+            db.ids().replayed(limit);
           }
-        }
-      }
 
-      /** The tree of a record; null for one that raced with the drop of its tree. */
-      private TreeHandle tree(int id) {
-        return trees.forRecord(id, what -> badRecord(lsn, what));
-      }
-    });
+          @Override
+          public void treeCreate(int id, byte[] name) {
+            trees.replayCreate(
+                id, new String(name, StandardCharsets.UTF_8), what -> badRecord(lsn, what));
+          }
+
+          @Override
+          public void treeDrop(int id) {
+            TreeHandle t = tree(id);
+            if (t != null) {
+              trees.replayDrop(t);
+            }
+          }
+
+          @Override
+          public void write(int treeId, byte[] key, byte[] value) {
+            TreeHandle t = tree(treeId);
+            if (t != null) {
+              t.engine().mutate(key, old -> value);
+            }
+          }
+
+          @Override
+          public void batch(int treeId, List<byte[][]> ops, boolean fromFile) {
+            if (fromFile) {
+              db.sideFiles().logged(db.sideFiles().lastRead(), lsn);
+            }
+            TreeHandle t = tree(treeId);
+            if (t != null) {
+              for (byte[][] op : ops) {
+                t.engine().mutate(op[0], old -> op[1]);
+              }
+            }
+          }
+
+          /** The tree of a record; null for one that raced with the drop of its tree. */
+          private TreeHandle tree(int id) {
+            return trees.forRecord(id, what -> badRecord(lsn, what));
+          }
+        });
   }
 }

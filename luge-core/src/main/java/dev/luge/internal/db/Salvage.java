@@ -10,9 +10,8 @@ import dev.luge.SalvageReport.LostRange;
 import dev.luge.SalvageReport.RedoEnd;
 import dev.luge.Tree;
 import dev.luge.UnsupportedFormatException;
-import dev.luge.internal.io.FileHandle;
-import dev.luge.internal.io.FileIo;
 import dev.luge.internal.io.DirectoryFileIo;
+import dev.luge.internal.io.FileIo;
 import dev.luge.internal.log.LogFormat;
 import dev.luge.internal.log.LogReader;
 import dev.luge.internal.pagecache.PageLog;
@@ -20,11 +19,9 @@ import dev.luge.internal.tree.BLinkTree.LeafRef;
 import dev.luge.internal.tree.LeafImages;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -37,28 +34,26 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.zip.CRC32C;
 
 /**
- * Copies every entry still readable from a damaged database into a new one, and reports what
- * could not be read ({@link Db#salvage}). It goes where a normal open refuses to: past a damaged
- * {@code HEADER} (the database id and segment size are then taken from the segment headers),
- * a missing or damaged {@code CHECKPOINT}, missing or damaged page segments and leaf images, and
- * damaged or missing redo segments.
+ * Copies every entry still readable from a damaged database into a new one, and reports what could
+ * not be read ({@link Db#salvage}). It goes where a normal open refuses to: past a damaged {@code
+ * HEADER} (the database id and segment size are then taken from the segment headers), a missing or
+ * damaged {@code CHECKPOINT}, missing or damaged page segments and leaf images, and damaged or
+ * missing redo segments.
  *
- * <p>With a readable checkpoint, every tree it lists is rebuilt from the leaf images that read
- * back (each one that does not is reported as its tree and key range, with the entries the
- * checkpoint says it held), then the redo log is replayed from the checkpoint's redo start up to
- * the first record that cannot be read. Without one, if the redo log still begins with its first
- * segment, it holds every write since the database was created and is replayed alone; otherwise
- * the trees are rebuilt, as well as can be, from every leaf image the page segments hold (the
- * image at the higher LSN winning where images overlap), and the redo log is replayed from its
- * first segment over them (docs/ARCHITECTURE.md, "Salvage").
+ * <p>With a readable checkpoint, every tree it lists is rebuilt from the leaf images that read back
+ * (each one that does not is reported as its tree and key range, with the entries the checkpoint
+ * says it held), then the redo log is replayed from the checkpoint's redo start up to the first
+ * record that cannot be read. Without one, if the redo log still begins with its first segment, it
+ * holds every write since the database was created and is replayed alone; otherwise the trees are
+ * rebuilt, as well as can be, from every leaf image the page segments hold (the image at the higher
+ * LSN winning where images overlap), and the redo log is replayed from its first segment over them
+ * (docs/ARCHITECTURE.md, "Salvage").
  *
- * <p>The damaged directory is read through a {@link DirectoryFileIo#readOnly}: no file there is opened
- * for writing, and its {@code LOCK}, when there is one, is held shared for the duration (as a
- * read-only open holds it), so that a process writing the database is not raced.
+ * <p>The damaged directory is read through a {@link DirectoryFileIo#readOnly}: no file there is
+ * opened for writing, and its {@code LOCK}, when there is one, is held shared for the duration (as
+ * a read-only open holds it), so that a process writing the database is not raced.
  */
 public final class Salvage {
   /**
@@ -86,8 +81,7 @@ public final class Salvage {
   }
 
   /**
-   * Salvages {@code damaged} into {@code target}, a new or empty directory; see
-   * {@link Db#salvage}.
+   * Salvages {@code damaged} into {@code target}, a new or empty directory; see {@link Db#salvage}.
    */
   public static SalvageReport run(Path damaged, Path target) {
     Path src = damaged.toAbsolutePath().normalize();
@@ -103,12 +97,23 @@ public final class Salvage {
         try {
           lock = lockChannel.tryLock(0, Long.MAX_VALUE, true);
         } catch (OverlappingFileLockException e) {
-          throw new DatabaseLockedException("database " + src + " is open in this process (lock"
-              + " file " + lockPath + "); close it before salvaging it", e);
+          throw new DatabaseLockedException(
+              "database "
+                  + src
+                  + " is open in this process (lock"
+                  + " file "
+                  + lockPath
+                  + "); close it before salvaging it",
+              e);
         }
         if (lock == null) {
-          throw new DatabaseLockedException("database " + src + " is open for writing in another"
-              + " process (it holds the lock on " + lockPath + "); stop it before salvaging");
+          throw new DatabaseLockedException(
+              "database "
+                  + src
+                  + " is open for writing in another"
+                  + " process (it holds the lock on "
+                  + lockPath
+                  + "); stop it before salvaging");
         }
       }
       Salvage s = new Salvage(src, dst);
@@ -135,12 +140,18 @@ public final class Salvage {
       throw new LugeException("no Luge database in " + src + " (no such directory)");
     }
     try (var files = Files.list(src)) {
-      boolean any = files.map(f -> f.getFileName().toString()).anyMatch(n -> n.equals(Header.FILE)
-          || n.equals(CheckpointFile.FILE) || LogFormat.segmentNumber(LogFormat.REDO, n) >= 0
-          || LogFormat.segmentNumber(LogFormat.PAGES, n) >= 0);
+      boolean any =
+          files
+              .map(f -> f.getFileName().toString())
+              .anyMatch(
+                  n ->
+                      n.equals(Header.FILE)
+                          || n.equals(CheckpointFile.FILE)
+                          || LogFormat.segmentNumber(LogFormat.REDO, n) >= 0
+                          || LogFormat.segmentNumber(LogFormat.PAGES, n) >= 0);
       if (!any) {
-        throw new LugeException("no Luge database in " + src + " (no HEADER, CHECKPOINT or log"
-            + " segment)");
+        throw new LugeException(
+            "no Luge database in " + src + " (no HEADER, CHECKPOINT or log" + " segment)");
       }
     } catch (IOException e) {
       throw new LugeException("cannot list " + src + ": " + e.getMessage(), e);
@@ -149,8 +160,12 @@ public final class Salvage {
 
   private static void checkTarget(Path src, Path dst) {
     if (dst.startsWith(src) || src.startsWith(dst) || real(dst).startsWith(real(src))) {
-      throw new LugeException("salvage target " + dst + " must lie outside the damaged database "
-          + src + ", which salvage never writes into");
+      throw new LugeException(
+          "salvage target "
+              + dst
+              + " must lie outside the damaged database "
+              + src
+              + ", which salvage never writes into");
     }
     if (Files.exists(dst)) {
       if (!Files.isDirectory(dst)) {
@@ -158,8 +173,8 @@ public final class Salvage {
       }
       try (var files = Files.list(dst)) {
         if (files.findAny().isPresent()) {
-          throw new LugeException("salvage target " + dst + " is not empty; give a new or empty"
-              + " directory");
+          throw new LugeException(
+              "salvage target " + dst + " is not empty; give a new or empty" + " directory");
         }
       } catch (IOException e) {
         throw new LugeException("cannot list " + dst + ": " + e.getMessage(), e);
@@ -203,20 +218,25 @@ public final class Salvage {
     Database copy = Database.open(Config.builder().path(dst).build());
     out = new SalvageTarget(copy);
     replay = new SalvageReplay(src, segmentSize, new SideFiles(io, src, dbId), out, notes);
-    try (copy; PageLog pages = new PageLog(io, src, segmentSize, dbId, 0, true, false,
-        legacyPageBelow)) {
+    try (copy;
+        PageLog pages = new PageLog(io, src, segmentSize, dbId, 0, true, false, legacyPageBelow)) {
       RedoEnd redo;
       if (ckpt != null) {
         copyCheckpoint(ckpt, pages);
-        redo = replay.replay(reader, redoSegments, ckpt.redoStart(), ckpt.vouchesRedoStart()
-            ? "the checkpoint starts replay in it" : null);
+        redo =
+            replay.replay(
+                reader,
+                redoSegments,
+                ckpt.redoStart(),
+                ckpt.vouchesRedoStart() ? "the checkpoint starts replay in it" : null);
       } else if (redoSegments.isEmpty() && pageSegments().isEmpty()) {
         replay.fromCreation();
         redo = replay.replay(reader, redoSegments, 0, null);
       } else if (!redoSegments.isEmpty() && redoSegments.get(0) == 0) {
         // No checkpoint ever deleted the first redo segment, so the log holds every write.
-        notes.add("the redo log begins with its first segment: it holds every write since the"
-            + " database was created, and was replayed alone (the page log was not needed)");
+        notes.add(
+            "the redo log begins with its first segment: it holds every write since the"
+                + " database was created, and was replayed alone (the page log was not needed)");
         replay.fromCreation();
         redo = replay.replay(reader, redoSegments, 0, null);
       } else {
@@ -240,8 +260,8 @@ public final class Salvage {
   // ------------------------------------------------------------------ identity
 
   /**
-   * Reads the database id and segment size from {@code HEADER}, or, if it cannot be read, from
-   * the segment headers that agree most (every segment header repeats both).
+   * Reads the database id and segment size from {@code HEADER}, or, if it cannot be read, from the
+   * segment headers that agree most (every segment header repeats both).
    */
   private void identify() throws IOException {
     String problem;
@@ -271,8 +291,13 @@ public final class Salvage {
       }
     }
     if (best == null) {
-      throw new CorruptionException(src.resolve(Header.FILE), 0, "HEADER " + problem + ", and no"
-          + " log segment has a valid header to take the database id from");
+      throw new CorruptionException(
+          src.resolve(Header.FILE),
+          0,
+          "HEADER "
+              + problem
+              + ", and no"
+              + " log segment has a valid header to take the database id from");
     }
     String[] parts = best.split(":");
     dbId = HexFormat.of().parseHex(parts[0]);
@@ -280,8 +305,14 @@ public final class Salvage {
     // The format's bounds on older segments were in the header: accept the older magic anywhere.
     legacyRedoBelow = Long.MAX_VALUE;
     legacyPageBelow = Long.MAX_VALUE;
-    notes.add("HEADER " + problem + ": the database id and the segment size (" + segmentSize
-        + " bytes) were taken from " + votes.get(best) + " segment headers");
+    notes.add(
+        "HEADER "
+            + problem
+            + ": the database id and the segment size ("
+            + segmentSize
+            + " bytes) were taken from "
+            + votes.get(best)
+            + " segment headers");
   }
 
   private List<Long> pageSegments() throws IOException {
@@ -298,13 +329,12 @@ public final class Salvage {
       replay.map(t.id(), name);
       Tree into = out.tree(name);
       for (LeafRef r : t.leaves()) {
-        Path file = src.resolve(LogFormat.segmentName(LogFormat.PAGES,
-            r.location() / segmentSize));
+        Path file = src.resolve(LogFormat.segmentName(LogFormat.PAGES, r.location() / segmentSize));
         long offset = r.location() % segmentSize;
         try {
           ByteBuffer image = pages.read(r.location(), r.length());
-          LeafImages.entries(image, r.lo(), r.hi(), r.entries(), file, offset,
-              (k, v) -> out.put(into, k, v));
+          LeafImages.entries(
+              image, r.lo(), r.hi(), r.entries(), file, offset, (k, v) -> out.put(into, k, v));
         } catch (CorruptionException e) {
           lose(name, r.lo(), r.hi(), r.entries(), e.file(), e.offset(), reason(e));
         } catch (LugeException e) {
@@ -315,15 +345,25 @@ public final class Salvage {
   }
 
   /** Records a lost range, joined to the previous one if it continues it for the same reason. */
-  private void lose(String tree, byte[] lo, byte[] hi, long entries, Path file, long offset,
-      String reason) {
+  private void lose(
+      String tree, byte[] lo, byte[] hi, long entries, Path file, long offset, String reason) {
     if (!lost.isEmpty()) {
       LostRange last = lost.get(lost.size() - 1);
-      if (last.tree().equals(tree) && last.hi() != null && Arrays.equals(last.hi(), lo)
-          && java.util.Objects.equals(last.file(), file) && last.reason().equals(reason)) {
-        lost.set(lost.size() - 1, new LostRange(tree, last.lo(), hi,
-            last.entries() < 0 || entries < 0 ? -1 : last.entries() + entries, last.file(),
-            last.offset(), reason));
+      if (last.tree().equals(tree)
+          && last.hi() != null
+          && Arrays.equals(last.hi(), lo)
+          && java.util.Objects.equals(last.file(), file)
+          && last.reason().equals(reason)) {
+        lost.set(
+            lost.size() - 1,
+            new LostRange(
+                tree,
+                last.lo(),
+                hi,
+                last.entries() < 0 || entries < 0 ? -1 : last.entries() + entries,
+                last.file(),
+                last.offset(),
+                reason));
         return;
       }
     }
@@ -340,10 +380,10 @@ public final class Salvage {
   // ------------------------------------------------------------------ without a checkpoint
 
   /**
-   * Rebuilds what it can from every leaf image in the page segments. Images carry their bounds
-   * but not their tree, and where images overlap, the one at the higher LSN is the newer state:
-   * each key range is taken from the newest image covering it. Ranges no readable image covers
-   * are reported lost.
+   * Rebuilds what it can from every leaf image in the page segments. Images carry their bounds but
+   * not their tree, and where images overlap, the one at the higher LSN is the newer state: each
+   * key range is taken from the newest image covering it. Ranges no readable image covers are
+   * reported lost.
    */
   private void rebuildFromImages(LogReader reader, long redoStart, PageLog pages)
       throws IOException {
@@ -365,14 +405,21 @@ public final class Salvage {
       try {
         ByteBuffer image = pages.read(img.lsn(), img.length());
         int[] part = {0};
-        LeafImages.entries(image, img.lo(), img.hi(), img.entries(), img.file(), img.offset(), (k, v) -> {
-          while (part[0] < parts.size() && !SalvageScan.below(k, parts.get(part[0])[1])) {
-            part[0]++;
-          }
-          if (part[0] < parts.size() && Arrays.compareUnsigned(k, parts.get(part[0])[0]) >= 0) {
-            out.put(into, k, v);
-          }
-        });
+        LeafImages.entries(
+            image,
+            img.lo(),
+            img.hi(),
+            img.entries(),
+            img.file(),
+            img.offset(),
+            (k, v) -> {
+              while (part[0] < parts.size() && !SalvageScan.below(k, parts.get(part[0])[1])) {
+                part[0]++;
+              }
+              if (part[0] < parts.size() && Arrays.compareUnsigned(k, parts.get(part[0])[0]) >= 0) {
+                out.put(into, k, v);
+              }
+            });
         used++;
       } catch (CorruptionException e) {
         // Its bounds read, the rest did not: the range stays claimed, and is reported lost.
@@ -385,32 +432,41 @@ public final class Salvage {
     for (byte[][] gap : covered.gaps()) {
       lose(target, gap[0], gap[1], -1, null, -1, "no readable leaf image covers this range");
     }
-    notes.add("best-effort reconstruction: without a CHECKPOINT, the trees were rebuilt from "
-        + used + " of the " + images.size() + " leaf images in the page log (where images"
-        + " overlap, the one at the higher LSN, the newer, was taken)"
-        + (damagedImages > 0 ? ", " + damagedImages + " of them unreadable" : "")
-        + ", then the redo log was replayed over them; images of leaves that were replaced or"
-        + " of trees that were dropped may bring back entries, and ranges no image covers are"
-        + " reported lost");
-    notes.add(others
-        ? "leaf images do not record their tree, and the redo log writes to trees other than"
-            + " the default one: the entries rebuilt from images are in tree " + IMAGES_TREE
-            + " (all trees together; where two trees' leaves overlap, only the newer image's"
-            + " entries), and each tree holds only what the redo log replayed into it"
-        : "leaf images do not record their tree: the entries rebuilt from them were put in the"
-            + " default tree, the only tree the redo log writes to; entries of any other tree"
-            + " that had no write since the last checkpoint are mixed in with them");
+    notes.add(
+        "best-effort reconstruction: without a CHECKPOINT, the trees were rebuilt from "
+            + used
+            + " of the "
+            + images.size()
+            + " leaf images in the page log (where images"
+            + " overlap, the one at the higher LSN, the newer, was taken)"
+            + (damagedImages > 0 ? ", " + damagedImages + " of them unreadable" : "")
+            + ", then the redo log was replayed over them; images of leaves that were replaced or"
+            + " of trees that were dropped may bring back entries, and ranges no image covers are"
+            + " reported lost");
+    notes.add(
+        others
+            ? "leaf images do not record their tree, and the redo log writes to trees other than"
+                + " the default one: the entries rebuilt from images are in tree "
+                + IMAGES_TREE
+                + " (all trees together; where two trees' leaves overlap, only the newer image's"
+                + " entries), and each tree holds only what the redo log replayed into it"
+            : "leaf images do not record their tree: the entries rebuilt from them were put in the"
+                + " default tree, the only tree the redo log writes to; entries of any other tree"
+                + " that had no write since the last checkpoint are mixed in with them");
   }
 
   /** The tree ids the redo log's records name, read ahead of the replay. */
   private Set<Integer> namedTrees(LogReader reader, long start) throws IOException {
     Set<Integer> ids = new HashSet<>();
     try {
-      reader.read(start, null, (kind, lsn, p) -> {
-        if (kind != RedoRecords.ID_RESERVE && p.remaining() >= 4) {
-          ids.add(p.getInt(p.position()));
-        }
-      });
+      reader.read(
+          start,
+          null,
+          (kind, lsn, p) -> {
+            if (kind != RedoRecords.ID_RESERVE && p.remaining() >= 4) {
+              ids.add(p.getInt(p.position()));
+            }
+          });
     } catch (LugeException e) {
       // The replay finds the same damage and reports it; the records before it are counted.
     }

@@ -21,11 +21,11 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Replays a damaged database's redo log into the salvage copy, up to its end or its first damage
- * (a record that fails its checks, a segment missing or cut short, a batch file gone): records
- * are idempotent puts and removes, applied in order; none after the damage is applied, since it
- * may depend on what was lost. It maps each tree id of the damaged database to a tree of the
- * copy, naming the trees the log writes to but never names.
+ * Replays a damaged database's redo log into the salvage copy, up to its end or its first damage (a
+ * record that fails its checks, a segment missing or cut short, a batch file gone): records are
+ * idempotent puts and removes, applied in order; none after the damage is applied, since it may
+ * depend on what was lost. It maps each tree id of the damaged database to a tree of the copy,
+ * naming the trees the log writes to but never names.
  */
 final class SalvageReplay {
   /** The prefix of the name given to a tree the redo log writes to but never names. */
@@ -40,8 +40,10 @@ final class SalvageReplay {
   private final Map<Integer, String> trees = new HashMap<>();
   private final Set<Integer> dropped = new HashSet<>();
   private final Set<Integer> orphans = new TreeSet<>();
+
   /** With a checkpoint: ids below this that it does not list were dropped before it. */
   private int checkpointNextTreeId;
+
   private long idLimit;
   private boolean idLimitKnown;
 
@@ -49,8 +51,8 @@ final class SalvageReplay {
   private long recordLsn = -1;
   private long replayedTo;
 
-  SalvageReplay(Path src, int segmentSize, SideFiles sideFiles, SalvageTarget out,
-      List<String> notes) {
+  SalvageReplay(
+      Path src, int segmentSize, SideFiles sideFiles, SalvageTarget out, List<String> notes) {
     this.src = src;
     this.segmentSize = segmentSize;
     this.sideFiles = sideFiles;
@@ -80,31 +82,56 @@ final class SalvageReplay {
   RedoEnd replay(LogReader reader, List<Long> segments, long start, String vouchedBy) {
     replayedTo = start;
     try {
-      LogReader.End end = reader.read(start, vouchedBy, (kind, lsn, payload) -> {
-        recordLsn = lsn;
-        record(kind, lsn, payload);
-        recordLsn = -1;
-        records++;
-        replayedTo = lsn + LogFormat.footprint(payload.remaining());
-      });
+      LogReader.End end =
+          reader.read(
+              start,
+              vouchedBy,
+              (kind, lsn, payload) -> {
+                recordLsn = lsn;
+                record(kind, lsn, payload);
+                recordLsn = -1;
+                records++;
+                replayedTo = lsn + LogFormat.footprint(payload.remaining());
+              });
       long seg = end.lsn() / segmentSize;
-      return new RedoEnd(start, end.lsn(), records,
-          src.resolve(LogFormat.segmentName(seg)), end.lsn() % segmentSize,
-          end.tornTail() ? "a torn tail of writes never made durable, dropped as recovery drops"
-              + " it" : "the end of the log", false, later(segments, seg));
+      return new RedoEnd(
+          start,
+          end.lsn(),
+          records,
+          src.resolve(LogFormat.segmentName(seg)),
+          end.lsn() % segmentSize,
+          end.tornTail()
+              ? "a torn tail of writes never made durable, dropped as recovery drops" + " it"
+              : "the end of the log",
+          false,
+          later(segments, seg));
     } catch (CorruptionException e) {
       long at = recordLsn >= 0 ? recordLsn : replayedTo;
       long seg = LogFormat.segmentNumber(e.file().getFileName().toString());
       if (recordLsn < 0 && seg >= 0) {
         at = seg * segmentSize + e.offset();
       }
-      return new RedoEnd(start, at, records, e.file(), e.offset(), Salvage.reason(e), true,
+      return new RedoEnd(
+          start,
+          at,
+          records,
+          e.file(),
+          e.offset(),
+          Salvage.reason(e),
+          true,
           later(segments, at / segmentSize));
     } catch (LugeException | IOException e) {
       // An I/O error reading the damaged database (a bad sector, say) ends the log as damage does.
       long at = recordLsn >= 0 ? recordLsn : replayedTo;
-      return new RedoEnd(start, at, records, src.resolve(LogFormat.segmentName(at / segmentSize)),
-          at % segmentSize, e.getMessage(), true, later(segments, at / segmentSize));
+      return new RedoEnd(
+          start,
+          at,
+          records,
+          src.resolve(LogFormat.segmentName(at / segmentSize)),
+          at % segmentSize,
+          e.getMessage(),
+          true,
+          later(segments, at / segmentSize));
     }
   }
 
@@ -112,16 +139,25 @@ final class SalvageReplay {
   void finish() {
     if (idLimit > 0) {
       out.db.ids().resumeAt(idLimit);
-      notes.add("generateId resumes at " + idLimit + (idLimitKnown ? ""
-          : " (the highest reservation in the redo log; the CHECKPOINT held the limit)"));
+      notes.add(
+          "generateId resumes at "
+              + idLimit
+              + (idLimitKnown
+                  ? ""
+                  : " (the highest reservation in the redo log; the CHECKPOINT held the limit)"));
     } else if (!idLimitKnown) {
-      notes.add("generateId's limit is unknown (the CHECKPOINT held it, and the redo log"
-          + " reserves none): the copy may hand out ids the damaged database handed out");
+      notes.add(
+          "generateId's limit is unknown (the CHECKPOINT held it, and the redo log"
+              + " reserves none): the copy may hand out ids the damaged database handed out");
     }
     if (!orphans.isEmpty()) {
-      notes.add("the redo log writes to trees it does not name (created before its first"
-          + " segment; their names were in the CHECKPOINT): ids " + orphans + " are named "
-          + ORPHAN_TREE + "<id> in the copy");
+      notes.add(
+          "the redo log writes to trees it does not name (created before its first"
+              + " segment; their names were in the CHECKPOINT): ids "
+              + orphans
+              + " are named "
+              + ORPHAN_TREE
+              + "<id> in the copy");
     }
   }
 
@@ -136,57 +172,63 @@ final class SalvageReplay {
   }
 
   private CorruptionException bad(long lsn, String what) {
-    return new CorruptionException(src.resolve(LogFormat.segmentName(lsn / segmentSize)),
-        lsn % segmentSize, what);
+    return new CorruptionException(
+        src.resolve(LogFormat.segmentName(lsn / segmentSize)), lsn % segmentSize, what);
   }
 
   /** One redo record: checked whole first (RedoRecords.decode), then applied to the copy. */
   private void record(byte kind, long lsn, ByteBuffer payload) {
-    RedoRecords.decode(kind, lsn, payload, sideFiles, this::bad, new RedoRecords.Handler() {
-      @Override
-      public void idReserve(long limit) {
-        idLimit = Math.max(idLimit, limit);
-      }
-
-      @Override
-      public void treeCreate(int id, byte[] name) {
-        created(id, name);
-      }
-
-      @Override
-      public void treeDrop(int id) {
-        String name = trees.remove(id);
-        dropped.add(id);
-        if (name != null && !name.equals(Db.DEFAULT_TREE)) {
-          out.drop(name);
-        }
-      }
-
-      @Override
-      public void write(int treeId, byte[] key, byte[] value) {
-        Tree t = target(treeId);
-        if (t != null && value != null) {
-          out.put(t, key, value);
-        } else if (t != null) {
-          out.remove(t, key);
-        }
-      }
-
-      @Override
-      public void batch(int treeId, List<byte[][]> ops, boolean fromFile) {
-        Tree t = target(treeId);
-        if (t == null) {
-          return;
-        }
-        for (byte[][] op : ops) {
-          if (op[1] == null) {
-            out.remove(t, op[0]);
-          } else {
-            out.put(t, op[0], op[1]);
+    RedoRecords.decode(
+        kind,
+        lsn,
+        payload,
+        sideFiles,
+        this::bad,
+        new RedoRecords.Handler() {
+          @Override
+          public void idReserve(long limit) {
+            idLimit = Math.max(idLimit, limit);
           }
-        }
-      }
-    });
+
+          @Override
+          public void treeCreate(int id, byte[] name) {
+            created(id, name);
+          }
+
+          @Override
+          public void treeDrop(int id) {
+            String name = trees.remove(id);
+            dropped.add(id);
+            if (name != null && !name.equals(Db.DEFAULT_TREE)) {
+              out.drop(name);
+            }
+          }
+
+          @Override
+          public void write(int treeId, byte[] key, byte[] value) {
+            Tree t = target(treeId);
+            if (t != null && value != null) {
+              out.put(t, key, value);
+            } else if (t != null) {
+              out.remove(t, key);
+            }
+          }
+
+          @Override
+          public void batch(int treeId, List<byte[][]> ops, boolean fromFile) {
+            Tree t = target(treeId);
+            if (t == null) {
+              return;
+            }
+            for (byte[][] op : ops) {
+              if (op[1] == null) {
+                out.remove(t, op[0]);
+              } else {
+                out.put(t, op[0], op[1]);
+              }
+            }
+          }
+        });
   }
 
   private void created(int id, byte[] nameBytes) {
@@ -198,8 +240,14 @@ final class SalvageReplay {
       TreeRegistry.validateName(name);
     } catch (InvalidTreeNameException e) {
       name = ORPHAN_TREE + id;
-      notes.add("tree " + id + " was created with a name no tree can have (" + e.getMessage()
-          + "): it is " + name + " in the copy");
+      notes.add(
+          "tree "
+              + id
+              + " was created with a name no tree can have ("
+              + e.getMessage()
+              + "): it is "
+              + name
+              + " in the copy");
     }
     if (name.equals(Db.DEFAULT_TREE)) {
       name = ORPHAN_TREE + id;

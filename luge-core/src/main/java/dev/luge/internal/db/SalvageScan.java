@@ -21,9 +21,9 @@ import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
 /**
- * What {@link Salvage} reads of a damaged database's files without trusting them: segment
- * headers as they are, and every leaf image record the page segments still hold (found by
- * scanning, not through a checkpoint), with the key ranges newer images already gave.
+ * What {@link Salvage} reads of a damaged database's files without trusting them: segment headers
+ * as they are, and every leaf image record the page segments still hold (found by scanning, not
+ * through a checkpoint), with the key ranges newer images already gave.
  */
 final class SalvageScan {
   private SalvageScan() {}
@@ -33,19 +33,24 @@ final class SalvageScan {
   private static final long LEGACY_MAGIC = magic("LUGESEG\0");
 
   /** A segment header as read, and whether it is sound. */
-  record SegmentHeader(long magic, int version, int size, byte[] id, long number,
-      long fileNumber, boolean crcOk) {
+  record SegmentHeader(
+      long magic, int version, int size, byte[] id, long number, long fileNumber, boolean crcOk) {
     boolean valid() {
-      return crcOk && (magic == REDO_MAGIC || magic == PAGE_MAGIC || magic == LEGACY_MAGIC)
-          && version == LogFormat.FORMAT_VERSION && size >= 4096 && Integer.bitCount(size) == 1
+      return crcOk
+          && (magic == REDO_MAGIC || magic == PAGE_MAGIC || magic == LEGACY_MAGIC)
+          && version == LogFormat.FORMAT_VERSION
+          && size >= 4096
+          && Integer.bitCount(size) == 1
           && number == fileNumber;
     }
   }
 
   /** The header of log segment file {@code name}; null if it is not one, or is unreadable. */
   static SegmentHeader segmentHeader(FileIo io, String name) {
-    long n = Math.max(LogFormat.segmentNumber(LogFormat.REDO, name),
-        LogFormat.segmentNumber(LogFormat.PAGES, name));
+    long n =
+        Math.max(
+            LogFormat.segmentNumber(LogFormat.REDO, name),
+            LogFormat.segmentNumber(LogFormat.PAGES, name));
     if (n < 0) {
       return null;
     }
@@ -60,18 +65,24 @@ final class SalvageScan {
     CRC32C crc = new CRC32C();
     crc.update(b.array(), 0, 60);
     byte[] id = Arrays.copyOfRange(b.array(), 16, 32);
-    return new SegmentHeader(b.getLong(0), b.getInt(8), b.getInt(12), id, b.getLong(32), n,
+    return new SegmentHeader(
+        b.getLong(0),
+        b.getInt(8),
+        b.getInt(12),
+        id,
+        b.getLong(32),
+        n,
         (int) crc.getValue() == b.getInt(60));
   }
 
   private static long magic(String eight) {
     return ByteBuffer.wrap(eight.getBytes(StandardCharsets.US_ASCII))
-        .order(ByteOrder.LITTLE_ENDIAN).getLong();
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .getLong();
   }
 
   /** A leaf image found in the page log: where it is and what it says it covers. */
-  record Image(long lsn, int length, byte[] lo, byte[] hi, int entries, Path file,
-      long offset) {}
+  record Image(long lsn, int length, byte[] lo, byte[] hi, int entries, Path file, long offset) {}
 
   static boolean below(byte[] key, byte[] hi) {
     return hi == null || Arrays.compareUnsigned(key, hi) < 0;
@@ -79,11 +90,11 @@ final class SalvageScan {
 
   /**
    * Every valid leaf image record in the page segments, found by reading each segment from its
-   * first record on and resynchronising at the next 8-byte boundary after anything that is not
-   * a valid record (a record's LSN must equal its position and its checksum must match).
+   * first record on and resynchronising at the next 8-byte boundary after anything that is not a
+   * valid record (a record's LSN must equal its position and its checksum must match).
    */
-  static List<Image> images(FileIo io, Path src, int segmentSize, byte[] dbId,
-      List<String> notes) throws IOException {
+  static List<Image> images(FileIo io, Path src, int segmentSize, byte[] dbId, List<String> notes)
+      throws IOException {
     List<Image> out = new ArrayList<>();
     for (String name : io.list()) {
       long n = LogFormat.segmentNumber(LogFormat.PAGES, name);
@@ -97,8 +108,11 @@ final class SalvageScan {
         continue;
       }
       if (head == null || !head.valid() || head.size != segmentSize) {
-        notes.add("page segment " + name + " has a damaged header: its records were read anyway"
-            + " (each record's LSN and checksum tie it to this segment)");
+        notes.add(
+            "page segment "
+                + name
+                + " has a damaged header: its records were read anyway"
+                + " (each record's LSN and checksum tie it to this segment)");
       }
       long base = n * segmentSize;
       long p = LogFormat.SEGMENT_HEADER;
@@ -109,8 +123,12 @@ final class SalvageScan {
           ByteBuffer rh = w.at(p, LogFormat.RECORD_HEADER);
           int len = rh.getInt(0);
           byte kind = rh.get(4);
-          if (kind == 0 || len < 0 || len > size - p - LogFormat.RECORD_HEADER || rh.get(5) != 0
-              || rh.getShort(6) != 0 || rh.getLong(8) != base + p) {
+          if (kind == 0
+              || len < 0
+              || len > size - p - LogFormat.RECORD_HEADER
+              || rh.get(5) != 0
+              || rh.getShort(6) != 0
+              || rh.getLong(8) != base + p) {
             p += 8;
             continue;
           }
@@ -119,8 +137,8 @@ final class SalvageScan {
             payload = LogReader.readRecord(h, file, base + p, segmentSize, kind, len);
           } catch (CorruptionException e) {
             if (kind == PageLog.IMAGE) {
-              notes.add("damaged leaf image record in " + name + " at offset " + p + ": "
-                  + reason(e));
+              notes.add(
+                  "damaged leaf image record in " + name + " at offset " + p + ": " + reason(e));
             }
             p += 8;
             continue;
@@ -130,15 +148,19 @@ final class SalvageScan {
               LeafImages.Bounds b = LeafImages.bounds(payload, file, p);
               out.add(new Image(base + p, len, b.lo(), b.hi(), b.entries(), file, p));
             } catch (CorruptionException e) {
-              notes.add("unreadable leaf image in " + name + " at offset " + p + ": "
-                  + reason(e));
+              notes.add("unreadable leaf image in " + name + " at offset " + p + ": " + reason(e));
             }
           }
           p += LogFormat.footprint(len);
         }
       } catch (IOException | LugeException e) {
-        notes.add("page segment " + name + " could not be read from offset " + p + " on: "
-            + e.getMessage());
+        notes.add(
+            "page segment "
+                + name
+                + " could not be read from offset "
+                + p
+                + " on: "
+                + e.getMessage());
       }
     }
     return out;
@@ -167,14 +189,13 @@ final class SalvageScan {
           throw new IOException("segment " + h.name() + " shrank while it was read");
         }
       }
-      return buf.duplicate().position((int) (pos - start)).slice()
-          .order(ByteOrder.LITTLE_ENDIAN);
+      return buf.duplicate().position((int) (pos - start)).slice().order(ByteOrder.LITTLE_ENDIAN);
     }
   }
 
   /**
-   * Disjoint key ranges claimed so far ({@code hi} null: to the end), by their low bound:
-   * which parts of the key space newer images already gave.
+   * Disjoint key ranges claimed so far ({@code hi} null: to the end), by their low bound: which
+   * parts of the key space newer images already gave.
    */
   static final class Coverage {
     private final TreeMap<byte[], byte[]> ranges = new TreeMap<>(Arrays::compareUnsigned);

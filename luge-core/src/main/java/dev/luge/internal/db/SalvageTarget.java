@@ -6,8 +6,8 @@ import java.util.function.Supplier;
 
 /**
  * The new database a salvage writes into. A write that fails here is the copy's failure (a full
- * disk, say), not damage in the database being read: it is thrown as a {@link Failure}, which
- * the handlers that report damage let pass, and fails the salvage.
+ * disk, say), not damage in the database being read: it is thrown as a {@link Failure}, which the
+ * handlers that report damage let pass, and fails the salvage.
  */
 final class SalvageTarget {
   final Database db;

@@ -19,10 +19,10 @@ import java.util.zip.CRC32C;
 
 /**
  * Records too large for a log segment (batches of more than about 64 MiB), each in a file of its
- * own, {@code batch-<16 hex digits>.rec}, written and synced (with the directory) before the
- * small {@code BATCH_FILE} record naming it is logged. A file lives as long as its record: it is
- * deleted when a checkpoint drops the redo segments before it, or at open if no replayed record
- * names it (a crash between writing the file and logging its record).
+ * own, {@code batch-<16 hex digits>.rec}, written and synced (with the directory) before the small
+ * {@code BATCH_FILE} record naming it is logged. A file lives as long as its record: it is deleted
+ * when a checkpoint drops the redo segments before it, or at open if no replayed record names it (a
+ * crash between writing the file and logging its record).
  *
  * <pre>
  * file:   magic "LUGEBATC" (8), database id (16), payload length (int64), payload, CRC32C (int32)
@@ -38,8 +38,10 @@ final class SideFiles {
   private final Path dir;
   private final byte[] dbId;
   private final AtomicLong next = new AtomicLong();
+
   /** Side files named by logged records, with the LSN of the record. */
   private final Map<Long, Long> live = new ConcurrentHashMap<>();
+
   private long lastRead = -1;
 
   SideFiles(FileIo io, Path dir, byte[] dbId) {
@@ -53,9 +55,9 @@ final class SideFiles {
   }
 
   /**
-   * The number of a batch file's name, or -1 if the name is not one: only the name
-   * {@link #name} gives a number is that file's. (The parser also takes upper-case digits and a
-   * sign, and a file so named is not that batch file: it is neither read nor deleted as one.)
+   * The number of a batch file's name, or -1 if the name is not one: only the name {@link #name}
+   * gives a number is that file's. (The parser also takes upper-case digits and a sign, and a file
+   * so named is not that batch file: it is neither read nor deleted as one.)
    */
   static long number(String name) {
     if (!name.startsWith("batch-") || !name.endsWith(".rec") || name.length() != 26) {
@@ -122,14 +124,13 @@ final class SideFiles {
    * The payload of the side file a {@code BATCH_FILE} record names ({@code ref}: the record's
    * payload after the tree id), checked against the record.
    *
-   * <p>Every length is checked before the payload's buffer is allocated: the record's against
-   * the batch limit, the file's header against the file's actual size, then the two against
-   * each other. A length that lies is a {@link CorruptionException} at the field that holds it
-   * (the file's length field, or the record, through {@code bad}), never an allocation of what
-   * it claims.
+   * <p>Every length is checked before the payload's buffer is allocated: the record's against the
+   * batch limit, the file's header against the file's actual size, then the two against each other.
+   * A length that lies is a {@link CorruptionException} at the field that holds it (the file's
+   * length field, or the record, through {@code bad}), never an allocation of what it claims.
    */
-  ByteBuffer read(ByteBuffer ref, int treeId, long lsn,
-      BiFunction<Long, String, CorruptionException> bad) {
+  ByteBuffer read(
+      ByteBuffer ref, int treeId, long lsn, BiFunction<Long, String, CorruptionException> bad) {
     if (ref.remaining() != REF_SIZE - 4) {
       throw bad.apply(lsn, "batch file record of " + ref.remaining() + " bytes");
     }
@@ -142,7 +143,8 @@ final class SideFiles {
     Path file = dir.resolve(name(number));
     try {
       if (!io.exists(name(number))) {
-        throw new CorruptionException(file, 0, "batch file missing (its record is at LSN " + lsn + ")");
+        throw new CorruptionException(
+            file, 0, "batch file missing (its record is at LSN " + lsn + ")");
       }
       ByteBuffer whole;
       ByteBuffer tail = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
@@ -150,8 +152,8 @@ final class SideFiles {
         long size = h.size();
         ByteBuffer head = ByteBuffer.allocate(HEADER).order(ByteOrder.LITTLE_ENDIAN);
         if (size < HEADER + 4 || h.read(0, head) < HEADER) {
-          throw new CorruptionException(file, 0, "batch file of " + size
-              + " bytes, shorter than its header and checksum");
+          throw new CorruptionException(
+              file, 0, "batch file of " + size + " bytes, shorter than its header and checksum");
         }
         byte[] id = new byte[16];
         head.get(8, id);
@@ -160,12 +162,20 @@ final class SideFiles {
         }
         long claimed = head.getLong(24);
         if (claimed != size - HEADER - 4) {
-          throw new CorruptionException(file, 24, "batch file claims " + claimed
-              + " payload bytes in a file of " + size + " bytes");
+          throw new CorruptionException(
+              file,
+              24,
+              "batch file claims " + claimed + " payload bytes in a file of " + size + " bytes");
         }
         if (claimed != length) {
-          throw bad.apply(lsn, "batch file record claims " + length + " payload bytes, "
-              + name(number) + " holds " + claimed);
+          throw bad.apply(
+              lsn,
+              "batch file record claims "
+                  + length
+                  + " payload bytes, "
+                  + name(number)
+                  + " holds "
+                  + claimed);
         }
         // Only now, with the record, the header and the file's size agreeing on a length
         // within the batch limit, is the payload's buffer allocated.

@@ -5,15 +5,14 @@ import dev.luge.CasResult;
 import dev.luge.Codec;
 import dev.luge.Entry;
 import dev.luge.LimitExceededException;
-import dev.luge.LugeException;
 import dev.luge.MergeOperator;
 import dev.luge.Range;
 import dev.luge.Subscriber;
 import dev.luge.Tree;
+import dev.luge.internal.sub.Subscriptions;
 import dev.luge.internal.tree.BLinkTree;
 import dev.luge.internal.tree.KeyBounds;
 import dev.luge.internal.tree.KeyLocks;
-import dev.luge.internal.sub.Subscriptions;
 import dev.luge.internal.view.MapView;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -23,15 +22,17 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
- * A {@link Tree} as users see it: argument checks, defensive copies, the closed and dropped
- * checks, merge operators and subscriptions, over a {@link BLinkTree}.
+ * A {@link Tree} as users see it: argument checks, defensive copies, the closed and dropped checks,
+ * merge operators and subscriptions, over a {@link BLinkTree}.
  */
 class TreeHandle implements Tree {
   private final String name;
   private final BLinkTree tree;
   private final Subscriptions subscriptions;
+
   /** The key lock stripes: single writes and batches of this tree take them. */
   private final KeyLocks locks = new KeyLocks();
+
   private final Database owner;
   private final int id;
   private volatile MergeOperator mergeOperator;
@@ -80,9 +81,9 @@ class TreeHandle implements Tree {
   }
 
   /**
-   * Update functions and merge operators running on this thread: while one runs, writes are
-   * refused ({@link dev.luge.ReentrantWriteException}), since a function that writes changes the
-   * leaf under its own update, which then retries, and calls it again, forever.
+   * Update functions and merge operators running on this thread: while one runs, writes are refused
+   * ({@link dev.luge.ReentrantWriteException}), since a function that writes changes the leaf under
+   * its own update, which then retries, and calls it again, forever.
    */
   private static final ThreadLocal<int[]> IN_FUNCTION = ThreadLocal.withInitial(() -> new int[1]);
 
@@ -91,9 +92,12 @@ class TreeHandle implements Tree {
     check();
     db().checkWritable();
     if (IN_FUNCTION.get()[0] > 0) {
-      throw new dev.luge.ReentrantWriteException("a write to tree '" + name + "' from inside an"
-          + " update function or merge operator: such a function may run more than once and"
-          + " must compute its result from its arguments alone");
+      throw new dev.luge.ReentrantWriteException(
+          "a write to tree '"
+              + name
+              + "' from inside an"
+              + " update function or merge operator: such a function may run more than once and"
+              + " must compute its result from its arguments alone");
     }
   }
 
@@ -119,8 +123,8 @@ class TreeHandle implements Tree {
   static byte[] key(byte[] key) {
     Objects.requireNonNull(key, "key");
     if (key.length > MAX_KEY_SIZE) {
-      throw new LimitExceededException("key of " + key.length + " bytes exceeds the limit of "
-          + MAX_KEY_SIZE + " bytes");
+      throw new LimitExceededException(
+          "key of " + key.length + " bytes exceeds the limit of " + MAX_KEY_SIZE + " bytes");
     }
     return key;
   }
@@ -128,8 +132,8 @@ class TreeHandle implements Tree {
   static byte[] value(byte[] value) {
     Objects.requireNonNull(value, "value");
     if (value.length > MAX_VALUE_SIZE) {
-      throw new LimitExceededException("value of " + value.length + " bytes exceeds the limit of "
-          + MAX_VALUE_SIZE + " bytes");
+      throw new LimitExceededException(
+          "value of " + value.length + " bytes exceeds the limit of " + MAX_VALUE_SIZE + " bytes");
     }
     return value;
   }
@@ -180,17 +184,19 @@ class TreeHandle implements Tree {
     checkWrite();
     byte[] k = key(bytesOf(Objects.requireNonNull(key, "key")));
     byte[] v = value(bytesOf(Objects.requireNonNull(value, "value")));
-    tree.mutate(k, new BLinkTree.Op() {
-      @Override
-      public byte[] apply(byte[] current) {
-        return v;
-      }
+    tree.mutate(
+        k,
+        new BLinkTree.Op() {
+          @Override
+          public byte[] apply(byte[] current) {
+            return v;
+          }
 
-      @Override
-      public boolean readsValue() {
-        return false;
-      }
-    });
+          @Override
+          public boolean readsValue() {
+            return false;
+          }
+        });
     written();
   }
 
@@ -233,10 +239,13 @@ class TreeHandle implements Tree {
     byte[] exp = expected == null ? null : expected.clone();
     byte[] nv = newValue == null ? null : value(newValue).clone();
     boolean[] swapped = new boolean[1];
-    byte[] found = tree.mutate(k, old -> {
-      swapped[0] = Arrays.equals(old, exp);
-      return swapped[0] ? nv : BLinkTree.KEEP;
-    });
+    byte[] found =
+        tree.mutate(
+            k,
+            old -> {
+              swapped[0] = Arrays.equals(old, exp);
+              return swapped[0] ? nv : BLinkTree.KEEP;
+            });
     if (swapped[0]) {
       written();
       return CasResult.success();
@@ -253,8 +262,10 @@ class TreeHandle implements Tree {
   public byte[] getAndUpdate(byte[] key, UnaryOperator<byte[]> fn) {
     checkWrite();
     Objects.requireNonNull(fn, "fn");
-    byte[] before = tree.mutate(key(key).clone(),
-        old -> produced(guarded(() -> fn.apply(old == null ? null : old.clone()))));
+    byte[] before =
+        tree.mutate(
+            key(key).clone(),
+            old -> produced(guarded(() -> fn.apply(old == null ? null : old.clone()))));
     written();
     return before;
   }
@@ -264,10 +275,12 @@ class TreeHandle implements Tree {
     checkWrite();
     Objects.requireNonNull(fn, "fn");
     byte[][] result = new byte[1][];
-    tree.mutate(key(key).clone(), old -> {
-      result[0] = produced(guarded(() -> fn.apply(old == null ? null : old.clone())));
-      return result[0];
-    });
+    tree.mutate(
+        key(key).clone(),
+        old -> {
+          result[0] = produced(guarded(() -> fn.apply(old == null ? null : old.clone())));
+          return result[0];
+        });
     written();
     return result[0] == null ? null : result[0].clone();
   }
@@ -283,15 +296,18 @@ class TreeHandle implements Tree {
     checkWrite();
     MergeOperator op = mergeOperator;
     if (op == null) {
-      throw new IllegalStateException("tree '" + name + "' has no merge operator; call setMergeOperator first");
+      throw new IllegalStateException(
+          "tree '" + name + "' has no merge operator; call setMergeOperator first");
     }
     byte[] k = key(key).clone();
     byte[] operandCopy = Objects.requireNonNull(operand, "operand").clone();
     byte[][] result = new byte[1][];
-    tree.mutate(k, old -> {
-      result[0] = produced(guarded(() -> op.merge(k.clone(), old, operandCopy.clone())));
-      return result[0];
-    });
+    tree.mutate(
+        k,
+        old -> {
+          result[0] = produced(guarded(() -> op.merge(k.clone(), old, operandCopy.clone())));
+          return result[0];
+        });
     written();
     return result[0] == null ? null : result[0].clone();
   }
@@ -351,8 +367,10 @@ class TreeHandle implements Tree {
   @Override
   public Range range(byte[] from, byte[] to) {
     check();
-    return new KeyRange(this, KeyBounds.of(from == null ? null : key(from).clone(),
-        to == null ? null : key(to).clone()), false);
+    return new KeyRange(
+        this,
+        KeyBounds.of(from == null ? null : key(from).clone(), to == null ? null : key(to).clone()),
+        false);
   }
 
   @Override
@@ -402,7 +420,9 @@ class TreeHandle implements Tree {
   @Override
   public <K, V> ConcurrentNavigableMap<K, V> asMap(Codec<K> keyCodec, Codec<V> valueCodec) {
     check();
-    return MapView.of(this, Objects.requireNonNull(keyCodec, "keyCodec"),
+    return MapView.of(
+        this,
+        Objects.requireNonNull(keyCodec, "keyCodec"),
         Objects.requireNonNull(valueCodec, "valueCodec"));
   }
 

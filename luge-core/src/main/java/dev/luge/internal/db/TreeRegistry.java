@@ -16,12 +16,12 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The trees of a database, by name and by the id under which the redo log records their
- * changes: creation and drop (each logged before any change of the tree can be), the name
- * rules, and the view a checkpoint takes of them.
+ * The trees of a database, by name and by the id under which the redo log records their changes:
+ * creation and drop (each logged before any change of the tree can be), the name rules, and the
+ * view a checkpoint takes of them.
  *
- * <p>Ids are handed out once and never reused: a tree dropped and created again under its name
- * is a new tree with a new id, so that a write racing with the drop, replayed after a crash, is
+ * <p>Ids are handed out once and never reused: a tree dropped and created again under its name is a
+ * new tree with a new id, so that a write racing with the drop, replayed after a crash, is
  * recognised as belonging to the dropped tree ({@link #checkpointNextId}).
  */
 final class TreeRegistry {
@@ -29,10 +29,13 @@ final class TreeRegistry {
   private final ConcurrentHashMap<String, TreeHandle> byName = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Integer, TreeHandle> byId = new ConcurrentHashMap<>();
   private final AtomicInteger nextId = new AtomicInteger(1);
+
   /** Ids of trees dropped while replaying the log. */
   private final Set<Integer> droppedIds = new HashSet<>();
+
   /** Tree ids below this that the checkpoint does not list were dropped before it. */
   private int checkpointNextId;
+
   /** Held while a tree is created or dropped, and while a checkpoint lists the trees. */
   private final Object lock = new Object();
 
@@ -46,8 +49,8 @@ final class TreeRegistry {
   void restore(CheckpointFile ckpt) {
     for (CheckpointFile.TreeEntry t : ckpt.trees()) {
       if (t.id() != 0) {
-        TreeHandle h = db.newHandle(t.name(), t.id(),
-            BLinkTree.restore(db.cache(), db.options(), t.leaves()));
+        TreeHandle h =
+            db.newHandle(t.name(), t.id(), BLinkTree.restore(db.cache(), db.options(), t.leaves()));
         byName.put(t.name(), h);
         byId.put(t.id(), h);
       }
@@ -86,18 +89,24 @@ final class TreeRegistry {
       return existing;
     }
     synchronized (lock) {
-      return byName.computeIfAbsent(name, n -> {
-        if (nextId.get() >= CheckpointFile.MAX_TREE_ID) {
-          throw new LimitExceededException("no tree id is left for a new tree: " + db.path()
-              + " has created " + (CheckpointFile.MAX_TREE_ID - 1) + " trees over its life");
-        }
-        int id = nextId.getAndIncrement();
-        TreeHandle t = db.newHandle(n, id, new BLinkTree(db.cache(), db.options()));
-        db.redo().logTree(RedoRecords.TREE_CREATE, id, n); // before any change of it is logged
-        byId.put(id, t);
-        db.redo().attach(t);
-        return t;
-      });
+      return byName.computeIfAbsent(
+          name,
+          n -> {
+            if (nextId.get() >= CheckpointFile.MAX_TREE_ID) {
+              throw new LimitExceededException(
+                  "no tree id is left for a new tree: "
+                      + db.path()
+                      + " has created "
+                      + (CheckpointFile.MAX_TREE_ID - 1)
+                      + " trees over its life");
+            }
+            int id = nextId.getAndIncrement();
+            TreeHandle t = db.newHandle(n, id, new BLinkTree(db.cache(), db.options()));
+            db.redo().logTree(RedoRecords.TREE_CREATE, id, n); // before any change of it is logged
+            byId.put(id, t);
+            db.redo().attach(t);
+            return t;
+          });
     }
   }
 
@@ -135,12 +144,11 @@ final class TreeRegistry {
   // ------------------------------------------------------------------ replay
 
   /**
-   * Replays a tree's creation (the checkpoint may hold it already). A name no tree can have, or
-   * one a live tree of another id holds, is damage: Luge never logs either, and taking it in
-   * would make the next checkpoint one that no open accepts.
+   * Replays a tree's creation (the checkpoint may hold it already). A name no tree can have, or one
+   * a live tree of another id holds, is damage: Luge never logs either, and taking it in would make
+   * the next checkpoint one that no open accepts.
    */
-  void replayCreate(int id, String name,
-      Function<String, RuntimeException> damaged) {
+  void replayCreate(int id, String name, Function<String, RuntimeException> damaged) {
     if (byId.containsKey(id) || (id < checkpointNextId && id != 0)) {
       return; // the checkpoint has it already (or saw it created and dropped)
     }
@@ -150,8 +158,14 @@ final class TreeRegistry {
     }
     TreeHandle holder = byName.get(name);
     if (holder != null) {
-      throw damaged.apply("tree " + id + " created under the name of live tree "
-          + holder.id() + " ('" + name + "')");
+      throw damaged.apply(
+          "tree "
+              + id
+              + " created under the name of live tree "
+              + holder.id()
+              + " ('"
+              + name
+              + "')");
     }
     TreeHandle t = db.newHandle(name, id, new BLinkTree(db.cache(), db.options()));
     byName.put(name, t);
@@ -198,11 +212,11 @@ final class TreeRegistry {
   }
 
   /**
-   * Checks that {@code name} can name a tree: 1 to 1,024 bytes in UTF-8, and no unpaired
-   * surrogate. A surrogate without its other half has no UTF-8 encoding ({@code getBytes} writes
-   * '?' for it), so such a name would be logged as another name and come back as that one after
-   * reopening, its data out of reach. Counts the bytes without encoding the name, since every
-   * {@code openTree} of an existing tree passes here. Export's reader applies the same rules.
+   * Checks that {@code name} can name a tree: 1 to 1,024 bytes in UTF-8, and no unpaired surrogate.
+   * A surrogate without its other half has no UTF-8 encoding ({@code getBytes} writes '?' for it),
+   * so such a name would be logged as another name and come back as that one after reopening, its
+   * data out of reach. Counts the bytes without encoding the name, since every {@code openTree} of
+   * an existing tree passes here. Export's reader applies the same rules.
    */
   static void validateName(String name) {
     if (name == null) {
@@ -217,14 +231,17 @@ final class TreeRegistry {
         len += 2;
       } else if (!Character.isSurrogate(c)) {
         len += 3;
-      } else if (Character.isHighSurrogate(c) && i + 1 < name.length()
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < name.length()
           && Character.isLowSurrogate(name.charAt(i + 1))) {
         len += 4; // a pair: one supplementary character
         i++;
       } else {
-        throw new InvalidTreeNameException(String.format(
-            "a tree name holds an unpaired surrogate \\u%04X at index %d, which has no UTF-8"
-                + " encoding", (int) c, i));
+        throw new InvalidTreeNameException(
+            String.format(
+                "a tree name holds an unpaired surrogate \\u%04X at index %d, which has no UTF-8"
+                    + " encoding",
+                (int) c, i));
       }
     }
     if (len == 0 || len > 1024) {

@@ -12,8 +12,8 @@ import java.util.List;
 
 /**
  * {@code Db.verify} and {@code Db.checksum}: walks every tree. Verification reads every leaf back
- * and checks it and the tree's structure, and reports every leaf it cannot read (by tree and
- * key range) rather than stop at the first.
+ * and checks it and the tree's structure, and reports every leaf it cannot read (by tree and key
+ * range) rather than stop at the first.
  */
 final class Verifier {
   private Verifier() {}
@@ -30,29 +30,43 @@ final class Verifier {
       try {
         entries += t.engine().checkStructure(damaged); // loads every leaf: every image is checked
       } catch (IllegalStateException e) {
-        throw new CorruptionException(db.path(), 0, "tree '" + name + "' is malformed: "
-            + e.getMessage());
+        throw new CorruptionException(
+            db.path(), 0, "tree '" + name + "' is malformed: " + e.getMessage());
       }
       for (BLinkTree.Damage d : damaged) {
         first = first == null ? d.error() : first;
         lost += d.entries();
-        where.add("tree '" + name + "' keys " + Bytes.display(d.lo()) + " to "
-            + (d.hi() == null ? "the end" : Bytes.display(d.hi())) + " (" + d.entries()
-            + " entries): " + d.error().getMessage());
+        where.add(
+            "tree '"
+                + name
+                + "' keys "
+                + Bytes.display(d.lo())
+                + " to "
+                + (d.hi() == null ? "the end" : Bytes.display(d.hi()))
+                + " ("
+                + d.entries()
+                + " entries): "
+                + d.error().getMessage());
       }
     }
     if (first != null) {
-      throw new CorruptionException(first.file(), first.offset(), where.size()
-          + " leaves holding " + lost + " entries cannot be read ("
-          + String.join("; ", where.subList(0, Math.min(where.size(), 5)))
-          + (where.size() > 5 ? "; and " + (where.size() - 5) + " more" : "") + "); the first");
+      throw new CorruptionException(
+          first.file(),
+          first.offset(),
+          where.size()
+              + " leaves holding "
+              + lost
+              + " entries cannot be read ("
+              + String.join("; ", where.subList(0, Math.min(where.size(), 5)))
+              + (where.size() > 5 ? "; and " + (where.size() - 5) + " more" : "")
+              + "); the first");
     }
     return entries;
   }
 
   /**
-   * A checksum of every tree's name and entries, equal for equal contents however they are
-   * stored: FNV-1a over each name, key and value, each preceded by its length.
+   * A checksum of every tree's name and entries, equal for equal contents however they are stored:
+   * FNV-1a over each name, key and value, each preceded by its length.
    */
   static long checksum(Database db) {
     long h = 0xcbf29ce484222325L;

@@ -12,10 +12,14 @@ import java.util.Map;
  * <p>No action is set outside tests, and reaching a point is then one volatile read.
  */
 public final class SyncPoint {
-  /** An eviction sweep has synced the images of the dirty leaves it writes out; no stub is in yet. */
+  /**
+   * An eviction sweep has synced the images of the dirty leaves it writes out; no stub is in yet.
+   */
   public static final String EVICTION_SYNCED = "eviction: images synced, stubs not yet installed";
+
   /** A checkpoint has listed one tree's leaves (and appended their images); others may follow. */
   public static final String CHECKPOINT_TREE_LISTED = "checkpoint: one tree's leaves listed";
+
   /** A checkpoint has synced the images it wrote; the leaves are not yet marked clean. */
   public static final String CHECKPOINT_SYNCED = "checkpoint: images synced, leaves not yet clean";
 

@@ -25,13 +25,12 @@ import java.util.stream.Stream;
 /**
  * The real {@link FileIo}: files of one directory, through {@link FileChannel}.
  *
- * <p>{@link #readOnly} gives the same files for reading only: every file is opened with
- * {@link StandardOpenOption#READ} alone, and every operation that would change the directory
- * (creating, writing, truncating, syncing, deleting, renaming) fails with an
- * {@link AccessDeniedException} before touching anything. Read-only databases and salvage read
- * through it, so that they read files the process may not write (a read-only mount, a copy owned
- * by someone else), and so that nothing they do, and nothing a bug in them could do, writes
- * there.
+ * <p>{@link #readOnly} gives the same files for reading only: every file is opened with {@link
+ * StandardOpenOption#READ} alone, and every operation that would change the directory (creating,
+ * writing, truncating, syncing, deleting, renaming) fails with an {@link AccessDeniedException}
+ * before touching anything. Read-only databases and salvage read through it, so that they read
+ * files the process may not write (a read-only mount, a copy owned by someone else), and so that
+ * nothing they do, and nothing a bug in them could do, writes there.
  */
 public final class DirectoryFileIo implements FileIo {
   private static final Set<PosixFilePermission> OWNER_ONLY =
@@ -59,13 +58,16 @@ public final class DirectoryFileIo implements FileIo {
 
   private void checkWritable(String what, String name) throws AccessDeniedException {
     if (readOnly) {
-      throw new AccessDeniedException(dir.resolve(name).toString(), null,
+      throw new AccessDeniedException(
+          dir.resolve(name).toString(),
+          null,
           "cannot " + what + ": the directory is open for reading only");
     }
   }
 
   private StandardOpenOption[] access() {
-    return readOnly ? new StandardOpenOption[] {StandardOpenOption.READ}
+    return readOnly
+        ? new StandardOpenOption[] {StandardOpenOption.READ}
         : new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
   }
 
@@ -75,7 +77,10 @@ public final class DirectoryFileIo implements FileIo {
   }
 
   private Path resolve(String name) {
-    if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(".")
+    if (name.isEmpty()
+        || name.contains("/")
+        || name.contains("\\")
+        || name.equals(".")
         || name.equals("..")) {
       throw new IllegalArgumentException("not a plain file name: '" + name + "'");
     }
@@ -93,11 +98,18 @@ public final class DirectoryFileIo implements FileIo {
       ch = FileChannel.open(p, access());
     } else if (create) {
       try {
-        FileAttribute<?>[] attrs = posix
-            ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_ONLY)}
-            : new FileAttribute<?>[0];
-        ch = FileChannel.open(p, EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE,
-            StandardOpenOption.CREATE_NEW), attrs);
+        FileAttribute<?>[] attrs =
+            posix
+                ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_ONLY)}
+                : new FileAttribute<?>[0];
+        ch =
+            FileChannel.open(
+                p,
+                EnumSet.of(
+                    StandardOpenOption.READ,
+                    StandardOpenOption.WRITE,
+                    StandardOpenOption.CREATE_NEW),
+                attrs);
       } catch (FileAlreadyExistsException e) {
         ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
       }
@@ -131,7 +143,10 @@ public final class DirectoryFileIo implements FileIo {
   @Override
   public void rename(String from, String to) throws IOException {
     checkWritable("rename", from);
-    Files.move(resolve(from), resolve(to), StandardCopyOption.ATOMIC_MOVE,
+    Files.move(
+        resolve(from),
+        resolve(to),
+        StandardCopyOption.ATOMIC_MOVE,
         StandardCopyOption.REPLACE_EXISTING);
   }
 
@@ -145,7 +160,7 @@ public final class DirectoryFileIo implements FileIo {
     // a new one.
     boolean interrupted = Thread.interrupted();
     try {
-      for (;;) {
+      for (; ; ) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
           ch.force(true);
           return;
@@ -171,14 +186,14 @@ public final class DirectoryFileIo implements FileIo {
   /**
    * One open file. Interrupts do not reach it: a {@link FileChannel} is closed by the interrupt of
    * any thread inside one of its operations, which would fail every later write of the database
-   * (services interrupt threads all the time: {@code Future.cancel(true)}, executor shutdown).
-   * So the calling thread's interrupt status is put aside during each operation and restored
-   * after it; an interrupt that arrives during one closes the channel, which is opened again
-   * and the operation redone (reads and writes at a position are idempotent). Syncs go through
-   * an {@link AsynchronousFileChannel} of the same file, opened with it, whose {@code force} no
-   * interrupt closes: a sync cut short by a close could not be redone safely, since a new
-   * descriptor does not see a write-back error that the lost sync consumed (Linux errseq_t).
-   * A read-only handle has no such channel, and refuses writes, truncation and syncs.
+   * (services interrupt threads all the time: {@code Future.cancel(true)}, executor shutdown). So
+   * the calling thread's interrupt status is put aside during each operation and restored after it;
+   * an interrupt that arrives during one closes the channel, which is opened again and the
+   * operation redone (reads and writes at a position are idempotent). Syncs go through an {@link
+   * AsynchronousFileChannel} of the same file, opened with it, whose {@code force} no interrupt
+   * closes: a sync cut short by a close could not be redone safely, since a new descriptor does not
+   * see a write-back error that the lost sync consumed (Linux errseq_t). A read-only handle has no
+   * such channel, and refuses writes, truncation and syncs.
    *
    * <p>I/O errors name the file.
    */
@@ -186,8 +201,10 @@ public final class DirectoryFileIo implements FileIo {
     private final String name;
     private final Path path;
     private volatile FileChannel ch;
+
     /** Null for a read-only handle. */
     private final AsynchronousFileChannel syncCh;
+
     private volatile boolean closed;
 
     ChannelHandle(String name, FileChannel ch) throws IOException {
@@ -222,7 +239,7 @@ public final class DirectoryFileIo implements FileIo {
     private <T> T shielded(String what, Op<T> op) throws IOException {
       boolean interrupted = Thread.interrupted();
       try {
-        for (;;) {
+        for (; ; ) {
           FileChannel c = ch;
           try {
             return op.run(c);
@@ -262,32 +279,36 @@ public final class DirectoryFileIo implements FileIo {
     @Override
     public int read(long position, ByteBuffer dst) throws IOException {
       int start = dst.position();
-      return shielded("read", c -> {
-        dst.position(start);
-        int total = 0;
-        while (dst.hasRemaining()) {
-          int n = c.read(dst, position + total);
-          if (n < 0) {
-            break;
-          }
-          total += n;
-        }
-        return total;
-      });
+      return shielded(
+          "read",
+          c -> {
+            dst.position(start);
+            int total = 0;
+            while (dst.hasRemaining()) {
+              int n = c.read(dst, position + total);
+              if (n < 0) {
+                break;
+              }
+              total += n;
+            }
+            return total;
+          });
     }
 
     @Override
     public void write(long position, ByteBuffer src) throws IOException {
       checkWritable("write", name);
       int start = src.position();
-      shielded("write", c -> {
-        src.position(start);
-        long p = position;
-        while (src.hasRemaining()) {
-          p += c.write(src, p);
-        }
-        return null;
-      });
+      shielded(
+          "write",
+          c -> {
+            src.position(start);
+            long p = position;
+            while (src.hasRemaining()) {
+              p += c.write(src, p);
+            }
+            return null;
+          });
     }
 
     @Override

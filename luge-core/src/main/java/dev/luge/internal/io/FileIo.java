@@ -5,13 +5,13 @@ import java.util.List;
 
 /**
  * The one narrow interface through which Luge does all durable I/O: the files of one database
- * directory. Everything the log and page cache write goes through it, so that tests can swap in
- * a simulated disk ({@code SimulatedFileIo}, in the test sources), which drops, reorders and
- * tears unsynced writes to simulate power loss, and fails chosen operations.
+ * directory. Everything the log and page cache write goes through it, so that tests can swap in a
+ * simulated disk ({@code SimulatedFileIo}, in the test sources), which drops, reorders and tears
+ * unsynced writes to simulate power loss, and fails chosen operations.
  *
  * <p>Durability contract (what the real file system gives and the simulation enforces): data
- * written to a file is durable only after {@link FileHandle#sync()}; a file's creation, deletion
- * or renaming is durable only after {@link #syncDirectory()}.
+ * written to a file is durable only after {@link FileHandle#sync()}; a file's creation, deletion or
+ * renaming is durable only after {@link #syncDirectory()}.
  */
 public interface FileIo {
 

@@ -6,9 +6,9 @@ import java.util.List;
 
 /**
  * The files of a temporary database: those of another {@link FileIo}, with every sync a no-op.
- * Nothing in them has to survive a crash (the database is deleted when it closes, and a crashed
- * one is never reopened), so waiting for the disk would buy nothing: writes only have to be
- * readable again, which they are as soon as they return.
+ * Nothing in them has to survive a crash (the database is deleted when it closes, and a crashed one
+ * is never reopened), so waiting for the disk would buy nothing: writes only have to be readable
+ * again, which they are as soon as they return.
  */
 public final class ScratchFileIo implements FileIo {
   private final FileIo files;

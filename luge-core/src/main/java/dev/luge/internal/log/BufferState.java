@@ -11,10 +11,10 @@ package dev.luge.internal.log;
  * +--------+-------------------------+-------------------------+
  * </pre>
  *
- * <p>A reservation adds its bytes to the offset and one to the writers in one CAS; a writer
- * that has filled its record subtracts one writer. Sealing sets the top bit, and the sealer
- * counts itself as a writer until it has installed the next buffer, so the buffer is handed to
- * the flusher exactly once: when it is sealed and its last writer leaves.
+ * <p>A reservation adds its bytes to the offset and one to the writers in one CAS; a writer that
+ * has filled its record subtracts one writer. Sealing sets the top bit, and the sealer counts
+ * itself as a writer until it has installed the next buffer, so the buffer is handed to the flusher
+ * exactly once: when it is sealed and its last writer leaves.
  */
 final class BufferState {
   static final long SEALED = 1L << 63;

@@ -17,60 +17,75 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Takes a log's sealed buffers to disk: writes them in LSN order and makes them durable, many
- * writers' records per fsync (group commit), on the flusher thread or on the thread of a caller
- * of {@link #syncUpTo}.
+ * writers' records per fsync (group commit), on the flusher thread or on the thread of a caller of
+ * {@link #syncUpTo}.
  *
- * <p>A caller takes the I/O lock, seals the current buffer with whatever other writers put in
- * it, writes every ready buffer (no fsync under the lock: a write into the page cache takes
+ * <p>A caller takes the I/O lock, seals the current buffer with whatever other writers put in it,
+ * writes every ready buffer (no fsync under the lock: a write into the page cache takes
  * microseconds) and then, unless a sync is already under way, starts one on its own thread (no
- * hand-off to the flusher and back, which costs as much as the fsync on a fast disk), after
- * waiting briefly for company ({@link #awaitCompany}). Callers that find a sync running wait
- * ({@link #awaitProgress}) and are woken when it is published; the first of them to find none
- * running syncs what all of them wrote. One sync runs at a time: with two at once, two writers
- * flushing in turn made 1.24 to 1.46 times one writer, against 1.55 to 1.70 with one (a writer
- * that starts its own sync beside the other's never joins it again, and two fdatasyncs of one
- * file wait for each other's pages; docs/DESIGN.md, "Group commit").
+ * hand-off to the flusher and back, which costs as much as the fsync on a fast disk), after waiting
+ * briefly for company ({@link #awaitCompany}). Callers that find a sync running wait ({@link
+ * #awaitProgress}) and are woken when it is published; the first of them to find none running syncs
+ * what all of them wrote. One sync runs at a time: with two at once, two writers flushing in turn
+ * made 1.24 to 1.46 times one writer, against 1.55 to 1.70 with one (a writer that starts its own
+ * sync beside the other's never joins it again, and two fdatasyncs of one file wait for each
+ * other's pages; docs/DESIGN.md, "Group commit").
  *
- * <p>A failed write or fsync poisons the log: every later call throws
- * {@link DatabaseFailedException}, since the kernel may have dropped the data and a retried
- * fsync could report a success that is a lie.
+ * <p>A failed write or fsync poisons the log: every later call throws {@link
+ * DatabaseFailedException}, since the kernel may have dropped the data and a retried fsync could
+ * report a success that is a lie.
  */
 final class GroupCommit {
   private final LogWriter log;
   private final SegmentFiles files;
   private final long flushEveryMs;
+
   /** Guards the ready buffers, the waiters, the running sync and the publication of syncs. */
   private final Object flusherLock = new Object();
+
   /**
-   * Held by whoever writes buffers to the segment files (the flusher thread or a flushing
-   * caller), and while a sync is begun; not during the sync itself.
+   * Held by whoever writes buffers to the segment files (the flusher thread or a flushing caller),
+   * and while a sync is begun; not during the sync itself.
    */
   private final ReentrantLock ioLock = new ReentrantLock();
+
   private final TreeMap<Long, LogBuffer> ready = new TreeMap<>();
   private final TreeMap<Long, List<CompletableFuture<Long>>> waiters = new TreeMap<>();
+
   /** The next buffer to write: the one that starts here. */
   private long nextToWrite;
+
   private final Thread flusher;
   private volatile long durableLsn;
   private volatile Throwable poisoned;
   private volatile boolean stopped;
+
   /** Everything below this LSN is written to its segment file; guarded by ioLock. */
   private volatile long writtenLsn;
+
   /** Segments written since the last sync began; ioLock. */
   private final List<Long> unsynced = new ArrayList<>();
+
   /** The sync under way, if any, or the one that failed; flusherLock. */
   private Sync running;
+
   /** Bumped whenever a sync is published or fails: waiters look again. */
   private volatile long progress;
+
   /**
-   * Callers waiting for a running sync to cover their records or to end. They wait here, not on
-   * a lock, and are woken all at once when a sync is published, which is when both can change.
+   * Callers waiting for a running sync to cover their records or to end. They wait here, not on a
+   * lock, and are woken all at once when a sync is published, which is when both can change.
    */
   private final ConcurrentLinkedQueue<Thread> progressWaiters = new ConcurrentLinkedQueue<>();
-  /** Callers of {@link LogWriter#flush} (with records to make durable) since the last sync began. */
+
+  /**
+   * Callers of {@link LogWriter#flush} (with records to make durable) since the last sync began.
+   */
   private final AtomicInteger arrivals = new AtomicInteger();
+
   /** How many callers the last sync carried: how many flush concurrently. */
   private volatile int group = 1;
+
   private final AtomicLong bytesWritten = new AtomicLong();
   private final AtomicLong syncs = new AtomicLong();
   private final AtomicLong syncNanos = new AtomicLong();
@@ -151,14 +166,17 @@ final class GroupCommit {
     while (!(root instanceof IOException) && root.getCause() != null) {
       root = root.getCause();
     }
-    return new DatabaseFailedException("a write or sync failed (" + root.getMessage()
-        + "); the database refuses further writes until it is reopened", cause);
+    return new DatabaseFailedException(
+        "a write or sync failed ("
+            + root.getMessage()
+            + "); the database refuses further writes until it is reopened",
+        cause);
   }
 
   /**
-   * Writes, waits for or runs syncs until {@code target} is durable; a {@code caller} of
-   * {@code flush} (not the flusher thread, which has no next record to wait for) may first wait
-   * for company.
+   * Writes, waits for or runs syncs until {@code target} is durable; a {@code caller} of {@code
+   * flush} (not the flusher thread, which has no next record to wait for) may first wait for
+   * company.
    */
   void syncUpTo(long target, boolean caller) {
     while (durableLsn < target) {
@@ -248,9 +266,9 @@ final class GroupCommit {
   }
 
   /**
-   * Waits until a sync is published after {@code seen} was read (1 ms at most). The waiter
-   * queues itself before it looks, and {@link #runSync} bumps {@link #progress} before it wakes
-   * the queue, so a wake-up cannot be missed.
+   * Waits until a sync is published after {@code seen} was read (1 ms at most). The waiter queues
+   * itself before it looks, and {@link #runSync} bumps {@link #progress} before it wakes the queue,
+   * so a wake-up cannot be missed.
    */
   private void awaitProgress(long target, long seen) {
     Thread me = Thread.currentThread();
@@ -278,15 +296,15 @@ final class GroupCommit {
   /**
    * The group-commit delay (called with the I/O lock held, before sealing). When several threads
    * flush in turn, each sync would otherwise carry just one of their records: the thread whose
-   * record was just made durable comes back with the next one a few microseconds after it
-   * returns, while the others are still being woken. So while fewer callers have come since the
-   * last sync began than that sync carried, the leader waits a little (at most a quarter of a
-   * recent fsync, and 200 us) for a record after its own, which then shares its sync. Callers
-   * are counted when a sync begins, not when a buffer is sealed: a caller that arrived during a
-   * sync has sealed and written its own record, and counted at the seal it made a group of one
-   * each time, so the next leader never waited and two writers settled into syncs carrying 1.3
-   * records each instead of 2 (two writers then made 1.2 to 1.3 times one writer; counted at the
-   * sync, 1.39 to 1.92, median 1.69 in 51 runs). A lone writer never waits.
+   * record was just made durable comes back with the next one a few microseconds after it returns,
+   * while the others are still being woken. So while fewer callers have come since the last sync
+   * began than that sync carried, the leader waits a little (at most a quarter of a recent fsync,
+   * and 200 us) for a record after its own, which then shares its sync. Callers are counted when a
+   * sync begins, not when a buffer is sealed: a caller that arrived during a sync has sealed and
+   * written its own record, and counted at the seal it made a group of one each time, so the next
+   * leader never waited and two writers settled into syncs carrying 1.3 records each instead of 2
+   * (two writers then made 1.2 to 1.3 times one writer; counted at the sync, 1.39 to 1.92, median
+   * 1.69 in 51 runs). A lone writer never waits.
    */
   private void awaitCompany(long target) {
     if (arrivals.get() >= group) {
@@ -295,8 +313,7 @@ final class GroupCommit {
     long n = syncs.get();
     long wait = n == 0 ? 50_000 : Math.min(200_000, syncNanos.get() / n / 4);
     long deadline = System.nanoTime() + wait;
-    while (arrivals.get() < group && log.appendedEnd() <= target
-        && System.nanoTime() < deadline) {
+    while (arrivals.get() < group && log.appendedEnd() <= target && System.nanoTime() < deadline) {
       Thread.yield(); // the writer we wait for may need this core
     }
   }
@@ -322,9 +339,10 @@ final class GroupCommit {
       long target;
       synchronized (flusherLock) {
         while (!stopped && poisoned == null && !ready.containsKey(nextToWrite)) {
-          long waitMs = flushEveryMs > 0
-              ? Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextTimedFlush - System.nanoTime()))
-              : 0;
+          long waitMs =
+              flushEveryMs > 0
+                  ? Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextTimedFlush - System.nanoTime()))
+                  : 0;
           if (flushEveryMs > 0 && System.nanoTime() >= nextTimedFlush) {
             break;
           }
@@ -356,8 +374,8 @@ final class GroupCommit {
   }
 
   /**
-   * The ready buffers that continue the log where it was last written, in LSN order. Called
-   * with the I/O lock held, so that batches are written in the order they are taken.
+   * The ready buffers that continue the log where it was last written, in LSN order. Called with
+   * the I/O lock held, so that batches are written in the order they are taken.
    */
   private List<LogBuffer> takeReady() {
     List<LogBuffer> batch = new ArrayList<>();
@@ -399,14 +417,14 @@ final class GroupCommit {
   }
 
   /**
-   * Runs {@code work} on the segment files with nothing written or synced meanwhile (a running
-   * sync may hold one of the files; no new one begins while the I/O lock is held); a failure
-   * poisons the log.
+   * Runs {@code work} on the segment files with nothing written or synced meanwhile (a running sync
+   * may hold one of the files; no new one begins while the I/O lock is held); a failure poisons the
+   * log.
    */
   void exclusive(FileWork work) throws IOException {
     ioLock.lock();
     try {
-      for (;;) {
+      for (; ; ) {
         synchronized (flusherLock) {
           if (running == null || poisoned != null) {
             break;

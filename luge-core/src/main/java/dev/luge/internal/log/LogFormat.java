@@ -7,10 +7,10 @@ import java.util.zip.CRC32C;
 /**
  * The on-disk layout of log segments and records. All integers are little-endian.
  *
- * <p>Positions are log sequence numbers (LSNs): a record's LSN is its byte offset in the whole
- * log, so segment {@code n} holds LSNs {@code [n * segmentSize, (n + 1) * segmentSize)} and a
- * record lives in file {@link #segmentName(long) seg-n} at offset {@code lsn % segmentSize}. One
- * {@code long} is then both a record's identity and its address.
+ * <p>Positions are log sequence numbers (LSNs): a record's LSN is its byte offset in the whole log,
+ * so segment {@code n} holds LSNs {@code [n * segmentSize, (n + 1) * segmentSize)} and a record
+ * lives in file {@link #segmentName(long) seg-n} at offset {@code lsn % segmentSize}. One {@code
+ * long} is then both a record's identity and its address.
  *
  * <pre>
  * Segment header, 64 bytes at offset 0 of every segment file:
@@ -35,11 +35,11 @@ import java.util.zip.CRC32C;
  *
  * <p>Record kinds of the log layer: {@link #KIND_MARK} starts every buffer the writer flushes and
  * holds the LSN up to which the log was durable when it was written (recovery uses it to tell a
- * torn tail from corruption); {@link #KIND_SEGMENT_END} says the rest of its segment is unused
- * and, in a segment with a kind's own magic, that the next segment was created durably before
- * it was written; {@link #KIND_SKIP} fills a reservation that was given up;
- * {@link #KIND_WITNESS} is the first record of every redo segment of format 3 (below). Kinds
- * from {@link #FIRST_USER_KIND} on belong to the layers above.
+ * torn tail from corruption); {@link #KIND_SEGMENT_END} says the rest of its segment is unused and,
+ * in a segment with a kind's own magic, that the next segment was created durably before it was
+ * written; {@link #KIND_SKIP} fills a reservation that was given up; {@link #KIND_WITNESS} is the
+ * first record of every redo segment of format 3 (below). Kinds from {@link #FIRST_USER_KIND} on
+ * belong to the layers above.
  *
  * <pre>
  * Witness record, at offset 64 of every redo segment with magic "LUGEREDO" (records start after
@@ -51,11 +51,11 @@ import java.util.zip.CRC32C;
  *  68  4  padding to the 8-byte boundary
  * </pre>
  *
- * <p>A flush writes the LSN up to which the log was durable before it into the slot that was
- * not written last (every so often, see {@code LogWriter}), so one torn slot write leaves the
- * other: after a crash the log must hold valid records up to the highest valid slot, or it was
- * truncated or damaged. Marks prove the same, but a truncation takes the later marks with it;
- * the witness stays at the front.
+ * <p>A flush writes the LSN up to which the log was durable before it into the slot that was not
+ * written last (every so often, see {@code LogWriter}), so one torn slot write leaves the other:
+ * after a crash the log must hold valid records up to the highest valid slot, or it was truncated
+ * or damaged. Marks prove the same, but a truncation takes the later marks with it; the witness
+ * stays at the front.
  */
 public final class LogFormat {
   private LogFormat() {}
@@ -63,8 +63,10 @@ public final class LogFormat {
   public static final int FORMAT_VERSION = 1;
   public static final int SEGMENT_HEADER = 64;
   public static final int RECORD_HEADER = 20;
+
   /** The magic of segments of format 2 and older, redo and page log alike. */
   static final long LEGACY_MAGIC = 0x0047_4553_4547_554CL; // "LUGESEG\0" read little-endian
+
   static final long REDO_MAGIC = magic("LUGEREDO");
   static final long PAGE_MAGIC = magic("LUGEPAGE");
 
@@ -76,11 +78,13 @@ public final class LogFormat {
 
   /** The payload of a witness record: two slots of 24 bytes. */
   static final int WITNESS_PAYLOAD = 48;
+
   static final int WITNESS_SLOT = 24;
 
   private static long magic(String eight) {
     return ByteBuffer.wrap(eight.getBytes(java.nio.charset.StandardCharsets.US_ASCII))
-        .order(ByteOrder.LITTLE_ENDIAN).getLong();
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .getLong();
   }
 
   /** The magic of segments of the log {@code prefix} (format 3 on). */
@@ -94,8 +98,8 @@ public final class LogFormat {
   }
 
   /**
-   * The offset of the first record after a new segment's header: after the witness record in
-   * the redo log. (Segments of format 2 and older have none: their records start at 64.)
+   * The offset of the first record after a new segment's header: after the witness record in the
+   * redo log. (Segments of format 2 and older have none: their records start at 64.)
    */
   public static int firstRecord(String prefix) {
     return SEGMENT_HEADER + (witnessed(prefix) ? footprint(WITNESS_PAYLOAD) : 0);
@@ -113,6 +117,7 @@ public final class LogFormat {
 
   /** The file-name prefix of the redo log's segments. */
   public static final String REDO = "seg";
+
   /** The file-name prefix of the page log's segments (leaf images). */
   public static final String PAGES = "page";
 
@@ -132,13 +137,14 @@ public final class LogFormat {
   }
 
   /**
-   * The segment number of a file name of the log {@code prefix}, or -1 if the name is not one:
-   * only the name {@link #segmentName(String, long)} gives a number is that segment's. (The
-   * parser also takes upper-case digits and a sign, and a file so named is not the segment of
-   * that number: opening the segment by its number would find no such file.)
+   * The segment number of a file name of the log {@code prefix}, or -1 if the name is not one: only
+   * the name {@link #segmentName(String, long)} gives a number is that segment's. (The parser also
+   * takes upper-case digits and a sign, and a file so named is not the segment of that number:
+   * opening the segment by its number would find no such file.)
    */
   public static long segmentNumber(String prefix, String name) {
-    if (!name.startsWith(prefix + "-") || !name.endsWith(".log")
+    if (!name.startsWith(prefix + "-")
+        || !name.endsWith(".log")
         || name.length() != prefix.length() + 21) {
       return -1;
     }
@@ -156,12 +162,11 @@ public final class LogFormat {
   }
 
   /**
-   * The first bytes of a new segment {@code number} of the log {@code prefix}: its header and,
-   * in the redo log, a witness record whose first slot says the log was durable up to
-   * {@code durable}.
+   * The first bytes of a new segment {@code number} of the log {@code prefix}: its header and, in
+   * the redo log, a witness record whose first slot says the log was durable up to {@code durable}.
    */
-  static ByteBuffer segmentStart(String prefix, long number, int segmentSize, byte[] dbId,
-      long durable) {
+  static ByteBuffer segmentStart(
+      String prefix, long number, int segmentSize, byte[] dbId, long durable) {
     ByteBuffer b = le(ByteBuffer.allocate(firstRecord(prefix)));
     b.put(segmentHeader(magicOf(prefix), number, segmentSize, dbId));
     if (witnessed(prefix)) {
@@ -217,8 +222,8 @@ public final class LogFormat {
   }
 
   /**
-   * Writes a record header into {@code buf} at {@code at}, for a payload already in place after
-   * it, and computes the checksum.
+   * Writes a record header into {@code buf} at {@code at}, for a payload already in place after it,
+   * and computes the checksum.
    */
   static void sealRecord(ByteBuffer buf, int at, byte kind, long lsn, int payloadLength) {
     buf.putInt(at, payloadLength);

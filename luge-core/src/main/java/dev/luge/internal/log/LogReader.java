@@ -18,17 +18,16 @@ import java.util.zip.CRC32C;
  *
  * <p>Strictness: the log may end in a torn tail (writes that were never made durable, possibly
  * reordered or torn by the crash); that tail is dropped. Anything else is corruption and is
- * reported, never skipped: a record that fails its checks is corruption if something written
- * after it was durable proves the log was durable past it (a later valid
- * {@link LogFormat#KIND_MARK} record, or a witness slot, see {@link LogFormat}), and the start
- * of the torn tail otherwise. A segment that must exist is corruption when it is missing or its
- * header is not valid: the one a checkpoint starts replay in (when the caller says the
- * checkpoint vouches for it) and the one after a segment of format 3 that ends with
- * {@link LogFormat#KIND_SEGMENT_END} (the writer creates it durably before writing that record).
+ * reported, never skipped: a record that fails its checks is corruption if something written after
+ * it was durable proves the log was durable past it (a later valid {@link LogFormat#KIND_MARK}
+ * record, or a witness slot, see {@link LogFormat}), and the start of the torn tail otherwise. A
+ * segment that must exist is corruption when it is missing or its header is not valid: the one a
+ * checkpoint starts replay in (when the caller says the checkpoint vouches for it) and the one
+ * after a segment of format 3 that ends with {@link LogFormat#KIND_SEGMENT_END} (the writer creates
+ * it durably before writing that record).
  *
- * <p>Segments are read through a window of a megabyte or so ({@link SegmentWindow}), never
- * whole, and every length read from disk is checked against the segment before anything is
- * allocated.
+ * <p>Segments are read through a window of a megabyte or so ({@link SegmentWindow}), never whole,
+ * and every length read from disk is checked against the segment before anything is allocated.
  */
 public final class LogReader {
 
@@ -64,7 +63,12 @@ public final class LogReader {
    * format 2 and older gave both logs (a database upgraded to format 3 keeps its older segments
    * until they are rewritten).
    */
-  public LogReader(FileIo io, String prefix, Path dirForMessages, int segmentSize, byte[] dbId,
+  public LogReader(
+      FileIo io,
+      String prefix,
+      Path dirForMessages,
+      int segmentSize,
+      byte[] dbId,
       long legacyBelow) {
     this.io = io;
     this.prefix = prefix;
@@ -98,10 +102,10 @@ public final class LogReader {
 
   /**
    * Visits every record from {@code fromLsn} on (record kinds of the log layer itself are not
-   * passed on) and returns where the log ends. With {@code startVouchedBy} (what proves it, for
-   * the message), the segment holding {@code fromLsn} must be there with a valid header (a
-   * checkpoint written after that segment was created durably vouches for it). Throws
-   * {@link CorruptionException} for damage that is not a torn tail.
+   * passed on) and returns where the log ends. With {@code startVouchedBy} (what proves it, for the
+   * message), the segment holding {@code fromLsn} must be there with a valid header (a checkpoint
+   * written after that segment was created durably vouches for it). Throws {@link
+   * CorruptionException} for damage that is not a torn tail.
    */
   public End read(long fromLsn, String startVouchedBy, Visitor visitor) throws IOException {
     if (fromLsn < 0) {
@@ -116,22 +120,25 @@ public final class LogReader {
       long base = segment * segmentSize;
       if (!segs.contains(segment)) {
         if (vouchedBy != null) {
-          throw new CorruptionException(file(name), 0, "log segment missing, although "
-              + vouchedBy);
+          throw new CorruptionException(
+              file(name), 0, "log segment missing, although " + vouchedBy);
         }
         return laterSegmentsMustBeEmpty(segs, segment, base + p);
       }
       String next = null;
       try (SegmentWindow s = new SegmentWindow(io.open(name, false), segmentSize)) {
-        if (vouchedBy == null && isLast(segs, segment) && tornHeader(s)
+        if (vouchedBy == null
+            && isLast(segs, segment)
+            && tornHeader(s)
             && highestMark(s, LogFormat.SEGMENT_HEADER, base) <= base + LogFormat.SEGMENT_HEADER) {
           // A crash between creating the last segment and syncing its header: nothing in it was
           // ever durable (the writer syncs the header before anything refers to the segment,
           // and no later mark says otherwise).
           return new End(base + LogFormat.SEGMENT_HEADER, true, name, 0);
         }
-        boolean own = checkSegmentHeader(file(name), segment, s.copy(0,
-            (int) Math.min(LogFormat.SEGMENT_HEADER, s.size())));
+        boolean own =
+            checkSegmentHeader(
+                file(name), segment, s.copy(0, (int) Math.min(LogFormat.SEGMENT_HEADER, s.size())));
         long witness = own && LogFormat.witnessed(prefix) ? witness(s, base) : -1;
         while (next == null) {
           int len = validRecordAt(s, p, base + p);
@@ -159,9 +166,13 @@ public final class LogReader {
         // A segment after a missing one: if it proves durability past the gap, that's damage.
         long proof = proofIn(n);
         if (proof > lsn) {
-          throw new CorruptionException(file(LogFormat.segmentName(prefix, missing)), 0,
-              "log segment missing although later segment " + LogFormat.segmentName(prefix, n)
-                  + " shows the log was durable up to LSN " + proof);
+          throw new CorruptionException(
+              file(LogFormat.segmentName(prefix, missing)),
+              0,
+              "log segment missing although later segment "
+                  + LogFormat.segmentName(prefix, n)
+                  + " shows the log was durable up to LSN "
+                  + proof);
         }
       }
     }
@@ -170,8 +181,8 @@ public final class LogReader {
 
   /** The highest durable LSN that segment {@code n}'s marks and witness claim (-1: none). */
   private long proofIn(long n) throws IOException {
-    try (SegmentWindow s = new SegmentWindow(io.open(LogFormat.segmentName(prefix, n), false),
-        segmentSize)) {
+    try (SegmentWindow s =
+        new SegmentWindow(io.open(LogFormat.segmentName(prefix, n), false), segmentSize)) {
       long base = n * segmentSize;
       return Math.max(highestMark(s, LogFormat.SEGMENT_HEADER, base), witness(s, base));
     }
@@ -194,14 +205,14 @@ public final class LogReader {
   }
 
   /**
-   * Checks a segment header (magic, checksum, version, segment size, database id, number);
-   * returns whether the segment has its log's own magic (format 3) rather than the older shared
-   * one. A {@link CorruptionException} naming {@code file} if it is not a segment of this log.
+   * Checks a segment header (magic, checksum, version, segment size, database id, number); returns
+   * whether the segment has its log's own magic (format 3) rather than the older shared one. A
+   * {@link CorruptionException} naming {@code file} if it is not a segment of this log.
    */
   private boolean checkSegmentHeader(Path file, long segment, ByteBuffer head) {
     if (head.limit() < LogFormat.SEGMENT_HEADER) {
-      throw new CorruptionException(file, 0, "segment shorter than its header ("
-          + head.limit() + " bytes)");
+      throw new CorruptionException(
+          file, 0, "segment shorter than its header (" + head.limit() + " bytes)");
     }
     long magic = head.getLong(0);
     boolean own = magic == LogFormat.magicOf(prefix);
@@ -209,11 +220,20 @@ public final class LogReader {
       if (magic == LogFormat.LEGACY_MAGIC && segment < legacyBelow) {
         // a segment written before the database was upgraded to format 3
       } else if (magic == LogFormat.LEGACY_MAGIC) {
-        throw new CorruptionException(file, 0, "segment of the format before 3 (magic LUGESEG),"
-            + " numbered after the database was upgraded: it is not the one that was here");
+        throw new CorruptionException(
+            file,
+            0,
+            "segment of the format before 3 (magic LUGESEG),"
+                + " numbered after the database was upgraded: it is not the one that was here");
       } else if (magic == LogFormat.REDO_MAGIC || magic == LogFormat.PAGE_MAGIC) {
-        throw new CorruptionException(file, 0, "a " + (magic == LogFormat.REDO_MAGIC ? "redo"
-            : "page") + " log segment where a segment of the " + kindName() + " belongs");
+        throw new CorruptionException(
+            file,
+            0,
+            "a "
+                + (magic == LogFormat.REDO_MAGIC ? "redo" : "page")
+                + " log segment where a segment of the "
+                + kindName()
+                + " belongs");
       } else {
         throw new CorruptionException(file, 0, "not a Luge log segment (bad magic number)");
       }
@@ -227,12 +247,14 @@ public final class LogReader {
     }
     int version = head.getInt(8);
     if (version != LogFormat.FORMAT_VERSION) {
-      throw new UnsupportedFormatException(file, version, LogFormat.FORMAT_VERSION,
-          LogFormat.FORMAT_VERSION);
+      throw new UnsupportedFormatException(
+          file, version, LogFormat.FORMAT_VERSION, LogFormat.FORMAT_VERSION);
     }
     if (head.getInt(12) != segmentSize) {
-      throw new CorruptionException(file, 12, "segment size " + head.getInt(12)
-          + " differs from the database's " + segmentSize);
+      throw new CorruptionException(
+          file,
+          12,
+          "segment size " + head.getInt(12) + " differs from the database's " + segmentSize);
     }
     byte[] id = new byte[16];
     head.get(16, id);
@@ -240,8 +262,8 @@ public final class LogReader {
       throw new CorruptionException(file, 16, "segment belongs to another database");
     }
     if (head.getLong(32) != segment) {
-      throw new CorruptionException(file, 32, "segment number " + head.getLong(32)
-          + " does not match its file name");
+      throw new CorruptionException(
+          file, 32, "segment number " + head.getLong(32) + " does not match its file name");
     }
     return own;
   }
@@ -257,8 +279,12 @@ public final class LogReader {
     }
     int len = s.getInt(p);
     byte kind = s.get(p + 4);
-    if (kind == 0 || len < 0 || len > s.size() - p - LogFormat.RECORD_HEADER
-        || s.get(p + 5) != 0 || s.getShort(p + 6) != 0 || s.getLong(p + 8) != lsn) {
+    if (kind == 0
+        || len < 0
+        || len > s.size() - p - LogFormat.RECORD_HEADER
+        || s.get(p + 5) != 0
+        || s.getShort(p + 6) != 0
+        || s.getLong(p + 8) != lsn) {
       return -1;
     }
     boolean witness = kind == LogFormat.KIND_WITNESS;
@@ -281,8 +307,11 @@ public final class LogReader {
     }
     long best = -1;
     for (int i = 0; i < 2; i++) {
-      best = Math.max(best, LogFormat.witnessClaim(s.copy(LogFormat.witnessSlotOffset(i),
-          LogFormat.WITNESS_SLOT)));
+      best =
+          Math.max(
+              best,
+              LogFormat.witnessClaim(
+                  s.copy(LogFormat.witnessSlotOffset(i), LogFormat.WITNESS_SLOT)));
     }
     return best;
   }
@@ -291,7 +320,8 @@ public final class LogReader {
   private static long highestMark(SegmentWindow s, long from, long base) throws IOException {
     long best = -1;
     for (long q = (from + 7) & ~7; q + LogFormat.RECORD_HEADER + 8 <= s.size(); q += 8) {
-      if (s.get(q + 4) == LogFormat.KIND_MARK && s.getInt(q) == 8
+      if (s.get(q + 4) == LogFormat.KIND_MARK
+          && s.getInt(q) == 8
           && validRecordAt(s, q, base + q) == 8) {
         best = Math.max(best, s.getLong(q + LogFormat.RECORD_HEADER));
       }
@@ -300,14 +330,20 @@ public final class LogReader {
   }
 
   /** No valid record at {@code p}: the torn tail, unless something proves otherwise. */
-  private End tail(List<Long> segs, long segment, SegmentWindow s, long p, String name,
-      long witness) throws IOException {
+  private End tail(
+      List<Long> segs, long segment, SegmentWindow s, long p, String name, long witness)
+      throws IOException {
     long base = segment * segmentSize;
     long lsn = base + p;
     if (witness > lsn) {
-      throw new CorruptionException(file(name), p, "the log ends here, although the segment's"
-          + " witness says it was durable up to LSN " + witness + ": the segment was truncated"
-          + " or damaged");
+      throw new CorruptionException(
+          file(name),
+          p,
+          "the log ends here, although the segment's"
+              + " witness says it was durable up to LSN "
+              + witness
+              + ": the segment was truncated"
+              + " or damaged");
     }
     long proof = highestMark(s, p + 8, base);
     for (long n : segs) {
@@ -316,8 +352,13 @@ public final class LogReader {
       }
     }
     if (proof > lsn) {
-      throw new CorruptionException(file(name), p, "invalid log record although the log was"
-          + " made durable up to LSN " + proof + " after it");
+      throw new CorruptionException(
+          file(name),
+          p,
+          "invalid log record although the log was"
+              + " made durable up to LSN "
+              + proof
+              + " after it");
     }
     boolean torn = p < s.size() && !s.zeroFrom(p);
     for (long n : segs) {
@@ -329,44 +370,60 @@ public final class LogReader {
   /**
    * Checks the header of segment {@code segment} of an open segment file {@code h} (magic,
    * checksum, version, segment size, database id, number): a {@link CorruptionException} naming
-   * {@code file} if it is not a segment of the log {@code prefix}. Segments numbered below
-   * {@code legacyBelow} may have the magic of format 2 and older.
+   * {@code file} if it is not a segment of the log {@code prefix}. Segments numbered below {@code
+   * legacyBelow} may have the magic of format 2 and older.
    */
-  public static void checkHeader(FileHandle h, Path file, String prefix, long segment,
-      int segmentSize, byte[] dbId, long legacyBelow) throws IOException {
+  public static void checkHeader(
+      FileHandle h,
+      Path file,
+      String prefix,
+      long segment,
+      int segmentSize,
+      byte[] dbId,
+      long legacyBelow)
+      throws IOException {
     ByteBuffer head = LogFormat.le(ByteBuffer.allocate(LogFormat.SEGMENT_HEADER));
     h.read(0, head);
     head.flip();
-    new LogReader(null, prefix, file.getParent() == null ? file : file.getParent(), segmentSize,
-        dbId, legacyBelow).checkSegmentHeader(file, segment, head);
+    new LogReader(
+            null,
+            prefix,
+            file.getParent() == null ? file : file.getParent(),
+            segmentSize,
+            dbId,
+            legacyBelow)
+        .checkSegmentHeader(file, segment, head);
   }
 
   /**
-   * Reads one record at {@code lsn} of an open segment {@code h} (random access, as the page
-   * cache reads leaf images): its payload, after checking the header (kind, length within the
-   * segment, LSN) and the checksum. Damage is a {@link CorruptionException} naming {@code file}
-   * and the offset; nothing is allocated before the length is checked.
+   * Reads one record at {@code lsn} of an open segment {@code h} (random access, as the page cache
+   * reads leaf images): its payload, after checking the header (kind, length within the segment,
+   * LSN) and the checksum. Damage is a {@link CorruptionException} naming {@code file} and the
+   * offset; nothing is allocated before the length is checked.
    */
-  public static ByteBuffer readRecord(FileHandle h, Path file, long lsn, int segmentSize,
-      byte expectedKind) throws IOException {
+  public static ByteBuffer readRecord(
+      FileHandle h, Path file, long lsn, int segmentSize, byte expectedKind) throws IOException {
     return readRecord(h, file, lsn, segmentSize, expectedKind, -1);
   }
 
   /**
-   * As above, for a record whose payload the caller expects to be {@code expectedLength} bytes
-   * (-1: unknown): then header and payload come in one read, and a record of another length is
-   * read again the ordinary way (which reports it if it is damaged).
+   * As above, for a record whose payload the caller expects to be {@code expectedLength} bytes (-1:
+   * unknown): then header and payload come in one read, and a record of another length is read
+   * again the ordinary way (which reports it if it is damaged).
    */
-  public static ByteBuffer readRecord(FileHandle h, Path file, long lsn, int segmentSize,
-      byte expectedKind, int expectedLength) throws IOException {
+  public static ByteBuffer readRecord(
+      FileHandle h, Path file, long lsn, int segmentSize, byte expectedKind, int expectedLength)
+      throws IOException {
     int offset = (int) (lsn % segmentSize);
     // Lengths are checked against the file before anything is allocated: a stub or record
     // header that claims more than the file holds costs no memory.
     long room = Math.min(h.size(), segmentSize) - offset - LogFormat.RECORD_HEADER;
     if (expectedLength >= 0 && offset >= LogFormat.SEGMENT_HEADER && expectedLength <= room) {
       ByteBuffer rec = LogFormat.le(ByteBuffer.allocate(LogFormat.RECORD_HEADER + expectedLength));
-      if (h.read(offset, rec) == rec.capacity() && rec.getInt(0) == expectedLength
-          && rec.get(4) == expectedKind && rec.getLong(8) == lsn
+      if (h.read(offset, rec) == rec.capacity()
+          && rec.getInt(0) == expectedLength
+          && rec.get(4) == expectedKind
+          && rec.getLong(8) == lsn
           && LogFormat.checksum(rec, 0, expectedLength) == rec.getInt(16)) {
         rec.position(LogFormat.RECORD_HEADER);
         return rec.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -378,13 +435,25 @@ public final class LogReader {
     }
     int len = head.getInt(0);
     if (head.get(4) != expectedKind || len < 0 || len > room || head.getLong(8) != lsn) {
-      throw new CorruptionException(file, offset, "invalid record header (kind " + head.get(4)
-          + ", length " + len + ", LSN " + head.getLong(8) + ", expected kind " + expectedKind
-          + " at LSN " + lsn + ")");
+      throw new CorruptionException(
+          file,
+          offset,
+          "invalid record header (kind "
+              + head.get(4)
+              + ", length "
+              + len
+              + ", LSN "
+              + head.getLong(8)
+              + ", expected kind "
+              + expectedKind
+              + " at LSN "
+              + lsn
+              + ")");
     }
     ByteBuffer rec = LogFormat.le(ByteBuffer.allocate(LogFormat.RECORD_HEADER + len));
     if (h.read(offset, rec) < rec.capacity()) {
-      throw new CorruptionException(file, offset, "record of " + len + " bytes cut short by the end of the segment");
+      throw new CorruptionException(
+          file, offset, "record of " + len + " bytes cut short by the end of the segment");
     }
     if (LogFormat.checksum(rec, 0, len) != rec.getInt(16)) {
       throw new CorruptionException(file, offset, "record checksum mismatch");

@@ -13,73 +13,108 @@ import java.util.concurrent.ExecutionException;
  * Appends records to a log: lock-free reservation in memory, group commit to disk.
  *
  * <p>Design (after sled's iobuf). Records are copied into the current in-memory buffer. A writer
- * reserves its bytes with one CAS on the buffer's state word ({@link BufferState}), then fills
- * its record and releases, without any lock. A reservation that does not fit seals the buffer
- * and installs the next one; when the last writer of a sealed buffer releases, the buffer goes
- * to {@link GroupCommit}, which writes ready buffers in LSN order and makes them durable, many
- * records per fsync, and completes the {@link #flushAsync()} futures waiting on them.
- * {@link SegmentFiles} owns the files.
+ * reserves its bytes with one CAS on the buffer's state word ({@link BufferState}), then fills its
+ * record and releases, without any lock. A reservation that does not fit seals the buffer and
+ * installs the next one; when the last writer of a sealed buffer releases, the buffer goes to
+ * {@link GroupCommit}, which writes ready buffers in LSN order and makes them durable, many records
+ * per fsync, and completes the {@link #flushAsync()} futures waiting on them. {@link SegmentFiles}
+ * owns the files.
  *
  * <p>LSNs are byte positions (see {@link LogFormat}), so a reservation's LSN is known at once and
  * records are totally ordered by it. A writer that logs a change of a page must reserve
  * <i>after</i> reading the page state it will CAS: then successful CASes of one page log in LSN
- * order. A reservation whose CAS then fails is {@link Reservation#abort aborted} (it becomes a
- * skip record), so the log has no holes.
+ * order. A reservation whose CAS then fails is {@link Reservation#abort aborted} (it becomes a skip
+ * record), so the log has no holes.
  *
  * <p>Each buffer starts with a {@link LogFormat#KIND_MARK} record holding the LSN up to which the
  * log was durable when the buffer was written, so recovery can prove that garbage followed by a
- * valid mark is corruption rather than a torn tail. A buffer that ends a segment ends with
- * {@link LogFormat#KIND_SEGMENT_END}.
+ * valid mark is corruption rather than a torn tail. A buffer that ends a segment ends with {@link
+ * LogFormat#KIND_SEGMENT_END}.
  *
- * <p>A failed write or fsync poisons the writer: every later reservation and flush throws
- * ({@link GroupCommit}).
+ * <p>A failed write or fsync poisons the writer: every later reservation and flush throws ({@link
+ * GroupCommit}).
  */
 public final class LogWriter implements AutoCloseable {
   private final int segmentSize;
   private final int bufferSize;
+
   /** Offset of the first record of a segment this writer creates. */
   private final int firstRecord;
+
   private final SegmentFiles files;
   private final GroupCommit commit;
   private volatile LogBuffer current;
   private volatile boolean closed;
+
   /** Buffers' memory, given back after they are written: see {@link #recycle}. */
   private final ConcurrentLinkedQueue<ByteBuffer> pool = new ConcurrentLinkedQueue<>();
 
   /**
-   * Opens a writer of the redo log that appends from {@code startLsn} (the end
-   * {@link LogReader} found). The segment holding {@code startLsn} is cut there (dropping a torn
-   * tail), or made anew if nothing in it is valid, and later segments are deleted, durably,
-   * before anything is written; segments numbered below {@code legacyBelow} may be of the format
-   * before 3.
+   * Opens a writer of the redo log that appends from {@code startLsn} (the end {@link LogReader}
+   * found). The segment holding {@code startLsn} is cut there (dropping a torn tail), or made anew
+   * if nothing in it is valid, and later segments are deleted, durably, before anything is written;
+   * segments numbered below {@code legacyBelow} may be of the format before 3.
    */
-  public LogWriter(FileIo io, int segmentSize, int bufferSize, byte[] dbId, long startLsn,
-      long flushEveryMs, long legacyBelow) throws IOException {
-    this(io, LogFormat.REDO, segmentSize, bufferSize, dbId, startLsn, flushEveryMs, true,
+  public LogWriter(
+      FileIo io,
+      int segmentSize,
+      int bufferSize,
+      byte[] dbId,
+      long startLsn,
+      long flushEveryMs,
+      long legacyBelow)
+      throws IOException {
+    this(
+        io,
+        LogFormat.REDO,
+        segmentSize,
+        bufferSize,
+        dbId,
+        startLsn,
+        flushEveryMs,
+        true,
         legacyBelow);
   }
 
   /** A writer of the redo log whose segments are all of format 3. */
-  public LogWriter(FileIo io, int segmentSize, int bufferSize, byte[] dbId, long startLsn,
-      long flushEveryMs) throws IOException {
+  public LogWriter(
+      FileIo io, int segmentSize, int bufferSize, byte[] dbId, long startLsn, long flushEveryMs)
+      throws IOException {
     this(io, segmentSize, bufferSize, dbId, startLsn, flushEveryMs, 0);
   }
 
   /**
-   * A writer of the log whose segment files are named {@code prefix-<number>.log}, without the
-   * redo log's witness and segments created ahead (the page log: its images are read at random,
-   * through the locations a checkpoint lists, never scanned).
+   * A writer of the log whose segment files are named {@code prefix-<number>.log}, without the redo
+   * log's witness and segments created ahead (the page log: its images are read at random, through
+   * the locations a checkpoint lists, never scanned).
    */
-  public LogWriter(FileIo io, String prefix, int segmentSize, int bufferSize, byte[] dbId,
-      long startLsn, long flushEveryMs, long legacyBelow) throws IOException {
+  public LogWriter(
+      FileIo io,
+      String prefix,
+      int segmentSize,
+      int bufferSize,
+      byte[] dbId,
+      long startLsn,
+      long flushEveryMs,
+      long legacyBelow)
+      throws IOException {
     this(io, prefix, segmentSize, bufferSize, dbId, startLsn, flushEveryMs, false, legacyBelow);
   }
 
-  private LogWriter(FileIo io, String prefix, int segmentSize, int bufferSize, byte[] dbId,
-      long startLsn, long flushEveryMs, boolean vouching, long legacyBelow) throws IOException {
+  private LogWriter(
+      FileIo io,
+      String prefix,
+      int segmentSize,
+      int bufferSize,
+      byte[] dbId,
+      long startLsn,
+      long flushEveryMs,
+      boolean vouching,
+      long legacyBelow)
+      throws IOException {
     if (segmentSize < 4096 || Integer.bitCount(segmentSize) != 1) {
-      throw new IllegalArgumentException("segment size must be a power of two >= 4096: "
-          + segmentSize);
+      throw new IllegalArgumentException(
+          "segment size must be a power of two >= 4096: " + segmentSize);
     }
     this.segmentSize = segmentSize;
     this.firstRecord = LogFormat.firstRecord(prefix);
@@ -106,8 +141,8 @@ public final class LogWriter implements AutoCloseable {
   }
 
   /**
-   * Gives a written buffer's memory back for reuse: a flush per write would otherwise allocate
-   * (and zero) a whole buffer per write. Every byte a reused buffer writes is written anew first
+   * Gives a written buffer's memory back for reuse: a flush per write would otherwise allocate (and
+   * zero) a whole buffer per write. Every byte a reused buffer writes is written anew first
    * (records, their zeroed padding, marks), so no stale byte reaches the disk.
    */
   void recycle(LogBuffer b) {
@@ -119,8 +154,12 @@ public final class LogWriter implements AutoCloseable {
 
   /** The largest payload a record may have. */
   public int maxPayload() {
-    return segmentSize - firstRecord - LogBuffer.MARK_SIZE - LogBuffer.END_RESERVE
-        - LogFormat.RECORD_HEADER - 8;
+    return segmentSize
+        - firstRecord
+        - LogBuffer.MARK_SIZE
+        - LogBuffer.END_RESERVE
+        - LogFormat.RECORD_HEADER
+        - 8;
   }
 
   /** Every record below this LSN is durable. */
@@ -144,8 +183,8 @@ public final class LogWriter implements AutoCloseable {
   }
 
   /**
-   * Calls {@code listener} after each write to the segment files (on the writing thread, with
-   * the write lock held: it must be quick), so that the owner can watch the log's growth.
+   * Calls {@code listener} after each write to the segment files (on the writing thread, with the
+   * write lock held: it must be quick), so that the owner can watch the log's growth.
    */
   public void setWriteListener(Runnable listener) {
     commit.setWriteListener(listener);
@@ -162,11 +201,17 @@ public final class LogWriter implements AutoCloseable {
   public Reservation reserve(byte kind, int payloadLength) {
     checkUsable();
     if (payloadLength < 0 || payloadLength > maxPayload()) {
-      throw new LugeException("log record of " + payloadLength + " bytes exceeds the largest a "
-          + segmentSize + "-byte segment holds (" + maxPayload() + ")");
+      throw new LugeException(
+          "log record of "
+              + payloadLength
+              + " bytes exceeds the largest a "
+              + segmentSize
+              + "-byte segment holds ("
+              + maxPayload()
+              + ")");
     }
     int need = LogFormat.footprint(payloadLength);
-    for (;;) {
+    for (; ; ) {
       LogBuffer b = current;
       long s = b.state.get();
       if (BufferState.sealed(s)) {
@@ -197,14 +242,14 @@ public final class LogWriter implements AutoCloseable {
 
   /**
    * Called by the thread that sealed {@code b} at offset {@code end}: installs the next buffer;
-   * with {@code endSegment}, or if a record of {@code need} bytes would not fit in this
-   * segment, the next buffer starts the next segment.
+   * with {@code endSegment}, or if a record of {@code need} bytes would not fit in this segment,
+   * the next buffer starts the next segment.
    */
   private void rotate(LogBuffer b, int end, int need, boolean endSegment) {
     long endLsn = b.base + end;
     long segmentEnd = (b.base / segmentSize + 1) * (long) segmentSize;
-    boolean endsSegment = endSegment
-        || endLsn + LogBuffer.MARK_SIZE + need + LogBuffer.END_RESERVE > segmentEnd;
+    boolean endsSegment =
+        endSegment || endLsn + LogBuffer.MARK_SIZE + need + LogBuffer.END_RESERVE > segmentEnd;
     long nextBase = endsSegment ? segmentEnd + firstRecord : endLsn;
     b.end = end;
     b.endsSegment = endsSegment;
@@ -232,12 +277,12 @@ public final class LogWriter implements AutoCloseable {
 
   /**
    * Seals the current buffer; with {@code evenIfEmpty} also one that holds only its mark (whose
-   * only content then is the proof that everything before it was durable); with
-   * {@code endSegment} the next buffer starts a new segment (unless nothing was written to this
-   * one yet, which is then as good as a fresh one).
+   * only content then is the proof that everything before it was durable); with {@code endSegment}
+   * the next buffer starts a new segment (unless nothing was written to this one yet, which is then
+   * as good as a fresh one).
    */
   private long sealCurrent(boolean evenIfEmpty, boolean endSegment) {
-    for (;;) {
+    for (; ; ) {
       LogBuffer b = current;
       long s = b.state.get();
       if (BufferState.sealed(s)) {
@@ -245,7 +290,8 @@ public final class LogWriter implements AutoCloseable {
         continue;
       }
       int off = BufferState.offset(s);
-      if (off == LogBuffer.MARK_SIZE && !evenIfEmpty
+      if (off == LogBuffer.MARK_SIZE
+          && !evenIfEmpty
           && (!endSegment || b.base % segmentSize == firstRecord)) {
         return b.base; // nothing in it: everything before it is in sealed buffers
       }
@@ -259,7 +305,7 @@ public final class LogWriter implements AutoCloseable {
 
   /** The LSN just past every record reserved so far. */
   long appendedEnd() {
-    for (;;) {
+    for (; ; ) {
       LogBuffer b = current;
       long s = b.state.get();
       if (BufferState.sealed(s)) {
@@ -300,9 +346,9 @@ public final class LogWriter implements AutoCloseable {
   }
 
   /**
-   * Ends the current segment and makes everything appended so far durable: records appended
-   * from now on go to a fresh segment, and every record below the returned LSN (the new
-   * segment's first) is durable, and was committed or aborted by its writer.
+   * Ends the current segment and makes everything appended so far durable: records appended from
+   * now on go to a fresh segment, and every record below the returned LSN (the new segment's first)
+   * is durable, and was committed or aborted by its writer.
    */
   public long rollSegment() {
     checkUsable();
@@ -334,28 +380,29 @@ public final class LogWriter implements AutoCloseable {
   }
 
   /**
-   * Deletes segments that hold nothing needed any more (all must be below
-   * {@link #currentSegment()}), durably: the directory is synced before this returns.
+   * Deletes segments that hold nothing needed any more (all must be below {@link
+   * #currentSegment()}), durably: the directory is synced before this returns.
    */
   public void deleteSegments(Collection<Long> numbers) throws IOException {
     if (numbers.isEmpty()) {
       return;
     }
     long head = currentSegment();
-    commit.exclusive(() -> {
-      for (long n : numbers) {
-        if (n >= head) {
-          throw new IllegalArgumentException("segment " + n + " is not below the head " + head);
-        }
-        files.delete(n);
-      }
-      files.syncDirectory();
-    });
+    commit.exclusive(
+        () -> {
+          for (long n : numbers) {
+            if (n >= head) {
+              throw new IllegalArgumentException("segment " + n + " is not below the head " + head);
+            }
+            files.delete(n);
+          }
+          files.syncDirectory();
+        });
   }
 
   /**
-   * Refuses all further work, as after a failed write: the database above found that something
-   * it depends on (the page log, a checkpoint) failed, so nothing more may be acknowledged.
+   * Refuses all further work, as after a failed write: the database above found that something it
+   * depends on (the page log, a checkpoint) failed, so nothing more may be acknowledged.
    */
   public void fail(Throwable cause) {
     if (!commit.isPoisoned()) {

@@ -24,24 +24,26 @@ import java.util.zip.CRC32C;
  *
  * <p>For the redo log ({@code vouching}), what recovery may demand of it: the next segment is
  * created durably (header and witness synced, directory synced) before the record that ends a
- * segment is written, the segment the writer starts in is created durably when it opens (so that
- * a checkpoint written after a roll can vouch for the segment its replay starts in), and writes
- * rewrite a witness slot at the front of their segment with the LSN durable before them
- * ({@link LogFormat}).
+ * segment is written, the segment the writer starts in is created durably when it opens (so that a
+ * checkpoint written after a roll can vouch for the segment its replay starts in), and writes
+ * rewrite a witness slot at the front of their segment with the LSN durable before them ({@link
+ * LogFormat}).
  */
 final class SegmentFiles {
   /** Zeroed ahead of small writes, and in steps of this many bytes. */
   private static final int PREALLOCATE = 1 << 20;
+
   private static final ByteBuffer ZEROS = ByteBuffer.allocate(64 << 10).asReadOnlyBuffer();
+
   /**
-   * The witness is rewritten when the log has become durable a sixteenth of a segment (at most
-   * 256 KiB) past what it says, or this long after it was written, not at every write: at every
-   * flush it dirtied a second page per fsync, and durable writes fell to 0.93 to 0.95 of the
-   * rate they keep against the same disk's raw fsync loop (the harness's durable rows, three
-   * alternating runs); rewritten this way, nine alternating runs differ by no more than the
-   * noise. So a cut that removes only records made durable in that window before the witness's
-   * last rewrite goes unnoticed, like the records of the very last flush before a crash, which
-   * no later mark covers either.
+   * The witness is rewritten when the log has become durable a sixteenth of a segment (at most 256
+   * KiB) past what it says, or this long after it was written, not at every write: at every flush
+   * it dirtied a second page per fsync, and durable writes fell to 0.93 to 0.95 of the rate they
+   * keep against the same disk's raw fsync loop (the harness's durable rows, three alternating
+   * runs); rewritten this way, nine alternating runs differ by no more than the noise. So a cut
+   * that removes only records made durable in that window before the witness's last rewrite goes
+   * unnoticed, like the records of the very last flush before a crash, which no later mark covers
+   * either.
    */
   static final long WITNESS_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -50,20 +52,28 @@ final class SegmentFiles {
   private final int segmentSize;
   private final byte[] dbId;
   private final int firstRecord;
+
   /** The redo log: witnesses, segments created ahead, small writes into zeroed space. */
   private final boolean vouching;
+
   private final long witnessBytes;
   private final Map<Long, FileHandle> open = new HashMap<>();
+
   /** Per open segment: the file offset up to which it is written (records or zeros). */
   private final Map<Long, Long> zeroedTo = new HashMap<>();
+
   /** The segments with a witness record. */
   private final Set<Long> witnessed = new HashSet<>();
+
   /** Witness slots written so far: the next goes to slot {@code witnessWrites & 1}. */
   private long witnessWrites = 1;
+
   /** What the witness last said, where and when. */
   private long witnessValue = -1;
+
   private long witnessSegment = -1;
   private long witnessNanos;
+
   /** Whether a segment file was created since the last sync began (its name needs a sync). */
   private boolean created;
 
@@ -78,10 +88,10 @@ final class SegmentFiles {
   }
 
   /**
-   * Readies the segment holding {@code start} for appending and deletes later ones; returns
-   * where appending starts. Every file it would change is checked first: a file whose header
-   * says it is another segment (or another database's) is not the tail of this log, and is
-   * reported rather than cut or deleted. Only then is anything changed.
+   * Readies the segment holding {@code start} for appending and deletes later ones; returns where
+   * appending starts. Every file it would change is checked first: a file whose header says it is
+   * another segment (or another database's) is not the tail of this log, and is reported rather
+   * than cut or deleted. Only then is anything changed.
    */
   long prepareTail(long start, long legacyBelow) throws IOException {
     long segment = start / segmentSize;
@@ -99,8 +109,9 @@ final class SegmentFiles {
     long magic = exists ? magicOf(name) : 0;
     // A start at the first record of a segment (or before it: the reader found nothing valid)
     // means nothing in it is kept: it is made anew in place, header first.
-    boolean fresh = start % segmentSize <= LogFormat.SEGMENT_HEADER
-        || (magic == LogFormat.magicOf(prefix) && start % segmentSize == firstRecord);
+    boolean fresh =
+        start % segmentSize <= LogFormat.SEGMENT_HEADER
+            || (magic == LogFormat.magicOf(prefix) && start % segmentSize == firstRecord);
     List<String> later = new ArrayList<>();
     for (String n : io.list()) {
       if (LogFormat.segmentNumber(prefix, n) > segment) {
@@ -126,7 +137,8 @@ final class SegmentFiles {
         h.truncate(start % segmentSize);
         h.sync();
       }
-      track(segment, h, h.size(), LogFormat.witnessed(prefix) && magic == LogFormat.magicOf(prefix));
+      track(
+          segment, h, h.size(), LogFormat.witnessed(prefix) && magic == LogFormat.magicOf(prefix));
     }
     for (String n : later) {
       io.delete(n);
@@ -154,9 +166,9 @@ final class SegmentFiles {
   }
 
   /**
-   * Refuses to change a segment file whose valid header says it is not segment {@code name} of
-   * this log (a segment moved or copied here, or of another database). A missing or torn
-   * header is what a crash while creating the segment leaves: that file holds nothing durable.
+   * Refuses to change a segment file whose valid header says it is not segment {@code name} of this
+   * log (a segment moved or copied here, or of another database). A missing or torn header is what
+   * a crash while creating the segment leaves: that file holds nothing durable.
    */
   private void checkOwnedTail(String name, long legacyBelow) throws IOException {
     long n = LogFormat.segmentNumber(prefix, name);
@@ -169,8 +181,8 @@ final class SegmentFiles {
       CRC32C crc = new CRC32C();
       crc.update(head.array(), 0, 60);
       long m = head.getLong(0);
-      boolean known = m == LogFormat.LEGACY_MAGIC || m == LogFormat.REDO_MAGIC
-          || m == LogFormat.PAGE_MAGIC;
+      boolean known =
+          m == LogFormat.LEGACY_MAGIC || m == LogFormat.REDO_MAGIC || m == LogFormat.PAGE_MAGIC;
       if (!known || (int) crc.getValue() != head.getInt(60)) {
         return;
       }
@@ -192,8 +204,8 @@ final class SegmentFiles {
   }
 
   /**
-   * Writes buffer {@code b} to its segment, its mark saying the log was durable up to
-   * {@code durable}; returns the bytes written.
+   * Writes buffer {@code b} to its segment, its mark saying the log was durable up to {@code
+   * durable}; returns the bytes written.
    */
   int write(LogBuffer b, long durable) throws IOException {
     long segment = b.base / segmentSize;
@@ -229,11 +241,15 @@ final class SegmentFiles {
    * records just written there, when the witness has fallen behind ({@link #WITNESS_NANOS}).
    */
   void witness(long segment, long durable) throws IOException {
-    if (witnessed.contains(segment) && durable > witnessValue
-        && (segment != witnessSegment || durable - witnessValue >= witnessBytes
+    if (witnessed.contains(segment)
+        && durable > witnessValue
+        && (segment != witnessSegment
+            || durable - witnessValue >= witnessBytes
             || System.nanoTime() - witnessNanos >= WITNESS_NANOS)) {
-      open.get(segment).write(LogFormat.witnessSlotOffset((int) (witnessWrites & 1)),
-          LogFormat.witnessSlot(durable, witnessWrites));
+      open.get(segment)
+          .write(
+              LogFormat.witnessSlotOffset((int) (witnessWrites & 1)),
+              LogFormat.witnessSlot(durable, witnessWrites));
       witnessWrites++;
       witnessValue = durable;
       witnessSegment = segment;
@@ -245,8 +261,8 @@ final class SegmentFiles {
    * After a small write ending at {@code end}, makes sure the segment is zeroed well beyond it:
    * {@code fdatasync} after a write that extends a file must also commit the file's new size and
    * blocks to the filesystem journal, and measured here that made each sync 1.4 times as slow as
-   * one after a write into space the file already had (4,300 against 6,000 syncs per second). So
-   * a writer of small flushes pays that once per MiB instead of on every flush. Recovery already
+   * one after a write into space the file already had (4,300 against 6,000 syncs per second). So a
+   * writer of small flushes pays that once per MiB instead of on every flush. Recovery already
    * reads zeros after the last record as the clean end of the log; large writes (bulk loads) are
    * left alone, since to them the extension costs little and the zeros would be written twice.
    */

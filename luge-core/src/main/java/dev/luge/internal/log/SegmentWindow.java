@@ -7,8 +7,8 @@ import java.util.zip.CRC32C;
 
 /**
  * A segment file read sequentially through a window of {@link #WINDOW} bytes (more for a record
- * that is larger), so that recovery needs memory for one window, not for a whole segment of up
- * to 1 GiB. Positions are file offsets; reads past {@link #size()} are the caller's to avoid.
+ * that is larger), so that recovery needs memory for one window, not for a whole segment of up to 1
+ * GiB. Positions are file offsets; reads past {@link #size()} are the caller's to avoid.
  */
 final class SegmentWindow implements AutoCloseable {
   static final int WINDOW = 1 << 20;
@@ -43,8 +43,8 @@ final class SegmentWindow implements AutoCloseable {
     win.flip();
     winStart = pos;
     if (got < n) {
-      throw new IOException(h.name() + " shrank while it was read (" + got + " of " + n
-          + " bytes at " + pos + ")");
+      throw new IOException(
+          h.name() + " shrank while it was read (" + got + " of " + n + " bytes at " + pos + ")");
     }
   }
 

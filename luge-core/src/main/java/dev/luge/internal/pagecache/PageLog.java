@@ -17,15 +17,15 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The page log: leaf images, appended by the checkpointer, the evictor and the cleaner, read
- * back at random when an evicted leaf is needed. It is a second log (files {@code page-*.log})
- * with the redo log's framing, kept apart from the redo log so that the two age differently: the
- * redo log is dropped whole behind each checkpoint, while the page log is cleaned segment by
- * segment according to how much of it is still referenced.
+ * The page log: leaf images, appended by the checkpointer, the evictor and the cleaner, read back
+ * at random when an evicted leaf is needed. It is a second log (files {@code page-*.log}) with the
+ * redo log's framing, kept apart from the redo log so that the two age differently: the redo log is
+ * dropped whole behind each checkpoint, while the page log is cleaned segment by segment according
+ * to how much of it is still referenced.
  *
- * <p>A location is the image record's LSN. Reads go through one cached handle per segment; when
- * the cleaner deletes a segment its handle is closed, and a reader that was still using it gets
- * an error, re-reads the leaf's slot and finds the image's new location there.
+ * <p>A location is the image record's LSN. Reads go through one cached handle per segment; when the
+ * cleaner deletes a segment its handle is closed, and a reader that was still using it gets an
+ * error, re-reads the leaf's slot and finds the image's new location there.
  */
 public final class PageLog implements PageStore, AutoCloseable {
   /** The record kind of a leaf image. */
@@ -37,27 +37,40 @@ public final class PageLog implements PageStore, AutoCloseable {
   private final LogWriter writer;
   private final byte[] dbId;
   private volatile boolean compress;
+
   /** Segments numbered below this may have the magic of format 2 and older. */
   private final long legacyBelow;
+
   private final ConcurrentHashMap<Long, FileHandle> readers = new ConcurrentHashMap<>();
 
   /**
-   * Opens the page log for appending at {@code endLsn} (what the last checkpoint covers), or,
-   * if {@code readOnly}, for reading only: nothing is written, and {@link #maxImage()} is -1 so
-   * that the cache evicts only leaves whose image is already on disk. With {@code compress}, the
-   * tree deflates the images it appends ({@link #compresses()}). Segments numbered below
-   * {@code legacyBelow} may be of the format before 3 (whose magic both logs shared).
+   * Opens the page log for appending at {@code endLsn} (what the last checkpoint covers), or, if
+   * {@code readOnly}, for reading only: nothing is written, and {@link #maxImage()} is -1 so that
+   * the cache evicts only leaves whose image is already on disk. With {@code compress}, the tree
+   * deflates the images it appends ({@link #compresses()}). Segments numbered below {@code
+   * legacyBelow} may be of the format before 3 (whose magic both logs shared).
    */
-  public PageLog(FileIo io, Path dir, int segmentSize, byte[] dbId, long endLsn, boolean readOnly,
-      boolean compress, long legacyBelow) throws IOException {
+  public PageLog(
+      FileIo io,
+      Path dir,
+      int segmentSize,
+      byte[] dbId,
+      long endLsn,
+      boolean readOnly,
+      boolean compress,
+      long legacyBelow)
+      throws IOException {
     this.io = io;
     this.compress = compress;
     this.dir = dir;
     this.segmentSize = segmentSize;
     this.dbId = dbId.clone();
     this.legacyBelow = legacyBelow;
-    this.writer = readOnly ? null
-        : new LogWriter(io, LogFormat.PAGES, segmentSize, 1 << 20, dbId, endLsn, 0, legacyBelow);
+    this.writer =
+        readOnly
+            ? null
+            : new LogWriter(
+                io, LogFormat.PAGES, segmentSize, 1 << 20, dbId, endLsn, 0, legacyBelow);
   }
 
   private LogWriter writer() {
@@ -88,7 +101,9 @@ public final class PageLog implements PageStore, AutoCloseable {
     return writer == null ? 0 : writer.bytesFlushed();
   }
 
-  /** Ends the current segment (so the ones before can be cleaned); returns the next one's number. */
+  /**
+   * Ends the current segment (so the ones before can be cleaned); returns the next one's number.
+   */
   public long roll() {
     return writer().rollSegment() / segmentSize;
   }
@@ -114,8 +129,8 @@ public final class PageLog implements PageStore, AutoCloseable {
         FileHandle opened = io.open(name, false);
         try {
           // Once per segment: a segment of another database or a damaged header is refused.
-          LogReader.checkHeader(opened, dir.resolve(name), LogFormat.PAGES, segment, segmentSize, dbId,
-              legacyBelow);
+          LogReader.checkHeader(
+              opened, dir.resolve(name), LogFormat.PAGES, segment, segmentSize, dbId, legacyBelow);
         } catch (RuntimeException | IOException e) {
           opened.close();
           throw e;
@@ -129,8 +144,8 @@ public final class PageLog implements PageStore, AutoCloseable {
       }
       return LogReader.readRecord(h, dir.resolve(name), location, segmentSize, IMAGE, length);
     } catch (NoSuchFileException e) {
-      throw new CorruptionException(dir.resolve(name), location % segmentSize,
-          "page log segment missing");
+      throw new CorruptionException(
+          dir.resolve(name), location % segmentSize, "page log segment missing");
     } catch (IOException e) {
       throw new LugeException("cannot read " + dir.resolve(name) + ": " + e.getMessage(), e);
     }
@@ -140,7 +155,8 @@ public final class PageLog implements PageStore, AutoCloseable {
   public RuntimeException corrupt(long location, String what) {
     return new CorruptionException(
         dir.resolve(LogFormat.segmentName(LogFormat.PAGES, location / segmentSize)),
-        location % segmentSize, what);
+        location % segmentSize,
+        what);
   }
 
   @Override
@@ -149,9 +165,9 @@ public final class PageLog implements PageStore, AutoCloseable {
   }
 
   /**
-   * Starts deflating the images appended from now on: once the database's header says its
-   * format has deflated images, so that a release that reads only older formats refuses the
-   * database by name instead of taking a deflated image for damage.
+   * Starts deflating the images appended from now on: once the database's header says its format
+   * has deflated images, so that a release that reads only older formats refuses the database by
+   * name instead of taking a deflated image for damage.
    */
   public void startCompressing() {
     compress = true;

@@ -7,27 +7,26 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Maps page ids to the current state of each page; every change of a page is one
- * compare-and-swap of its slot.
+ * Maps page ids to the current state of each page; every change of a page is one compare-and-swap
+ * of its slot.
  *
  * <p>Design: a two-level radix array. The top level has a fixed number of chunk references, each
  * chunk a fixed-size array of slots created lazily by a CAS on the top level, so the table grows
- * without a global lock and a lookup is two dependent loads. Page id 0 is never handed out, so
- * that 0 can mean "no page" in node links.
+ * without a global lock and a lookup is two dependent loads. Page id 0 is never handed out, so that
+ * 0 can mean "no page" in node links.
  *
- * <p>Reuse. A page id as handed out is a <em>link</em>: the slot number in the low 32 bits and
- * the slot's generation above. A slot whose page was merged away is {@linkplain #retire
- * retired} and later handed out again with its generation advanced, so that a thread still
- * holding the old link (read from a node before the merge) reads {@code null}, "no such page",
- * never the slot's new page: {@link #getAcquire} returns a state only if the slot's generation is
- * still the link's. Without reuse a long-lived database whose leaves keep splitting at one end
- * and merging at the other (a queue) would grow the table by a slot per merge for as long as it
- * runs. Retired slots come back only once {@link #REUSE_BACKLOG} of them wait, so a slot is
- * idle for many merges first (the generation check is what makes reuse safe; the backlog only
- * makes stale links rarer).
+ * <p>Reuse. A page id as handed out is a <em>link</em>: the slot number in the low 32 bits and the
+ * slot's generation above. A slot whose page was merged away is {@linkplain #retire retired} and
+ * later handed out again with its generation advanced, so that a thread still holding the old link
+ * (read from a node before the merge) reads {@code null}, "no such page", never the slot's new
+ * page: {@link #getAcquire} returns a state only if the slot's generation is still the link's.
+ * Without reuse a long-lived database whose leaves keep splitting at one end and merging at the
+ * other (a queue) would grow the table by a slot per merge for as long as it runs. Retired slots
+ * come back only once {@link #REUSE_BACKLOG} of them wait, so a slot is idle for many merges first
+ * (the generation check is what makes reuse safe; the backlog only makes stale links rarer).
  *
- * <p>Memory ordering: slots are read with acquire and written with release or CAS (volatile), so
- * a thread that reads a page state sees the fully built, immutable page object behind it. Reuse
+ * <p>Memory ordering: slots are read with acquire and written with release or CAS (volatile), so a
+ * thread that reads a page state sees the fully built, immutable page object behind it. Reuse
  * advances the generation before it writes the slot, and a read loads the slot before the
  * generation; so a read that finds the old generation cannot have seen the new state.
  *
@@ -37,10 +36,13 @@ public final class PageTable<P> {
   private static final int CHUNK_BITS = 14;
   private static final int CHUNK_SIZE = 1 << CHUNK_BITS;
   private static final int TOP_SIZE = 1 << 16;
+
   /** The largest number of pages a table can hold (2^30). */
   public static final long CAPACITY = (long) TOP_SIZE * CHUNK_SIZE;
+
   /** How many retired slots wait before they are handed out again, by default. */
   public static final int REUSE_BACKLOG = 64;
+
   private static final long SLOT_MASK = 0xFFFF_FFFFL;
 
   private static final VarHandle CHUNKS = MethodHandles.arrayElementVarHandle(Object[][].class);
@@ -101,9 +103,9 @@ public final class PageTable<P> {
   }
 
   /**
-   * Retires {@code link}, whose page is gone for good: its slot holds a final state that no
-   * thread will change, and no live page links to it. The slot is handed out again later, under
-   * a new generation.
+   * Retires {@code link}, whose page is gone for good: its slot holds a final state that no thread
+   * will change, and no live page links to it. The slot is handed out again later, under a new
+   * generation.
    */
   public void retire(long link) {
     retired.add(link);
@@ -121,8 +123,8 @@ public final class PageTable<P> {
   }
 
   /**
-   * The state of the page {@code link} names (acquire), or null if there is none: never
-   * allocated, released, or the slot since given to another page.
+   * The state of the page {@code link} names (acquire), or null if there is none: never allocated,
+   * released, or the slot since given to another page.
    */
   @SuppressWarnings("unchecked")
   public P getAcquire(long link) {

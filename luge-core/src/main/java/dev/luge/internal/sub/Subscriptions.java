@@ -20,9 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * The subscribers of one tree, and the {@link ChangeSink} that feeds them.
  *
  * <p>Design: the list of watchers is a copy-on-write array, so a write with nobody watching pays
- * one volatile read and a prefix test per watcher. Every write holds its key's stripe of the
- * tree's {@link KeyLocks} across its commit and, when watched, its delivery: that orders events
- * per key without making writers of other keys wait. Each watcher has an unbounded queue with two counted
+ * one volatile read and a prefix test per watcher. Every write holds its key's stripe of the tree's
+ * {@link KeyLocks} across its commit and, when watched, its delivery: that orders events per key
+ * without making writers of other keys wait. Each watcher has an unbounded queue with two counted
  * budgets, events and heap bytes: a watcher that an event would take over either is ended with an
  * overflow marker instead of making writers wait (the policy documented on {@link Subscriber}).
  * Closing a watcher, or all of them, drops what they hold: a closed subscriber delivers nothing.
@@ -37,14 +37,18 @@ public final class Subscriptions implements ChangeSink {
   public static final int EVENT_OVERHEAD = 96;
 
   private static final Watcher[] NONE = new Watcher[0];
+
   /** Queued by a close to wake a reader blocked in {@code take()}. */
   private static final Object END = new Object();
 
   private final KeyLocks locks;
   private final int maxEvents;
   private volatile Watcher[] watchers = NONE;
-  /** Set by {@link #closeAll}; watchers check it, so that one ended earlier by overflow (and no
-   * longer registered) also stops delivering when the database closes. */
+
+  /**
+   * Set by {@link #closeAll}; watchers check it, so that one ended earlier by overflow (and no
+   * longer registered) also stops delivering when the database closes.
+   */
   private volatile boolean closed;
 
   /**
@@ -76,8 +80,8 @@ public final class Subscriptions implements ChangeSink {
   }
 
   /**
-   * Closes every subscriber (the database is closing or the tree was dropped): each one's
-   * {@code hasNext()} is false from now on, and the events it buffered are dropped.
+   * Closes every subscriber (the database is closing or the tree was dropped): each one's {@code
+   * hasNext()} is false from now on, and the events it buffered are dropped.
    */
   public void closeAll() {
     Watcher[] ws;
@@ -126,9 +130,11 @@ public final class Subscriptions implements ChangeSink {
   public void publish(byte[] key, byte[] value) {
     for (Watcher w : watchers) {
       if (w.matches(key)) {
-        w.offer(value == null
-            ? new Event.Remove(key.clone())
-            : new Event.Put(key.clone(), value.clone()), cost(key, value));
+        w.offer(
+            value == null
+                ? new Event.Remove(key.clone())
+                : new Event.Put(key.clone(), value.clone()),
+            cost(key, value));
       }
     }
   }
@@ -149,15 +155,21 @@ public final class Subscriptions implements ChangeSink {
     private final byte[] prefix;
     private final long maxBytes;
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+
     /** Events and bytes offered and not yet taken by the reader (the head it holds included). */
     private final AtomicInteger events = new AtomicInteger();
+
     private final AtomicLong bytes = new AtomicLong();
+
     /** No more events are queued (overflowed or closed). */
     private volatile boolean ended;
+
     /** Closed by its owner: nothing more is delivered. */
     private volatile boolean closed;
+
     /** Reader-owned: the element taken from the queue and not yet returned. */
     private Object head;
+
     /**
      * Reader-owned: the overflow marker once the reader reached it. The end is kept here rather
      * than re-queued, so that an event a racing writer queued after the marker is never seen.
@@ -176,8 +188,8 @@ public final class Subscriptions implements ChangeSink {
 
     /**
      * Queues {@code e}, or ends this watcher if that would take it over a bound. An event that
-     * arrives while nothing is unread is always taken, so a byte bound below one event's size
-     * ends only a subscriber that is actually behind.
+     * arrives while nothing is unread is always taken, so a byte bound below one event's size ends
+     * only a subscriber that is actually behind.
      */
     void offer(Event e, long cost) {
       if (ended) {
@@ -189,9 +201,11 @@ public final class Subscriptions implements ChangeSink {
         // The refused event is never queued: uncount it, so the counts stay those of the queue.
         events.decrementAndGet();
         bytes.addAndGet(-cost);
-        end(new Overflow(n > maxEvents
-            ? "fell more than " + maxEvents + " events behind"
-            : "held more than " + maxBytes + " bytes of unread events"));
+        end(
+            new Overflow(
+                n > maxEvents
+                    ? "fell more than " + maxEvents + " events behind"
+                    : "held more than " + maxBytes + " bytes of unread events"));
         return;
       }
       queue.add(e);
@@ -262,8 +276,12 @@ public final class Subscriptions implements ChangeSink {
         head = null;
       }
       if (overflowed != null) {
-        throw new SubscriberOverflowException("subscriber to prefix 0x" + Bytes.hex(prefix) + " "
-            + overflowed.message() + " and was ended; subscribe again");
+        throw new SubscriberOverflowException(
+            "subscriber to prefix 0x"
+                + Bytes.hex(prefix)
+                + " "
+                + overflowed.message()
+                + " and was ended; subscribe again");
       }
       return head != null && head != END;
     }

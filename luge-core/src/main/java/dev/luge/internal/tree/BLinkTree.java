@@ -1,37 +1,37 @@
 package dev.luge.internal.tree;
 
-import dev.luge.internal.pagecache.PageStore;
 import dev.luge.CorruptionException;
 import dev.luge.Entry;
 import dev.luge.EntryVisitor;
 import dev.luge.LugeException;
+import dev.luge.internal.pagecache.PageStore;
 import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
-import java.util.function.LongPredicate;
-import java.util.Iterator;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongPredicate;
 
 /**
  * A lock-free B-link tree over a {@link PageTable}: the engine behind every {@code Tree}.
  *
- * <p>Design. Each node has a high key and a right link (Lehman and Yao's B-link tree), so a
- * thread that reaches a node after it split simply moves right. Every node lives behind a page
- * id, and every change to a node is one CAS of its page-table slot (the Bw-tree and sled
- * approach): a leaf write prepends a small {@link Delta} to the leaf's state instead of copying
- * the node, and after {@link Options#maxDeltas} deltas the writer consolidates the chain into a
- * fresh packed {@link Node}. Index nodes change rarely and are copied on write.
+ * <p>Design. Each node has a high key and a right link (Lehman and Yao's B-link tree), so a thread
+ * that reaches a node after it split simply moves right. Every node lives behind a page id, and
+ * every change to a node is one CAS of its page-table slot (the Bw-tree and sled approach): a leaf
+ * write prepends a small {@link Delta} to the leaf's state instead of copying the node, and after
+ * {@link Options#maxDeltas} deltas the writer consolidates the chain into a fresh packed {@link
+ * Node}. Index nodes change rarely and are copied on write.
  *
  * <p>Linearizability: a leaf state read from its slot is the truth for the keys in its bounds at
- * the instant of the read, because every write of those keys is a CAS on that slot (a split
- * hands keys to the new right node in the same CAS that lowers the left node's high key). Point
- * reads linearise at that read, point writes at their CAS. Queries that cross leaves (ceiling,
- * first, last...) re-read the slots they passed and retry if any changed (a double collect).
+ * the instant of the read, because every write of those keys is a CAS on that slot (a split hands
+ * keys to the new right node in the same CAS that lowers the left node's high key). Point reads
+ * linearise at that read, point writes at their CAS. Queries that cross leaves (ceiling, first,
+ * last...) re-read the slots they passed and retry if any changed (a double collect).
  *
  * <p>Splits take two steps: the node's CAS installs its left half with a link to the new right
  * half; then the separator is inserted into the parent. Until the second step lands, the tree is
@@ -40,15 +40,15 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Merges of a small node R into its left sibling L under parent P take four steps, each a CAS
  * any thread can perform: (1) P gets an {@link Intent}, which pins P (whoever wants to change P
- * helps the merge first); (2) R is {@link Frozen}; (3) P drops R's separator, so R's keys route
- * to L, and readers moving right into frozen R help and retry; (4) the node whose right link is R
- * absorbs R's entries, bounds and link; then R becomes {@link Removed}, and a thread arriving
- * there through a stale link restarts from the root. R's slot is later reused under a new
- * generation ({@link PageTable}): a stale link then reads as {@link Removed} too, never as the
- * slot's new page.
+ * helps the merge first); (2) R is {@link Frozen}; (3) P drops R's separator, so R's keys route to
+ * L, and readers moving right into frozen R help and retry; (4) the node whose right link is R
+ * absorbs R's entries, bounds and link; then R becomes {@link Removed}, and a thread arriving there
+ * through a stale link restarts from the root. R's slot is later reused under a new generation
+ * ({@link PageTable}): a stale link then reads as {@link Removed} too, never as the slot's new
+ * page.
  *
- * <p>Readers never write shared memory on the common path; they help only when they meet a
- * frozen node, which is transient.
+ * <p>Readers never write shared memory on the common path; they help only when they meet a frozen
+ * node, which is transient.
  */
 public final class BLinkTree {
   /** Tuning of node sizes. */
@@ -67,14 +67,14 @@ public final class BLinkTree {
   @FunctionalInterface
   public interface Op {
     /**
-     * The new value for a key whose current value is {@code current} ({@code null}: absent);
-     * {@code null} removes the key, {@link #KEEP} leaves it as it is.
+     * The new value for a key whose current value is {@code current} ({@code null}: absent); {@code
+     * null} removes the key, {@link #KEEP} leaves it as it is.
      */
     byte[] apply(byte[] current);
 
     /**
-     * Whether {@link #apply} looks at the current value's bytes; if not, it gets
-     * {@link BLinkTree#PRESENT} for any present value, which saves copying it.
+     * Whether {@link #apply} looks at the current value's bytes; if not, it gets {@link
+     * BLinkTree#PRESENT} for any present value, which saves copying it.
      */
     default boolean readsValue() {
       return true;
@@ -191,9 +191,9 @@ public final class BLinkTree {
   /** The state of the leaf that covers {@code key}, read at one instant. */
   private Page leafState(byte[] key) {
     restart:
-    for (;;) {
+    for (; ; ) {
       Page s = liveRoot();
-      for (;;) {
+      for (; ; ) {
         if (s instanceof Frozen f) {
           finishMerge(f);
           continue restart;
@@ -274,9 +274,9 @@ public final class BLinkTree {
     }
     Cursor c = new Cursor();
     restart:
-    for (;;) {
+    for (; ; ) {
       descend(c, key, 0, true);
-      for (;;) {
+      for (; ; ) {
         Page s = c.state;
         byte[] old = op.readsValue() ? valueIn(s, key) : containsIn(s, key) ? PRESENT : null;
         byte[] nv = op.apply(old);
@@ -284,7 +284,8 @@ public final class BLinkTree {
           return old;
         }
         int delta = old == null ? 1 : nv == null ? -1 : 0;
-        if (logged ? logAndCommit(c.pid, s, key, nv, entries(s) + delta)
+        if (logged
+            ? logAndCommit(c.pid, s, key, nv, entries(s) + delta)
             : commitLeaf(c.pid, s, key, nv, entries(s) + delta)) {
           cache.afterChange();
           if (old == null) {
@@ -337,8 +338,8 @@ public final class BLinkTree {
 
   /**
    * Installs {@code key -> value} on leaf {@code pid} if its state is still {@code s}, leaving
-   * {@code entries} entries in the leaf. The delta chain is consolidated when it is long, or
-   * when the leaf has shrunk to a quarter of its base, so that emptied leaves merge promptly.
+   * {@code entries} entries in the leaf. The delta chain is consolidated when it is long, or when
+   * the leaf has shrunk to a quarter of its base, so that emptied leaves merge promptly.
    */
   private boolean commitLeaf(long pid, Page s, byte[] key, byte[] value, int entries) {
     Delta d = new Delta(s, key, value, entries);
@@ -405,8 +406,8 @@ public final class BLinkTree {
   }
 
   /**
-   * Gives back every page of this tree, which was dropped: each slot becomes {@link Removed}
-   * (its heap bytes leave the cache's count) and is retired for reuse. The caller makes sure no
+   * Gives back every page of this tree, which was dropped: each slot becomes {@link Removed} (its
+   * heap bytes leave the cache's count) and is retired for reuse. The caller makes sure no
    * checkpoint is listing this tree's leaves; an operation still running on it finds the root
    * removed when it next starts from the root, and fails. Returns the number of pages.
    */
@@ -418,7 +419,7 @@ public final class BLinkTree {
     long pages = 0;
     while (!todo.isEmpty()) {
       long pid = todo.poll();
-      for (;;) {
+      for (; ; ) {
         Object raw = table.getAcquire(pid);
         if (!(raw instanceof Page p) || raw == Removed.INSTANCE) {
           break;
@@ -455,15 +456,15 @@ public final class BLinkTree {
   }
 
   /**
-   * Finds the node at {@code level} whose range holds {@code key}. With {@code help}, finishes
-   * the half-done splits it crosses (writers do; readers just move right).
+   * Finds the node at {@code level} whose range holds {@code key}. With {@code help}, finishes the
+   * half-done splits it crosses (writers do; readers just move right).
    */
   private boolean descend(Cursor c, byte[] key, int level, boolean help) {
     restart:
-    for (;;) {
+    for (; ; ) {
       long pid = root;
       Page s = liveRoot();
-      for (;;) {
+      for (; ; ) {
         if (s instanceof Frozen f) {
           finishMerge(f);
           continue restart;
@@ -493,12 +494,12 @@ public final class BLinkTree {
   }
 
   /**
-   * Second step of a split at {@code level}: makes the parent route {@code sep} and above to
-   * {@code right}, unless that is already done or {@code right} is gone.
+   * Second step of a split at {@code level}: makes the parent route {@code sep} and above to {@code
+   * right}, unless that is already done or {@code right} is gone.
    */
   private void completeSplit(int level, byte[] sep, long right) {
     Cursor c = new Cursor();
-    for (;;) {
+    for (; ; ) {
       if (!descend(c, sep, level + 1, false)) {
         return; // the tree shrank: the split node was pulled up into the root
       }
@@ -544,9 +545,9 @@ public final class BLinkTree {
   }
 
   /**
-   * Starts merging the small node {@code pid} into its left sibling, or its right sibling into
-   * it, whichever fits, if both are children of the same parent. Returns the parent's page id
-   * when {@code pid} is its parent's leftmost child, else null.
+   * Starts merging the small node {@code pid} into its left sibling, or its right sibling into it,
+   * whichever fits, if both are children of the same parent. Returns the parent's page id when
+   * {@code pid} is its parent's leftmost child, else null.
    */
   private Long tryMerge(long pid, Node n, boolean force) {
     Cursor c = new Cursor();
@@ -574,7 +575,8 @@ public final class BLinkTree {
       long right = p.child(i + 1);
       Page rs = page(right);
       Node rn = rs.node;
-      if (rn != null && !(rs instanceof Frozen)
+      if (rn != null
+          && !(rs instanceof Frozen)
           && startMerge(c.pid, p, pid, right, EntryList.consolidateToNode(rs), force)) {
         return null;
       }
@@ -600,7 +602,8 @@ public final class BLinkTree {
     }
     Node whole = EntryList.consolidateToNode(ls);
     int alwaysFits = force ? 1 : 0;
-    if (whole.count > alwaysFits && rn.count > alwaysFits
+    if (whole.count > alwaysFits
+        && rn.count > alwaysFits
         && (long) whole.buf.length + rn.buf.length > maxNodeBytes) {
       return false;
     }
@@ -613,7 +616,7 @@ public final class BLinkTree {
 
   /** Drives the merge that {@code intent} (on page {@code parent}) announced to completion. */
   private void helpIntent(long parent, Intent intent) {
-    for (;;) {
+    for (; ; ) {
       Page rs = page(intent.child);
       if (rs instanceof Frozen f) {
         finishMerge(f);
@@ -675,8 +678,8 @@ public final class BLinkTree {
   }
 
   /**
-   * Steps 3 and 4 of a merge: unlink the frozen node from its parent, let its left neighbour
-   * absorb it, mark it removed.
+   * Steps 3 and 4 of a merge: unlink the frozen node from its parent, let its left neighbour absorb
+   * it, mark it removed.
    */
   private void finishMerge(Frozen f) {
     if (f.collapse) {
@@ -706,7 +709,7 @@ public final class BLinkTree {
     }
     Cursor c = new Cursor();
     absorb:
-    for (;;) {
+    for (; ; ) {
       // The parent no longer routes to the frozen node: find the child that holds its low key's
       // predecessor range and walk right to the node whose link is the frozen node.
       if (!descend(c, rn.lo, rn.level + 1, false)) {
@@ -715,11 +718,12 @@ public final class BLinkTree {
       Node parent = c.state.node;
       c.pid = parent.child(parent.childIndex(rn.lo));
       c.state = page(c.pid);
-      for (;;) {
+      for (; ; ) {
         Page s = c.state;
         Node n = s.node;
         if (s == f) {
-          throw new IllegalStateException("merge of page " + rpid + " is still routed to by its parent");
+          throw new IllegalStateException(
+              "merge of page " + rpid + " is still routed to by its parent");
         }
         if (s instanceof Frozen other) {
           finishMerge(other);
@@ -775,15 +779,15 @@ public final class BLinkTree {
   }
 
   /**
-   * The leaf whose range holds the keys just below {@code bound} ({@code lo < bound <= hi});
-   * {@code bound == null} finds the rightmost leaf.
+   * The leaf whose range holds the keys just below {@code bound} ({@code lo < bound <= hi}); {@code
+   * bound == null} finds the rightmost leaf.
    */
   void seekBackward(Cursor c, byte[] bound) {
     restart:
-    for (;;) {
+    for (; ; ) {
       long pid = root;
       Page s = liveRoot();
-      for (;;) {
+      for (; ; ) {
         if (s instanceof Frozen f) {
           finishMerge(f);
           continue restart;
@@ -838,11 +842,11 @@ public final class BLinkTree {
   public Entry ceiling(byte[] key, boolean inclusive, boolean remove) {
     Cursor c = new Cursor();
     int compactions = 0;
-    for (;;) {
+    for (; ; ) {
       Trail trail = new Trail();
       byte[] bound = key == null ? new byte[0] : key;
       boolean incl = key == null || inclusive;
-      for (;;) {
+      for (; ; ) {
         seekForward(c, bound);
         Page s = c.state;
         LeafView snap = LeafView.of(s);
@@ -887,11 +891,11 @@ public final class BLinkTree {
     }
     Cursor c = new Cursor();
     int compactions = 0;
-    for (;;) {
+    for (; ; ) {
       Trail trail = new Trail();
       byte[] bound = key;
       boolean incl = inclusive && key != null;
-      for (;;) {
+      for (; ; ) {
         if (incl) {
           seekForward(c, bound);
         } else {
@@ -933,9 +937,8 @@ public final class BLinkTree {
   }
 
   /**
-   * Entry i of leaf state {@code s}, the answer of a query that passed the leaves in
-   * {@code trail}: validated by re-reading them, and removed if {@code remove}. Null if the query
-   * must retry.
+   * Entry i of leaf state {@code s}, the answer of a query that passed the leaves in {@code trail}:
+   * validated by re-reading them, and removed if {@code remove}. Null if the query must retry.
    */
   private Entry take(long pid, Page s, LeafView snap, int i, Trail trail, boolean remove) {
     Entry e = new Entry(snap.key(i), snap.value(i));
@@ -979,7 +982,10 @@ public final class BLinkTree {
     return Scans.iterator(this, bounds, descending);
   }
 
-  /** Scans like {@link #iterator} handing entries to {@code visitor} without copies; see {@link Scans}. */
+  /**
+   * Scans like {@link #iterator} handing entries to {@code visitor} without copies; see {@link
+   * Scans}.
+   */
   public long visit(KeyBounds bounds, boolean descending, EntryVisitor visitor) {
     return Scans.visit(this, bounds, descending, visitor);
   }
@@ -999,23 +1005,23 @@ public final class BLinkTree {
   }
 
   /**
-   * The leaves of this tree in key order, each with an image on disk: the images of clean
-   * leaves are reused, dirty leaves get new ones (appended to the page store, not yet synced),
-   * and so do leaves whose image is at a location {@code moving} accepts (the segments the
-   * cleaner empties). Leaves stay evicted: nothing is loaded. Actions to run once the store is
-   * synced (marking written leaves clean, pointing stubs at moved images) go to {@code afterSync}.
+   * The leaves of this tree in key order, each with an image on disk: the images of clean leaves
+   * are reused, dirty leaves get new ones (appended to the page store, not yet synced), and so do
+   * leaves whose image is at a location {@code moving} accepts (the segments the cleaner empties).
+   * Leaves stay evicted: nothing is loaded. Actions to run once the store is synced (marking
+   * written leaves clean, pointing stubs at moved images) go to {@code afterSync}.
    *
-   * <p>Runs alongside writers. Every image is of a state read after this call began, and the
-   * leaves are found by key (from each leaf's high bound to the next), so that together they hold
-   * every key exactly once even while leaves split and merge: a leaf whose low bound moved below
-   * the cursor (a merge) replaces the entries it now covers.
+   * <p>Runs alongside writers. Every image is of a state read after this call began, and the leaves
+   * are found by key (from each leaf's high bound to the next), so that together they hold every
+   * key exactly once even while leaves split and merge: a leaf whose low bound moved below the
+   * cursor (a merge) replaces the entries it now covers.
    */
   public List<LeafRef> checkpoint(LongPredicate moving, List<Runnable> afterSync) {
     PageStore store = cache.store();
     List<LeafRef> out = new ArrayList<>();
     byte[] cursor = new byte[0];
     RawCursor c = new RawCursor();
-    for (;;) {
+    for (; ; ) {
       rawLeaf(c, cursor);
       byte[] lo;
       byte[] hi;
@@ -1049,8 +1055,13 @@ public final class BLinkTree {
   }
 
   /** Adds the image(s) of leaf state {@code raw} to {@code out}; false to read the leaf again. */
-  private boolean persist(PageStore store, long pid, Object raw, LongPredicate moving,
-      List<LeafRef> out, List<Runnable> afterSync) {
+  private boolean persist(
+      PageStore store,
+      long pid,
+      Object raw,
+      LongPredicate moving,
+      List<LeafRef> out,
+      List<Runnable> afterSync) {
     if (raw instanceof Stub st) {
       if (!moving.test(st.location)) {
         out.add(new LeafRef(st.lo, st.hi, st.location, st.length, st.entries));
@@ -1113,13 +1124,13 @@ public final class BLinkTree {
   /** The leaf slot whose range holds {@code key}, read raw (an evicted leaf stays a stub). */
   private void rawLeaf(RawCursor c, byte[] key) {
     restart:
-    for (;;) {
+    for (; ; ) {
       long pid = root;
       Object raw = table.getAcquire(pid);
       if (raw == null || raw == Removed.INSTANCE) {
         throw dropped();
       }
-      for (;;) {
+      for (; ; ) {
         if (raw instanceof Stub st) {
           if (!st.covers(key)) {
             pid = st.next;
@@ -1157,9 +1168,9 @@ public final class BLinkTree {
   }
 
   /**
-   * A tree rebuilt from a checkpoint's leaf list (each leaf's {@code hi} is the next one's
-   * {@code lo}; the first {@code lo} is empty): the leaves as stubs, loaded when first needed,
-   * and index levels built over them.
+   * A tree rebuilt from a checkpoint's leaf list (each leaf's {@code hi} is the next one's {@code
+   * lo}; the first {@code lo} is empty): the leaves as stubs, loaded when first needed, and index
+   * levels built over them.
    */
   public static BLinkTree restore(LeafCache cache, Options options, List<LeafRef> leaves) {
     BLinkTree t = new BLinkTree(cache, options);
@@ -1172,8 +1183,14 @@ public final class BLinkTree {
       LeafRef r = leaves.get(i);
       entries += r.entries();
       byte[] hi = i + 1 < leaves.size() ? leaves.get(i + 1).lo() : null;
-      Stub stub = new Stub(r.lo(), hi, i + 1 < leaves.size() ? pids[i + 1] : 0L, r.location(),
-          r.length(), r.entries());
+      Stub stub =
+          new Stub(
+              r.lo(),
+              hi,
+              i + 1 < leaves.size() ? pids[i + 1] : 0L,
+              r.location(),
+              r.length(),
+              r.entries());
       if (leaves.size() == 1) {
         t.cas(t.root, (Page) t.table.getAcquire(t.root), stub);
       } else {
@@ -1189,7 +1206,7 @@ public final class BLinkTree {
       los.add(r.lo());
     }
     int level = 1;
-    for (;;) {
+    for (; ; ) {
       // Group the children into index nodes of at most maxNodeBytes (two children at least).
       List<int[]> groups = new ArrayList<>();
       EntryList probe = new EntryList();
@@ -1209,7 +1226,9 @@ public final class BLinkTree {
         for (int i = 0; i < pids.length; i++) {
           top.addChild(los.get(i), pids[i]);
         }
-        t.cas(t.root, (Page) t.table.getAcquire(t.root),
+        t.cas(
+            t.root,
+            (Page) t.table.getAcquire(t.root),
             top.build(level, 0, top.size(), new byte[0], null, 0L));
         return t;
       }
@@ -1225,8 +1244,15 @@ public final class BLinkTree {
           e.addChild(los.get(i), pids[i]);
         }
         byte[] hi = gi + 1 < groups.size() ? upLos.get(gi + 1) : null;
-        up[gi] = cache.allocate(e.build(level, 0, e.size(), upLos.get(gi), hi,
-            gi + 1 < groups.size() ? up[gi + 1] : 0L));
+        up[gi] =
+            cache.allocate(
+                e.build(
+                    level,
+                    0,
+                    e.size(),
+                    upLos.get(gi),
+                    hi,
+                    gi + 1 < groups.size() ? up[gi + 1] : 0L));
       }
       pids = up;
       los = upLos;
@@ -1256,10 +1282,10 @@ public final class BLinkTree {
   public record Damage(byte[] lo, byte[] hi, int entries, CorruptionException error) {}
 
   /**
-   * Walks the whole tree and checks its structure: keys sorted and within bounds, siblings
-   * linked with matching bounds, separators equal to their child's low key (for children the
-   * parent knows), every level covering the whole key space. For tests and the verifier; call it
-   * when no writer runs. Returns the number of entries.
+   * Walks the whole tree and checks its structure: keys sorted and within bounds, siblings linked
+   * with matching bounds, separators equal to their child's low key (for children the parent
+   * knows), every level covering the whole key space. For tests and the verifier; call it when no
+   * writer runs. Returns the number of entries.
    */
   public long checkStructure() {
     List<Damage> damaged = new ArrayList<>();
@@ -1271,9 +1297,9 @@ public final class BLinkTree {
   }
 
   /**
-   * {@link #checkStructure()} that goes on past leaves whose image cannot be read (a damaged
-   * image, a missing page segment): each is added to {@code damaged} and walked past by the
-   * bounds and right link its stub keeps. Returns the number of entries in the leaves it read.
+   * {@link #checkStructure()} that goes on past leaves whose image cannot be read (a damaged image,
+   * a missing page segment): each is added to {@code damaged} and walked past by the bounds and
+   * right link its stub keeps. Returns the number of entries in the leaves it read.
    */
   public long checkStructure(List<Damage> damaged) {
     Node top = page(root).node;
@@ -1290,7 +1316,8 @@ public final class BLinkTree {
           } catch (CorruptionException e) {
             damaged.add(new Damage(st.lo, st.hi, st.entries, e));
             if (!Arrays.equals(st.lo, expectedLo)) {
-              throw new IllegalStateException("page " + pid + " lo does not match its left sibling's hi");
+              throw new IllegalStateException(
+                  "page " + pid + " lo does not match its left sibling's hi");
             }
             if (st.hi == null) {
               break;
@@ -1302,14 +1329,17 @@ public final class BLinkTree {
         }
         Page s = page(pid);
         if (s instanceof Frozen || s.node == null || s instanceof Intent) {
-          throw new IllegalStateException("unfinished merge at page " + pid + " in a quiescent tree");
+          throw new IllegalStateException(
+              "unfinished merge at page " + pid + " in a quiescent tree");
         }
         Node n = EntryList.consolidateToNode(s);
         if (n.level != level) {
-          throw new IllegalStateException("page " + pid + " at level " + n.level + ", expected " + level);
+          throw new IllegalStateException(
+              "page " + pid + " at level " + n.level + ", expected " + level);
         }
         if (!Arrays.equals(n.lo, expectedLo)) {
-          throw new IllegalStateException("page " + pid + " lo does not match its left sibling's hi: " + n);
+          throw new IllegalStateException(
+              "page " + pid + " lo does not match its left sibling's hi: " + n);
         }
         byte[] prev = null;
         for (int i = 0; i < n.count; i++) {
@@ -1322,7 +1352,8 @@ public final class BLinkTree {
           }
           if (level > 0) {
             if (!Arrays.equals(lowBound(n.child(i)), k)) {
-              throw new IllegalStateException("separator of page " + pid + " does not match child lo");
+              throw new IllegalStateException(
+                  "separator of page " + pid + " does not match child lo");
             }
             if (i == 0 && nextLeftmost == 0) {
               nextLeftmost = n.child(0);
@@ -1352,7 +1383,9 @@ public final class BLinkTree {
 
   /** The low bound of page {@code pid}, without loading it if it is evicted. */
   private byte[] lowBound(long pid) {
-    return table.getAcquire(pid) instanceof Stub st ? st.lo : EntryList.consolidateToNode(page(pid)).lo;
+    return table.getAcquire(pid) instanceof Stub st
+        ? st.lo
+        : EntryList.consolidateToNode(page(pid)).lo;
   }
 
   /** The number of live nodes, walking each level left to right (for tests and stats). */

@@ -6,8 +6,10 @@ final class Delta extends Page {
   final int depth;
   final byte[] key;
   final byte[] value;
+
   /** The number of entries in the leaf with this delta applied. */
   final int entries;
+
   private final long weight;
 
   Delta(Page prev, byte[] key, byte[] value, int entries) {

@@ -145,8 +145,8 @@ final class EntryList {
   }
 
   /**
-   * Where to split these entries into two nodes of about equal size: an index in
-   * {@code [1, size - 1]}. Requires at least two entries.
+   * Where to split these entries into two nodes of about equal size: an index in {@code [1, size -
+   * 1]}. Requires at least two entries.
    */
   int splitPoint(int level) {
     long half = bytes(0, size, level) / 2;
@@ -162,9 +162,9 @@ final class EntryList {
 
   /**
    * The separator between entries {@code m - 1} and {@code m}. For leaves it is suffix-truncated:
-   * the shortest prefix of key m that is still greater than key m-1 (Bayer and Unterauer's
-   * prefix B-tree), so index nodes hold short separators even for long keys. For index nodes it
-   * must be key m exactly, the low bound of that child.
+   * the shortest prefix of key m that is still greater than key m-1 (Bayer and Unterauer's prefix
+   * B-tree), so index nodes hold short separators even for long keys. For index nodes it must be
+   * key m exactly, the low bound of that child.
    */
   byte[] separator(int m, int level) {
     byte[] right = key(m);
@@ -269,9 +269,7 @@ final class EntryList {
     return d < 0 ? a.length : d;
   }
 
-  /**
-   * The entries of a leaf state: its base node with its deltas applied, newest delta winning.
-   */
+  /** The entries of a leaf state: its base node with its deltas applied, newest delta winning. */
   static EntryList consolidate(Page state) {
     EntryList out = new EntryList(state.node.count + (state instanceof Delta d ? d.depth : 0) + 1);
     if (!(state instanceof Delta)) {

@@ -1,9 +1,9 @@
 package dev.luge.internal.tree;
 
 /**
- * A node being merged into its left sibling, or, with {@code collapse}, the root's only child
- * being pulled up into the root: no writer changes it any more, and whoever meets it helps the
- * change finish. {@code parent} holds the {@link Intent} that started it.
+ * A node being merged into its left sibling, or, with {@code collapse}, the root's only child being
+ * pulled up into the root: no writer changes it any more, and whoever meets it helps the change
+ * finish. {@code parent} holds the {@link Intent} that started it.
  */
 final class Frozen extends Page {
   final Page content;

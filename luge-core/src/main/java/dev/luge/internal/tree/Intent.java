@@ -2,8 +2,8 @@ package dev.luge.internal.tree;
 
 /**
  * An index node whose child {@code child} is being merged into its left sibling {@code left}, or
- * (with {@code left == 0}, only on the root) pulled up into the root because it is the root's
- * only child. Until that completes, anyone who wants to change this node helps it finish first.
+ * (with {@code left == 0}, only on the root) pulled up into the root because it is the root's only
+ * child. Until that completes, anyone who wants to change this node helps it finish first.
  */
 final class Intent extends Page {
   final Node base;

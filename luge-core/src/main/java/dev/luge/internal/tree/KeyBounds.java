@@ -68,19 +68,25 @@ public record KeyBounds(byte[] from, boolean fromInclusive, byte[] to, boolean t
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof KeyBounds b && Arrays.equals(from, b.from) && Arrays.equals(to, b.to)
-        && fromInclusive == b.fromInclusive && toInclusive == b.toInclusive;
+    return o instanceof KeyBounds b
+        && Arrays.equals(from, b.from)
+        && Arrays.equals(to, b.to)
+        && fromInclusive == b.fromInclusive
+        && toInclusive == b.toInclusive;
   }
 
   @Override
   public int hashCode() {
-    return 31 * Arrays.hashCode(from) + Arrays.hashCode(to) + (fromInclusive ? 2 : 0)
+    return 31 * Arrays.hashCode(from)
+        + Arrays.hashCode(to)
+        + (fromInclusive ? 2 : 0)
         + (toInclusive ? 1 : 0);
   }
 
   @Override
   public String toString() {
-    return (from == null ? "(-inf" : (fromInclusive ? "[" : "(") + Bytes.display(from)) + ", "
+    return (from == null ? "(-inf" : (fromInclusive ? "[" : "(") + Bytes.display(from))
+        + ", "
         + (to == null ? "+inf)" : Bytes.display(to) + (toInclusive ? "]" : ")"));
   }
 }

@@ -3,11 +3,11 @@ package dev.luge.internal.tree;
 import java.util.Arrays;
 
 /**
- * The lock stripes of one tree's keys: every write holds the stripe of its key across its
- * commit and, when someone watches the key, the delivery of its event, so that events of one key
- * arrive in commit order while writers of keys in other stripes never wait; a batch takes the
- * stripes of all its keys, in index order (so batches never deadlock), to keep writers off its
- * keys while it applies them.
+ * The lock stripes of one tree's keys: every write holds the stripe of its key across its commit
+ * and, when someone watches the key, the delivery of its event, so that events of one key arrive in
+ * commit order while writers of keys in other stripes never wait; a batch takes the stripes of all
+ * its keys, in index order (so batches never deadlock), to keep writers off its keys while it
+ * applies them.
  */
 public final class KeyLocks {
   /** Stripes per tree. */

@@ -1,7 +1,7 @@
 package dev.luge.internal.tree;
 
-import dev.luge.internal.pagecache.PageStore;
 import dev.luge.internal.debug.SyncPoint;
+import dev.luge.internal.pagecache.PageStore;
 import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -11,24 +11,23 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongPredicate;
 
 /**
- * The memory side of the page cache, shared by all trees of a database: the page table, the
- * count of heap bytes the page states in it keep reachable, eviction of leaves to {@link Stub}s,
- * and loading them back.
+ * The memory side of the page cache, shared by all trees of a database: the page table, the count
+ * of heap bytes the page states in it keep reachable, eviction of leaves to {@link Stub}s, and
+ * loading them back.
  *
- * <p>Accounting: every change of a slot goes through {@link #replace} (or {@link #allocate}),
- * which adds the new state's {@link Page#weight} and subtracts the old one's, so
- * {@link #resident()} follows the real heap footprint of the cached states (object headers and
- * arrays included, not the on-disk size: sled's users saw ten times the configured cache).
+ * <p>Accounting: every change of a slot goes through {@link #replace} (or {@link #allocate}), which
+ * adds the new state's {@link Page#weight} and subtracts the old one's, so {@link #resident()}
+ * follows the real heap footprint of the cached states (object headers and arrays included, not the
+ * on-disk size: sled's users saw ten times the configured cache).
  *
- * <p>Eviction is a clock sweep over the page ids: a leaf read since the last sweep (its
- * {@link Page#referenced} bit set) gets a second chance; otherwise a clean leaf (a plain node
- * whose image is on disk) is swapped for a stub at once, and a dirty one has its image appended
- * to the page log first, synced, then swapped. Index nodes and a tree's only leaf stay.
- * The maintenance thread sweeps when the cache is over capacity; threads that keep loading or
- * changing leaves past capacity plus an eighth wait for it and sweep themselves
- * ({@link #afterChange}), so the bound holds however fast they are.
- * Swapping is a CAS like any other change: a writer that raced with it simply retries, and a
- * reader that meets a stub loads the leaf back ({@link #load}).
+ * <p>Eviction is a clock sweep over the page ids: a leaf read since the last sweep (its {@link
+ * Page#referenced} bit set) gets a second chance; otherwise a clean leaf (a plain node whose image
+ * is on disk) is swapped for a stub at once, and a dirty one has its image appended to the page log
+ * first, synced, then swapped. Index nodes and a tree's only leaf stay. The maintenance thread
+ * sweeps when the cache is over capacity; threads that keep loading or changing leaves past
+ * capacity plus an eighth wait for it and sweep themselves ({@link #afterChange}), so the bound
+ * holds however fast they are. Swapping is a CAS like any other change: a writer that raced with it
+ * simply retries, and a reader that meets a stub loads the leaf back ({@link #load}).
  */
 public final class LeafCache {
   private final PageTable<Object> table;
@@ -41,7 +40,7 @@ public final class LeafCache {
   private final LongAdder loads = new LongAdder();
   private final LongAdder leafReads = new LongAdder();
   private volatile PageStore store;
-  private volatile Runnable onPressure = () -> { };
+  private volatile Runnable onPressure = () -> {};
   private long hand = 1;
 
   /** Whether leaf reads are counted (for {@link #leafReads}); off for bare trees in tests. */
@@ -102,8 +101,8 @@ public final class LeafCache {
   }
 
   /**
-   * Counts a leaf read, by sampling: one call in 64 adds 64. A counter bumped on every read
-   * cost 15% of a write-heavy workload (the reads of one leaf by one operation are several).
+   * Counts a leaf read, by sampling: one call in 64 adds 64. A counter bumped on every read cost
+   * 15% of a write-heavy workload (the reads of one leaf by one operation are several).
    */
   void leafRead() {
     if ((java.util.concurrent.ThreadLocalRandom.current().nextInt() & 63) == 0) {
@@ -138,10 +137,10 @@ public final class LeafCache {
   /**
    * Called after a change that may have grown the cache: about every 64th call compares the
    * resident bytes with the capacity, wakes the background evictor when over, and when far over
-   * evicts on this thread, waiting for the evictor if it is at work. That wait is the back
-   * pressure that keeps memory bounded when threads load and dirty leaves faster than their
-   * images can be written out: measured before it (random inserts, 32 MiB cache, 175 MB of
-   * data), the resident bytes drifted up to 169 MiB between checkpoints.
+   * evicts on this thread, waiting for the evictor if it is at work. That wait is the back pressure
+   * that keeps memory bounded when threads load and dirty leaves faster than their images can be
+   * written out: measured before it (random inserts, 32 MiB cache, 175 MB of data), the resident
+   * bytes drifted up to 169 MiB between checkpoints.
    */
   void afterChange() {
     // A random one in 64 calls, not a shared counter: writers on many cores must not contend here.
@@ -174,8 +173,8 @@ public final class LeafCache {
   /**
    * The bytes above which eviction runs: the capacity, or what the last full sweep could not get
    * below if that is more (index nodes and the stubs of evicted leaves stay resident; with data
-   * hundreds of times the cache they can outgrow it, and sweeping again at every check would
-   * only burn the CPU), plus a sixteenth of the capacity before that sweep is tried again.
+   * hundreds of times the cache they can outgrow it, and sweeping again at every check would only
+   * burn the CPU), plus a sixteenth of the capacity before that sweep is tried again.
    */
   private long limit() {
     long f = floor;
@@ -194,8 +193,8 @@ public final class LeafCache {
   private volatile long floor;
 
   /**
-   * Forgets the floor (a checkpoint made the dirty leaves it wrote clean, so more may go now):
-   * the next check over the capacity sweeps again and measures it anew.
+   * Forgets the floor (a checkpoint made the dirty leaves it wrote clean, so more may go now): the
+   * next check over the capacity sweeps again and measures it anew.
    */
   public void resetFloor() {
     floor = 0;
@@ -292,7 +291,9 @@ public final class LeafCache {
   /** Leaves only, not a tree's only leaf, and not while a merge holds them. */
   private static boolean evictable(Page p) {
     Node n = p.node;
-    return n != null && n.level == 0 && (n.hi != null || n.lo.length > 0)
+    return n != null
+        && n.level == 0
+        && (n.hi != null || n.lo.length > 0)
         && (p instanceof Node || p instanceof Delta);
   }
 
@@ -302,7 +303,7 @@ public final class LeafCache {
    */
   Page load(long pid, Stub stub) {
     Stub st = stub;
-    for (;;) {
+    for (; ; ) {
       Node n;
       try {
         n = LeafImage.decode(store.read(st.location, st.length), st);
@@ -334,23 +335,23 @@ public final class LeafCache {
 
   /**
    * Moves every image a page state still refers to at a location {@code doomed} accepts (page
-   * segments about to be deleted) to the head of the page log, until none is left; returns
-   * whether it moved any.
+   * segments about to be deleted) to the head of the page log, until none is left; returns whether
+   * it moved any.
    *
    * <p>It holds the eviction lock throughout. A sweep appends the images of dirty leaves, syncs,
-   * and only then swaps the leaves for stubs: an image it appended before the checkpoint ended
-   * the page segment is in a segment the checkpoint may find unreferenced, and the stub naming it
-   * appears afterwards. With no sweep running, a pass that finds no reference is final: every
-   * later state takes its location from a state in the table (a load from its stub, a clean
-   * eviction from its node) or from an image appended after the segment ended (a sweep that
-   * starts later, a checkpoint, this method), so none can point into a doomed segment again.
+   * and only then swaps the leaves for stubs: an image it appended before the checkpoint ended the
+   * page segment is in a segment the checkpoint may find unreferenced, and the stub naming it
+   * appears afterwards. With no sweep running, a pass that finds no reference is final: every later
+   * state takes its location from a state in the table (a load from its stub, a clean eviction from
+   * its node) or from an image appended after the segment ended (a sweep that starts later, a
+   * checkpoint, this method), so none can point into a doomed segment again.
    */
   public boolean relocate(LongPredicate doomed) {
     PageStore s = store;
     boolean moved = false;
     evictLock.lock();
     try {
-      for (;;) {
+      for (; ; ) {
         List<Object[]> pending = new ArrayList<>();
         long limit = table.limit();
         for (long slot = 1; slot < limit; slot++) {

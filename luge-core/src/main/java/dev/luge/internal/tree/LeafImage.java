@@ -1,8 +1,8 @@
 package dev.luge.internal.tree;
 
-import dev.luge.internal.pagecache.PageStore;
 import dev.luge.Config;
 import dev.luge.Tree;
+import dev.luge.internal.pagecache.PageStore;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -25,17 +25,17 @@ import java.util.zip.Inflater;
  *   8+L+H      ..  the node's packed entries, exactly as in memory ({@link Node})
  * </pre>
  *
- * <p>A deflated image ({@code Config.compression}) is the int {@link #DEFLATED} (never a valid
- * lo length), the int length of the plain image, then that image as a zlib stream. Images are
- * marked one by one, so both kinds may sit in one page log.
+ * <p>A deflated image ({@code Config.compression}) is the int {@link #DEFLATED} (never a valid lo
+ * length), the int length of the plain image, then that image as a zlib stream. Images are marked
+ * one by one, so both kinds may sit in one page log.
  *
- * <p>The right link is not stored: page ids exist only in memory, and recovery links the leaves
- * it rebuilds from the checkpoint's list. Decoding checks every length and offset against the
- * image and the keys' order and bounds, so a damaged image is reported, never served; a
- * deflated image must inflate to exactly the plain length it records and end there. That length
- * is checked before anything is allocated (against DEFLATE's largest ratio and the largest image
- * the leaf can have, {@link #maxPlain}), and the memory given to inflating follows what the
- * stream produces rather than what it claims ({@link #plain}).
+ * <p>The right link is not stored: page ids exist only in memory, and recovery links the leaves it
+ * rebuilds from the checkpoint's list. Decoding checks every length and offset against the image
+ * and the keys' order and bounds, so a damaged image is reported, never served; a deflated image
+ * must inflate to exactly the plain length it records and end there. That length is checked before
+ * anything is allocated (against DEFLATE's largest ratio and the largest image the leaf can have,
+ * {@link #maxPlain}), and the memory given to inflating follows what the stream produces rather
+ * than what it claims ({@link #plain}).
  */
 final class LeafImage {
   private LeafImage() {}
@@ -56,6 +56,7 @@ final class LeafImage {
 
   /** The first int of a deflated image. */
   static final int DEFLATED = -2;
+
   /** Images smaller than this are never deflated: too little to gain. */
   private static final int MIN_DEFLATE = 256;
 
@@ -102,26 +103,24 @@ final class LeafImage {
 
   /**
    * The largest plain image any database writes: the payload room of a record in a segment of
-   * {@link Config#MAX_SEGMENT_SIZE} (less its segment header and record header). The writer
-   * stores a leaf's image whole only if the plain image is at most {@link PageStore#maxImage()},
-   * the page log's largest record payload, which is below this. A larger leaf (huge values in
-   * deltas on top of a node) goes to disk in pieces whose entries take at most half of
-   * {@code maxImage()}, or of a single entry of at most {@link Tree#MAX_KEY_SIZE} plus
-   * {@link Tree#MAX_VALUE_SIZE}; with two bounds of at most a key each, either fits in a record
-   * of the smallest segment (32 MiB). Deflating only shrinks what is stored, never what is
-   * inflated. A node's size limit bounds nothing here: a leaf of one entry, or with deltas of
-   * huge values, exceeds it.
+   * {@link Config#MAX_SEGMENT_SIZE} (less its segment header and record header). The writer stores
+   * a leaf's image whole only if the plain image is at most {@link PageStore#maxImage()}, the page
+   * log's largest record payload, which is below this. A larger leaf (huge values in deltas on top
+   * of a node) goes to disk in pieces whose entries take at most half of {@code maxImage()}, or of
+   * a single entry of at most {@link Tree#MAX_KEY_SIZE} plus {@link Tree#MAX_VALUE_SIZE}; with two
+   * bounds of at most a key each, either fits in a record of the smallest segment (32 MiB).
+   * Deflating only shrinks what is stored, never what is inflated. A node's size limit bounds
+   * nothing here: a leaf of one entry, or with deltas of huge values, exceeds it.
    */
   static final long MAX_PLAIN =
       Config.MAX_SEGMENT_SIZE - 64 - 20; // a segment header and a record header (LogFormat)
 
   /**
-   * The largest plain image of the leaf {@code stub} stands for: its two bounds, the entry
-   * table, and {@code stub.entries} entries of the largest key and value (every write checks
-   * both limits, and a key is stored as a suffix, never longer), and never above
-   * {@link #MAX_PLAIN}. Decoding refuses an image whose bounds or entry count differ from the
-   * stub's, so a deflated image claiming more is damaged, and is refused before anything is
-   * allocated for it.
+   * The largest plain image of the leaf {@code stub} stands for: its two bounds, the entry table,
+   * and {@code stub.entries} entries of the largest key and value (every write checks both limits,
+   * and a key is stored as a suffix, never longer), and never above {@link #MAX_PLAIN}. Decoding
+   * refuses an image whose bounds or entry count differ from the stub's, so a deflated image
+   * claiming more is damaged, and is refused before anything is allocated for it.
    */
   static long maxPlain(Stub stub) {
     long fixed = 8L + stub.lo.length + (stub.hi == null ? 0 : stub.hi.length) + Node.HEADER + 4;
@@ -130,22 +129,21 @@ final class LeafImage {
   }
 
   /**
-   * The first buffer a deflated image inflates into, unless the image is smaller or its stream
-   * is more than a quarter of this: every leaf of ordinary size inflates in one call into one
-   * buffer of its exact size.
+   * The first buffer a deflated image inflates into, unless the image is smaller or its stream is
+   * more than a quarter of this: every leaf of ordinary size inflates in one call into one buffer
+   * of its exact size.
    */
   private static final int FIRST_OUT = 1 << 20;
 
   /**
    * The plain image of a possibly deflated {@code image} of the leaf {@code stub} stands for.
    *
-   * <p>The plain length a deflated image claims is checked before anything is allocated, and
-   * the output starts at the claimed length or at four times the stream's (at least
-   * {@link #FIRST_OUT}), whichever is less, and doubles, up to the claimed length, only while
-   * the stream keeps filling it, after {@link #checkStart} has found the start to be the leaf's:
-   * a claim the stream does not back costs what the stream produces, a stream that does not
-   * start as this leaf's image costs the first buffer, and no stream is inflated past the
-   * claimed length.
+   * <p>The plain length a deflated image claims is checked before anything is allocated, and the
+   * output starts at the claimed length or at four times the stream's (at least {@link
+   * #FIRST_OUT}), whichever is less, and doubles, up to the claimed length, only while the stream
+   * keeps filling it, after {@link #checkStart} has found the start to be the leaf's: a claim the
+   * stream does not back costs what the stream produces, a stream that does not start as this
+   * leaf's image costs the first buffer, and no stream is inflated past the claimed length.
    */
   private static ByteBuffer plain(ByteBuffer image, Stub stub) {
     ByteBuffer b = image.duplicate().order(ByteOrder.LITTLE_ENDIAN);
@@ -155,9 +153,14 @@ final class LeafImage {
     int len = b.getInt(b.position() + 4);
     int stream = b.remaining() - 8;
     if (len < 8 || len > MAX_RATIO * stream + 64 || len > maxPlain(stub)) {
-      throw new BadImage("deflated leaf image of " + stream + " bytes claims " + len
-          + " plain bytes (at most " + Math.min(MAX_RATIO * stream + 64, maxPlain(stub))
-          + " for its stream and leaf)");
+      throw new BadImage(
+          "deflated leaf image of "
+              + stream
+              + " bytes claims "
+              + len
+              + " plain bytes (at most "
+              + Math.min(MAX_RATIO * stream + 64, maxPlain(stub))
+              + " for its stream and leaf)");
     }
     b.position(b.position() + 8);
     byte[] out = new byte[(int) Math.min(len, Math.max(FIRST_OUT, 4L * stream))];
@@ -165,7 +168,7 @@ final class LeafImage {
     Inflater inf = Codecs.INFLATERS.take();
     try {
       inf.setInput(b);
-      for (;;) {
+      for (; ; ) {
         got += inf.inflate(out, got, out.length - got);
         if (got < out.length || inf.finished() || out.length == len) {
           break; // the stream ended, ran dry, or reached the claimed length
@@ -174,8 +177,13 @@ final class LeafImage {
         out = Arrays.copyOf(out, (int) Math.min(len, 2L * out.length));
       }
       if (got != len || !inf.finished() || inf.getRemaining() != 0) {
-        throw new BadImage("deflated leaf image inflates to " + got + " bytes"
-            + (inf.finished() ? "" : " and more") + ", expected " + len);
+        throw new BadImage(
+            "deflated leaf image inflates to "
+                + got
+                + " bytes"
+                + (inf.finished() ? "" : " and more")
+                + ", expected "
+                + len);
       }
     } catch (DataFormatException e) {
       throw new BadImage("deflated leaf image is damaged: " + e.getMessage());
@@ -186,12 +194,11 @@ final class LeafImage {
   }
 
   /**
-   * Checks the start of a plain image of claimed length {@code len} being inflated into
-   * {@code out} (full) against the leaf {@code stub} stands for, as far as it is there: the
-   * bounds, the entry count, and the entry table, whose offsets must rise by an entry header at
-   * least and end where {@code len} does. It runs before the output grows, so that a stream
-   * that is not this leaf's image gets no more memory; {@link #check} checks the whole image
-   * once it is inflated.
+   * Checks the start of a plain image of claimed length {@code len} being inflated into {@code out}
+   * (full) against the leaf {@code stub} stands for, as far as it is there: the bounds, the entry
+   * count, and the entry table, whose offsets must rise by an entry header at least and end where
+   * {@code len} does. It runs before the output grows, so that a stream that is not this leaf's
+   * image gets no more memory; {@link #check} checks the whole image once it is inflated.
    */
   private static void checkStart(byte[] out, Stub stub, int len) {
     long n = out.length;
@@ -200,13 +207,16 @@ final class LeafImage {
     long base = loEnd + 4L + hiLength; // where the packed entries start
     long table = Node.HEADER + 4L * (stub.entries + 1L);
     long end = len - base; // the last offset: the packed entries' length
-    boolean ok = n >= 4 && (int) Node.INT.get(out, 0) == stub.lo.length
-        && (n < loEnd || Arrays.equals(out, 4, loEnd, stub.lo, 0, stub.lo.length))
-        && (n < loEnd + 4L
-            || (int) Node.INT.get(out, loEnd) == (stub.hi == null ? -1 : hiLength))
-        && (n < base || stub.hi == null
-            || Arrays.equals(out, loEnd + 4, (int) base, stub.hi, 0, hiLength))
-        && (n < base + Node.HEADER || (int) Node.INT.get(out, (int) base) == stub.entries);
+    boolean ok =
+        n >= 4
+            && (int) Node.INT.get(out, 0) == stub.lo.length
+            && (n < loEnd || Arrays.equals(out, 4, loEnd, stub.lo, 0, stub.lo.length))
+            && (n < loEnd + 4L
+                || (int) Node.INT.get(out, loEnd) == (stub.hi == null ? -1 : hiLength))
+            && (n < base
+                || stub.hi == null
+                || Arrays.equals(out, loEnd + 4, (int) base, stub.hi, 0, hiLength))
+            && (n < base + Node.HEADER || (int) Node.INT.get(out, (int) base) == stub.entries);
     long prev = table - Node.ENTRY_HEADER;
     for (int i = 0; ok && i <= stub.entries; i++) {
       long at = base + Node.HEADER + 4L * i;
@@ -214,8 +224,10 @@ final class LeafImage {
         break;
       }
       int offset = (int) Node.INT.get(out, (int) at);
-      ok = (i == 0 ? offset == table : offset >= prev + Node.ENTRY_HEADER) && offset <= end
-          && (i < stub.entries || offset == end);
+      ok =
+          (i == 0 ? offset == table : offset >= prev + Node.ENTRY_HEADER)
+              && offset <= end
+              && (i < stub.entries || offset == end);
       prev = offset;
     }
     if (!ok) {
@@ -307,7 +319,8 @@ final class LeafImage {
     if (count > 0) {
       byte[] first = fullKey(buf, lo, prefix, 0);
       byte[] last = fullKey(buf, lo, prefix, count - 1);
-      if (Arrays.compareUnsigned(first, lo) < 0 || (hi != null && Arrays.compareUnsigned(last, hi) >= 0)) {
+      if (Arrays.compareUnsigned(first, lo) < 0
+          || (hi != null && Arrays.compareUnsigned(last, hi) >= 0)) {
         throw new BadImage("leaf image keys outside the leaf's bounds");
       }
     }
@@ -328,10 +341,10 @@ final class LeafImage {
    */
   private static final class Codecs<T> {
     private static final int KEEP = 4;
-    static final Codecs<Deflater> DEFLATERS = new Codecs<>(
-        () -> new Deflater(Deflater.BEST_SPEED), Deflater::reset, Deflater::end);
-    static final Codecs<Inflater> INFLATERS = new Codecs<>(Inflater::new, Inflater::reset,
-        Inflater::end);
+    static final Codecs<Deflater> DEFLATERS =
+        new Codecs<>(() -> new Deflater(Deflater.BEST_SPEED), Deflater::reset, Deflater::end);
+    static final Codecs<Inflater> INFLATERS =
+        new Codecs<>(Inflater::new, Inflater::reset, Inflater::end);
 
     private final ConcurrentLinkedQueue<T> kept = new ConcurrentLinkedQueue<>();
     private final Supplier<T> make;

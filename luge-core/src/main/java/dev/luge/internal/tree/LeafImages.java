@@ -10,10 +10,10 @@ import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
 /**
- * Leaf images read outside any tree, for salvage: the entries of an image checked against the
- * leaf a checkpoint lists, and the bounds an image records about itself, for a page log read
- * without a checkpoint. Decoding is {@link LeafImage}'s, with all its checks: an image that
- * does not decode is a {@link CorruptionException} naming the file and offset the caller gives.
+ * Leaf images read outside any tree, for salvage: the entries of an image checked against the leaf
+ * a checkpoint lists, and the bounds an image records about itself, for a page log read without a
+ * checkpoint. Decoding is {@link LeafImage}'s, with all its checks: an image that does not decode
+ * is a {@link CorruptionException} naming the file and offset the caller gives.
  */
 public final class LeafImages {
   private LeafImages() {}
@@ -35,8 +35,14 @@ public final class LeafImages {
    *
    * @throws CorruptionException naming {@code file} and {@code offset} if it does not
    */
-  public static void entries(ByteBuffer image, byte[] lo, byte[] hi, int entries, Path file,
-      long offset, BiConsumer<byte[], byte[]> each) {
+  public static void entries(
+      ByteBuffer image,
+      byte[] lo,
+      byte[] hi,
+      int entries,
+      Path file,
+      long offset,
+      BiConsumer<byte[], byte[]> each) {
     Node n;
     try {
       n = LeafImage.decode(image, new Stub(lo, hi, 0L, -1L, image.remaining(), entries));
@@ -49,12 +55,12 @@ public final class LeafImages {
   }
 
   /**
-   * The bounds and entry count at the start of {@code image}, read without checking the rest
-   * (which {@link #entries} then does). For a deflated image only its start is inflated, into at
-   * most two keys' worth of memory.
+   * The bounds and entry count at the start of {@code image}, read without checking the rest (which
+   * {@link #entries} then does). For a deflated image only its start is inflated, into at most two
+   * keys' worth of memory.
    *
-   * @throws CorruptionException naming {@code file} and {@code offset} if the start is not that
-   *     of a leaf image
+   * @throws CorruptionException naming {@code file} and {@code offset} if the start is not that of
+   *     a leaf image
    */
   public static Bounds bounds(ByteBuffer image, Path file, long offset) {
     ByteBuffer b = image.duplicate().order(ByteOrder.LITTLE_ENDIAN);
@@ -82,8 +88,8 @@ public final class LeafImages {
     int plain = b.getInt(b.position() + 4);
     long room = 2L * (4 + Tree.MAX_KEY_SIZE) + Node.HEADER;
     if (plain < 8) {
-      throw new CorruptionException(file, offset, "deflated leaf image claims " + plain
-          + " plain bytes");
+      throw new CorruptionException(
+          file, offset, "deflated leaf image claims " + plain + " plain bytes");
     }
     byte[] out = new byte[(int) Math.min(plain, room)];
     Inflater inf = new Inflater();
@@ -99,8 +105,8 @@ public final class LeafImages {
       }
       return ByteBuffer.wrap(out, 0, got).order(ByteOrder.LITTLE_ENDIAN);
     } catch (DataFormatException e) {
-      throw new CorruptionException(file, offset, "deflated leaf image is damaged: "
-          + e.getMessage());
+      throw new CorruptionException(
+          file, offset, "deflated leaf image is damaged: " + e.getMessage());
     } finally {
       inf.end();
     }

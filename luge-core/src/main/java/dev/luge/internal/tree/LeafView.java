@@ -121,10 +121,10 @@ final class LeafView {
   }
 
   /**
-   * Copies entry i's key into {@code scratch} (which must be large enough: see
-   * {@link #keyLength}) and points {@code value} at its value; returns the key length. For base
-   * entries {@code value} is {@code baseValues}, a view of the node's array; for delta entries it
-   * is a fresh wrap of the delta's value.
+   * Copies entry i's key into {@code scratch} (which must be large enough: see {@link #keyLength})
+   * and points {@code value} at its value; returns the key length. For base entries {@code value}
+   * is {@code baseValues}, a view of the node's array; for delta entries it is a fresh wrap of the
+   * delta's value.
    */
   ByteBuffer entry(int i, byte[] scratch, ByteBuffer baseValues) {
     int p = pos == null ? i : pos[i];

@@ -12,8 +12,8 @@ import java.util.Arrays;
  *
  * <p>Design: entries live in one array so that a lookup touches a few cache lines instead of
  * chasing a pointer per key (the reason B+ trees beat skip lists). Keys are prefix-compressed
- * against the node's bounds: every key in {@code [lo, hi)} starts with the common prefix of
- * {@code lo} and {@code hi}, so only the suffix after it is stored and compared. Index nodes hold
+ * against the node's bounds: every key in {@code [lo, hi)} starts with the common prefix of {@code
+ * lo} and {@code hi}, so only the suffix after it is stored and compared. Index nodes hold
  * separators (suffix-truncated when leaves split, see {@link EntryList#separator}) and child page
  * ids; entry 0 of an index node is keyed by {@code lo}.
  *
@@ -30,26 +30,34 @@ import java.util.Arrays;
  * </pre>
  */
 final class Node extends Page {
-  static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-  static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  static final VarHandle INT =
+      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+  static final VarHandle LONG =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   static final int HEADER = 4;
   static final int ENTRY_HEADER = 4;
 
   /** 0 for leaves, the height above the leaves for index nodes. */
   final int level;
+
   final byte[] lo;
+
   /** Exclusive upper bound; null means unbounded. */
   final byte[] hi;
+
   /** Page id of the right sibling, 0 if none. */
   final long next;
+
   final int prefixLen;
   final byte[] buf;
   final int count;
+
   /**
-   * Where an image of exactly this node is on disk (the page log), or -1 if this node is dirty:
-   * a clean leaf can be evicted by swapping it for a {@link Stub} without writing anything.
+   * Where an image of exactly this node is on disk (the page log), or -1 if this node is dirty: a
+   * clean leaf can be evicted by swapping it for a {@link Stub} without writing anything.
    */
   final long diskLoc;
+
   /** The length of that image as stored (deflated or not), 0 if this node is dirty. */
   final int diskLen;
 
@@ -62,7 +70,8 @@ final class Node extends Page {
     this.lo = lo;
     this.hi = hi;
     this.next = next;
-    this.prefixLen = hi == null ? 0 : Arrays.mismatch(lo, hi) < 0 ? lo.length : Arrays.mismatch(lo, hi);
+    this.prefixLen =
+        hi == null ? 0 : Arrays.mismatch(lo, hi) < 0 ? lo.length : Arrays.mismatch(lo, hi);
     this.buf = buf;
     this.count = (int) INT.get(buf, 0);
     this.node = this;
@@ -87,7 +96,9 @@ final class Node extends Page {
     return level == 0;
   }
 
-  /** Whether {@code key} is below this node's upper bound (keys below {@code lo} never get here). */
+  /**
+   * Whether {@code key} is below this node's upper bound (keys below {@code lo} never get here).
+   */
   boolean covers(byte[] key) {
     return hi == null || Arrays.compareUnsigned(key, hi) < 0;
   }
@@ -113,12 +124,13 @@ final class Node extends Page {
   int compareKey(byte[] key, int i) {
     int s = entryStart(i);
     int kl = (int) INT.get(buf, s);
-    return Arrays.compareUnsigned(key, prefixLen, key.length, buf, s + ENTRY_HEADER, s + ENTRY_HEADER + kl);
+    return Arrays.compareUnsigned(
+        key, prefixLen, key.length, buf, s + ENTRY_HEADER, s + ENTRY_HEADER + kl);
   }
 
   /**
-   * Binary search for {@code key}: its index if present, else {@code -(insertion point) - 1}.
-   * The key must lie within {@code [lo, hi]}, so that it starts with the node's prefix.
+   * Binary search for {@code key}: its index if present, else {@code -(insertion point) - 1}. The
+   * key must lie within {@code [lo, hi]}, so that it starts with the node's prefix.
    */
   int search(byte[] key) {
     int low = 0;
@@ -137,7 +149,9 @@ final class Node extends Page {
     return -(low + 1);
   }
 
-  /** For index nodes: the index of the child whose range holds {@code key} (last separator <= key). */
+  /**
+   * For index nodes: the index of the child whose range holds {@code key} (last separator <= key).
+   */
   int childIndex(byte[] key) {
     int i = search(key);
     return i >= 0 ? i : Math.max(0, -i - 2);
@@ -187,9 +201,15 @@ final class Node extends Page {
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder(level == 0 ? "Leaf" : "Index" + level);
-    sb.append("[lo=").append(dev.luge.Bytes.display(lo)).append(", hi=")
-        .append(hi == null ? "+inf" : dev.luge.Bytes.display(hi)).append(", next=").append(next)
-        .append(", n=").append(count).append(':');
+    sb.append("[lo=")
+        .append(dev.luge.Bytes.display(lo))
+        .append(", hi=")
+        .append(hi == null ? "+inf" : dev.luge.Bytes.display(hi))
+        .append(", next=")
+        .append(next)
+        .append(", n=")
+        .append(count)
+        .append(':');
     for (int i = 0; i < count && i < 8; i++) {
       sb.append(' ').append(dev.luge.Bytes.display(key(i)));
       if (level > 0) {

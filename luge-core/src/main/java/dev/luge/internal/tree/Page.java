@@ -14,16 +14,16 @@ package dev.luge.internal.tree;
  */
 abstract class Page {
   /**
-   * The base node whose bounds, level and right link this state has; null if removed. A field,
-   * not a method, because it is read on every step of every descent. Written once, in the
-   * constructor; states reach other threads only through a CAS (a release), so plain reads see it.
+   * The base node whose bounds, level and right link this state has; null if removed. A field, not
+   * a method, because it is read on every step of every descent. Written once, in the constructor;
+   * states reach other threads only through a CAS (a release), so plain reads see it.
    */
   Node node;
 
   /**
-   * The clock bit of the cache: set when the state is read, cleared by the evictor, which evicts
-   * a leaf only if it stayed clear for one sweep. A plain field: a lost update only makes an
-   * eviction a little more or less likely, and readers write it only when it is clear.
+   * The clock bit of the cache: set when the state is read, cleared by the evictor, which evicts a
+   * leaf only if it stayed clear for one sweep. A plain field: a lost update only makes an eviction
+   * a little more or less likely, and readers write it only when it is clear.
    */
   boolean referenced = true;
 

@@ -10,20 +10,20 @@ import java.util.NoSuchElementException;
 /**
  * Range scans over a {@link BLinkTree}: lazy iterators and the zero-copy visit.
  *
- * <p>Design: a scan holds no lock and no node between leaves. It reads one leaf state (a
- * {@link LeafView}, deltas merged in without a copy), hands out the entries of that state that
- * fall in the range, then seeks from the root the leaf holding the next key after that leaf's
- * high key (before its low key, descending). Seeking by key rather than following the right
- * link makes the scan immune to splits and merges between leaves: it returns each key at most
- * once, in order, and every key present for the whole scan (weak consistency, as in
- * {@link java.util.concurrent.ConcurrentSkipListMap}).
+ * <p>Design: a scan holds no lock and no node between leaves. It reads one leaf state (a {@link
+ * LeafView}, deltas merged in without a copy), hands out the entries of that state that fall in the
+ * range, then seeks from the root the leaf holding the next key after that leaf's high key (before
+ * its low key, descending). Seeking by key rather than following the right link makes the scan
+ * immune to splits and merges between leaves: it returns each key at most once, in order, and every
+ * key present for the whole scan (weak consistency, as in {@link
+ * java.util.concurrent.ConcurrentSkipListMap}).
  */
 final class Scans {
   private Scans() {}
 
   /**
-   * A weakly consistent iterator over {@code bounds}, forward or descending. It reads one leaf at
-   * a time and resumes from that leaf's bound, so it returns each key at most once, in order, and
+   * A weakly consistent iterator over {@code bounds}, forward or descending. It reads one leaf at a
+   * time and resumes from that leaf's bound, so it returns each key at most once, in order, and
    * every key present throughout.
    */
   static Iterator<Entry> iterator(BLinkTree tree, KeyBounds bounds, boolean descending) {
@@ -31,12 +31,11 @@ final class Scans {
   }
 
   /**
-   * Scans like {@link #iterator} but hands each entry to {@code visitor} as read-only buffers:
-   * the value is a view of the packed node, the key is assembled (prefix plus suffix) in one
-   * reused scratch array, so nothing is allocated per entry.
+   * Scans like {@link #iterator} but hands each entry to {@code visitor} as read-only buffers: the
+   * value is a view of the packed node, the key is assembled (prefix plus suffix) in one reused
+   * scratch array, so nothing is allocated per entry.
    */
-  static long visit(BLinkTree tree, KeyBounds bounds, boolean descending,
-      EntryVisitor visitor) {
+  static long visit(BLinkTree tree, KeyBounds bounds, boolean descending, EntryVisitor visitor) {
     LeafIterator it = descending ? new Backward(tree, bounds) : new Forward(tree, bounds);
     byte[] scratch = new byte[64];
     ByteBuffer keyView = ByteBuffer.wrap(scratch).asReadOnlyBuffer();
@@ -131,8 +130,10 @@ final class Scans {
         end = Math.max(end, i);
       }
       snap = n;
-      boolean last = hi == null || (to != null && Arrays.compareUnsigned(hi, to) > 0)
-          || (to != null && !toIncl && Arrays.compareUnsigned(hi, to) == 0);
+      boolean last =
+          hi == null
+              || (to != null && Arrays.compareUnsigned(hi, to) > 0)
+              || (to != null && !toIncl && Arrays.compareUnsigned(hi, to) == 0);
       bound = last ? null : hi;
       boundIncl = true;
       return true;

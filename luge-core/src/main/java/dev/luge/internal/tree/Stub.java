@@ -3,17 +3,19 @@ package dev.luge.internal.tree;
 import java.util.Arrays;
 
 /**
- * A leaf evicted from memory: its bounds and right link stay, so that descents and the
- * checkpointer can move past it, and its entries are read back from the image at
- * {@code location} the first time someone needs them (see {@link LeafCache#load}).
+ * A leaf evicted from memory: its bounds and right link stay, so that descents and the checkpointer
+ * can move past it, and its entries are read back from the image at {@code location} the first time
+ * someone needs them (see {@link LeafCache#load}).
  */
 final class Stub extends Page {
   final byte[] lo;
   final byte[] hi;
   final long next;
   final long location;
+
   /** The image's size in bytes as stored (deflated or not), and the number of entries in it. */
   final int length;
+
   final int entries;
 
   Stub(byte[] lo, byte[] hi, long next, long location, int length, int entries) {

@@ -11,9 +11,9 @@ import java.util.SortedSet;
 import java.util.concurrent.ConcurrentNavigableMap;
 
 /**
- * The key set of a {@link MapView} (or of one of its sub-maps or descending views): every
- * operation delegates to the map, as {@link java.util.concurrent.ConcurrentSkipListMap}'s key
- * set does. Adding is not supported (a key set has no value to add).
+ * The key set of a {@link MapView} (or of one of its sub-maps or descending views): every operation
+ * delegates to the map, as {@link java.util.concurrent.ConcurrentSkipListMap}'s key set does.
+ * Adding is not supported (a key set has no value to add).
  */
 final class KeySet<K> extends AbstractSet<K> implements NavigableSet<K> {
   private final ConcurrentNavigableMap<K, ?> map;
@@ -122,8 +122,8 @@ final class KeySet<K> extends AbstractSet<K> implements NavigableSet<K> {
   }
 
   @Override
-  public NavigableSet<K> subSet(K fromElement, boolean fromInclusive, K toElement,
-      boolean toInclusive) {
+  public NavigableSet<K> subSet(
+      K fromElement, boolean fromInclusive, K toElement, boolean toInclusive) {
     return new KeySet<>(map.subMap(fromElement, fromInclusive, toElement, toInclusive));
   }
 

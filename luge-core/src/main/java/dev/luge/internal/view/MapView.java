@@ -21,16 +21,16 @@ import java.util.concurrent.ConcurrentNavigableMap;
  * A typed {@link ConcurrentNavigableMap} view of a {@link Tree}, or of a key range of it, in
  * ascending or descending order: what {@link Tree#asMap} returns.
  *
- * <p>Design: one class serves the whole map and every sub-map and descending view, as in
- * {@link java.util.concurrent.ConcurrentSkipListMap}'s {@code SubMap}: a view is the tree plus
- * optional encoded bounds and a direction. Every operation encodes its arguments and calls the
- * tree, so the view holds no state of its own and all views of a tree see the same data. Order is
- * the byte order of encoded keys, which {@link #comparator()} expresses in terms of {@code K}.
- * Conditional operations ({@code putIfAbsent}, {@code replace}, {@code remove(k, v)}) are single
- * {@link Tree#compareAndSet} calls comparing encoded values, hence atomic; {@code compute} and
- * {@code merge} are the retry loops {@link java.util.concurrent.ConcurrentMap} defines over them.
- * Entries returned by navigation methods are immutable snapshots; entries seen through
- * {@link #entrySet()} write through on {@code setValue}.
+ * <p>Design: one class serves the whole map and every sub-map and descending view, as in {@link
+ * java.util.concurrent.ConcurrentSkipListMap}'s {@code SubMap}: a view is the tree plus optional
+ * encoded bounds and a direction. Every operation encodes its arguments and calls the tree, so the
+ * view holds no state of its own and all views of a tree see the same data. Order is the byte order
+ * of encoded keys, which {@link #comparator()} expresses in terms of {@code K}. Conditional
+ * operations ({@code putIfAbsent}, {@code replace}, {@code remove(k, v)}) are single {@link
+ * Tree#compareAndSet} calls comparing encoded values, hence atomic; {@code compute} and {@code
+ * merge} are the retry loops {@link java.util.concurrent.ConcurrentMap} defines over them. Entries
+ * returned by navigation methods are immutable snapshots; entries seen through {@link #entrySet()}
+ * write through on {@code setValue}.
  *
  * @param <K> key type
  * @param <V> value type
@@ -39,12 +39,13 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   private final Tree tree;
   private final Codec<K> keys;
   private final Codec<V> values;
+
   /** Bounds in ascending terms. */
   private final KeyBounds bounds;
+
   private final boolean descending;
 
-  private MapView(Tree tree, Codec<K> keys, Codec<V> values, KeyBounds bounds,
-      boolean descending) {
+  private MapView(Tree tree, Codec<K> keys, Codec<V> values, KeyBounds bounds, boolean descending) {
     this.tree = tree;
     this.keys = keys;
     this.values = values;
@@ -92,7 +93,8 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   }
 
   private Map.Entry<K, V> snapshot(dev.luge.Entry e) {
-    return e == null ? null
+    return e == null
+        ? null
         : new AbstractMap.SimpleImmutableEntry<>(keys.decode(e.key()), values.decode(e.value()));
   }
 
@@ -138,7 +140,7 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
     if (isFull()) {
       return tree.pollFirstEntry();
     }
-    for (;;) {
+    for (; ; ) {
       dev.luge.Entry e = aCeiling(null, true);
       if (e == null || tree.compareAndSet(e.key(), e.value(), null).succeeded()) {
         return e;
@@ -150,7 +152,7 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
     if (isFull()) {
       return tree.pollLastEntry();
     }
-    for (;;) {
+    for (; ; ) {
       dev.luge.Entry e = aFloor(null, true);
       if (e == null || tree.compareAndSet(e.key(), e.value(), null).succeeded()) {
         return e;
@@ -168,9 +170,10 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   }
 
   private Range range() {
-    Range r = tree.range(bounds.from(), bounds.to())
-        .fromInclusive(bounds.from() == null || bounds.fromInclusive())
-        .toInclusive(bounds.toInclusive());
+    Range r =
+        tree.range(bounds.from(), bounds.to())
+            .fromInclusive(bounds.from() == null || bounds.fromInclusive())
+            .toInclusive(bounds.toInclusive());
     return descending ? r.descending() : r;
   }
 
@@ -274,7 +277,7 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   public V replace(K key, V value) {
     byte[] k = checkInRange(enc(key));
     byte[] replacement = encValue(value);
-    for (;;) {
+    for (; ; ) {
       byte[] current = tree.get(k);
       if (current == null) {
         return null;
@@ -399,13 +402,12 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
     if (nlo != null && nhi != null && Bytes.compare(nlo, nhi) > 0) {
       throw new IllegalArgumentException("fromKey > toKey");
     }
-    return new MapView<>(tree, keys, values, new KeyBounds(nlo, nloIncl, nhi, nhiIncl),
-        descending);
+    return new MapView<>(tree, keys, values, new KeyBounds(nlo, nloIncl, nhi, nhiIncl), descending);
   }
 
   /**
-   * Whether a new bound {@code k} fits within this view: inside the range, or equal to an
-   * exclusive bound of it when the new bound is exclusive too (as ConcurrentSkipListMap allows).
+   * Whether a new bound {@code k} fits within this view: inside the range, or equal to an exclusive
+   * bound of it when the new bound is exclusive too (as ConcurrentSkipListMap allows).
    */
   private boolean inRangeOrBound(byte[] k, boolean incl) {
     if (inRange(k)) {
@@ -413,13 +415,14 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
     }
     byte[] lo = bounds.from();
     byte[] hi = bounds.to();
-    return !incl && ((lo != null && !bounds.fromInclusive() && Bytes.compare(k, lo) == 0)
-        || (hi != null && !bounds.toInclusive() && Bytes.compare(k, hi) == 0));
+    return !incl
+        && ((lo != null && !bounds.fromInclusive() && Bytes.compare(k, lo) == 0)
+            || (hi != null && !bounds.toInclusive() && Bytes.compare(k, hi) == 0));
   }
 
   @Override
-  public ConcurrentNavigableMap<K, V> subMap(K fromKey, boolean fromInclusive, K toKey,
-      boolean toInclusive) {
+  public ConcurrentNavigableMap<K, V> subMap(
+      K fromKey, boolean fromInclusive, K toKey, boolean toInclusive) {
     byte[] f = enc(fromKey);
     byte[] t = enc(toKey);
     if (descending) {
@@ -437,15 +440,19 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
   @Override
   public ConcurrentNavigableMap<K, V> headMap(K toKey, boolean inclusive) {
     byte[] t = enc(toKey);
-    return restrict(descending ? new KeyBounds(t, inclusive, null, false)
-        : new KeyBounds(null, false, t, inclusive));
+    return restrict(
+        descending
+            ? new KeyBounds(t, inclusive, null, false)
+            : new KeyBounds(null, false, t, inclusive));
   }
 
   @Override
   public ConcurrentNavigableMap<K, V> tailMap(K fromKey, boolean inclusive) {
     byte[] f = enc(fromKey);
-    return restrict(descending ? new KeyBounds(null, false, f, inclusive)
-        : new KeyBounds(f, inclusive, null, false));
+    return restrict(
+        descending
+            ? new KeyBounds(null, false, f, inclusive)
+            : new KeyBounds(f, inclusive, null, false));
   }
 
   @Override
@@ -539,7 +546,8 @@ public final class MapView<K, V> extends AbstractMap<K, V> implements Concurrent
     return new ViewIterator<>() {
       @Override
       Map.Entry<K, V> make(dev.luge.Entry e) {
-        return new EntrySet.LiveEntry<>(MapView.this, keys.decode(e.key()), values.decode(e.value()));
+        return new EntrySet.LiveEntry<>(
+            MapView.this, keys.decode(e.key()), values.decode(e.value()));
       }
     };
   }

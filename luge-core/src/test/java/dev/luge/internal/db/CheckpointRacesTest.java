@@ -18,8 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Races of the checkpoint with the threads that run beside it, each forced step by step with
- * {@link SyncPoint}s so that it happens on every run, not once in a while under load.
+ * Races of the checkpoint with the threads that run beside it, each forced step by step with {@link
+ * SyncPoint}s so that it happens on every run, not once in a while under load.
  */
 class CheckpointRacesTest {
   private static byte[] key(int i) {
@@ -41,27 +41,31 @@ class CheckpointRacesTest {
    * The interleaving that deleted a page segment a stub still named:
    *
    * <ol>
-   *   <li>an eviction sweep appends the image of a dirty leaf to the current page segment and
-   *       syncs it, then is preempted before it swaps the leaf for a stub;
-   *   <li>a checkpoint ends that segment, finds the leaf still dirty, writes a new image of it
-   *       to the next segment and syncs;
+   *   <li>an eviction sweep appends the image of a dirty leaf to the current page segment and syncs
+   *       it, then is preempted before it swaps the leaf for a stub;
+   *   <li>a checkpoint ends that segment, finds the leaf still dirty, writes a new image of it to
+   *       the next segment and syncs;
    *   <li>the sweep wakes up and swaps the leaf for a stub naming its own image;
-   *   <li>the checkpoint's mark-clean CAS on the leaf fails (it is a stub now), and the segment
-   *       of the sweep's image holds nothing the checkpoint lists, so the checkpoint deletes it.
+   *   <li>the checkpoint's mark-clean CAS on the leaf fails (it is a stub now), and the segment of
+   *       the sweep's image holds nothing the checkpoint lists, so the checkpoint deletes it.
    * </ol>
    *
    * <p>Without the fix the stub names a deleted file: reading the leaf throws "page log segment
-   * missing", and the next checkpoint (at close) lists that image, so the database cannot be
-   * opened again. With it, the checkpoint moves every image a page state still names in a
-   * segment it is about to delete, with no sweep running, before it deletes anything.
+   * missing", and the next checkpoint (at close) lists that image, so the database cannot be opened
+   * again. With it, the checkpoint moves every image a page state still names in a segment it is
+   * about to delete, with no sweep running, before it deletes anything.
    */
   @Test
   void aStubInstalledWhileACheckpointRunsKeepsItsSegment() throws Exception {
     SimulatedFileIo io = new SimulatedFileIo();
     // 64 KiB segments: the fill's images take several, and a segment can hold a single image.
     SmallSegments.create(io, 64 << 10);
-    Config config = Config.builder().path(Path.of("/sim")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    Config config =
+        Config.builder()
+            .path(Path.of("/sim"))
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .build();
     int keys = 2_000;
     int dirty = 1_000;
     try (Database db = Database.open(config, BLinkTree.Options.DEFAULT, io)) {
@@ -76,20 +80,24 @@ class CheckpointRacesTest {
       CountDownLatch synced = new CountDownLatch(1);
       CountDownLatch resume = new CountDownLatch(1);
       AtomicReference<Throwable> failure = new AtomicReference<>();
-      SyncPoint.set(SyncPoint.EVICTION_SYNCED, () -> {
-        if (Thread.currentThread() == evictor) {
-          synced.countDown();
-          await(resume);
-        }
-      });
-      SyncPoint.set(SyncPoint.CHECKPOINT_SYNCED, () -> {
-        resume.countDown(); // the sweep installs its stub now, before the leaf is marked clean
-        try {
-          evictor.join(TimeUnit.SECONDS.toMillis(30));
-        } catch (InterruptedException e) {
-          failure.set(e);
-        }
-      });
+      SyncPoint.set(
+          SyncPoint.EVICTION_SYNCED,
+          () -> {
+            if (Thread.currentThread() == evictor) {
+              synced.countDown();
+              await(resume);
+            }
+          });
+      SyncPoint.set(
+          SyncPoint.CHECKPOINT_SYNCED,
+          () -> {
+            resume.countDown(); // the sweep installs its stub now, before the leaf is marked clean
+            try {
+              evictor.join(TimeUnit.SECONDS.toMillis(30));
+            } catch (InterruptedException e) {
+              failure.set(e);
+            }
+          });
       evictor.setUncaughtExceptionHandler((t, e) -> failure.set(e));
       evictor.start();
       assertTrue(synced.await(30, TimeUnit.SECONDS), "the sweep wrote the dirty leaf's image");
@@ -108,27 +116,31 @@ class CheckpointRacesTest {
     }
     try (Database db = Database.open(config, BLinkTree.Options.DEFAULT, io)) {
       for (int i = 0; i < keys; i++) {
-        assertArrayEquals(value(i, i == dirty ? 1 : 0), db.get(key(i)), "key " + i + " after reopening");
+        assertArrayEquals(
+            value(i, i == dirty ? 1 : 0), db.get(key(i)), "key " + i + " after reopening");
       }
       assertEquals(keys, db.verify());
     }
   }
 
   /**
-   * A checkpoint's images hold changes made while it walked the trees. Here one change lands in
-   * a tree already walked (so only the redo log has it) and a later one in a tree not walked yet
-   * (so its image has it), and the power goes right after the checkpoint, before any flush.
-   * Recovery starts from the images and replays the redo log: unless the checkpoint made the
-   * redo log durable through every change its images hold, the later change survives in its
-   * image while the earlier one is lost with the unsynced log, a state no prefix of the
-   * history had.
+   * A checkpoint's images hold changes made while it walked the trees. Here one change lands in a
+   * tree already walked (so only the redo log has it) and a later one in a tree not walked yet (so
+   * its image has it), and the power goes right after the checkpoint, before any flush. Recovery
+   * starts from the images and replays the redo log: unless the checkpoint made the redo log
+   * durable through every change its images hold, the later change survives in its image while the
+   * earlier one is lost with the unsynced log, a state no prefix of the history had.
    */
   @Test
   void aCheckpointNeverKeepsALaterChangeWithoutAnEarlierOne() throws Exception {
     SimulatedFileIo io = new SimulatedFileIo();
     SmallSegments.create(io, 64 << 10);
-    Config config = Config.builder().path(Path.of("/sim-prefix")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    Config config =
+        Config.builder()
+            .path(Path.of("/sim-prefix"))
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .build();
     SimulatedFileIo crashed;
     try (Database db = Database.open(config, BLinkTree.Options.DEFAULT, io)) {
       dev.luge.Tree second = db.openTree("second"); // walked after the default tree
@@ -137,13 +149,16 @@ class CheckpointRacesTest {
         second.put(key(i), value(i, 0));
       }
       db.flush();
-      java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
-      SyncPoint.set(SyncPoint.CHECKPOINT_TREE_LISTED, () -> {
-        if (once.compareAndSet(false, true)) { // the default tree is listed, "second" is next
-          db.put(key(1), value(1, 1)); // earlier: in the redo log only
-          second.put(key(2), value(2, 1)); // later: in the image of a leaf not yet walked
-        }
-      });
+      java.util.concurrent.atomic.AtomicBoolean once =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      SyncPoint.set(
+          SyncPoint.CHECKPOINT_TREE_LISTED,
+          () -> {
+            if (once.compareAndSet(false, true)) { // the default tree is listed, "second" is next
+              db.put(key(1), value(1, 1)); // earlier: in the redo log only
+              second.put(key(2), value(2, 1)); // later: in the image of a leaf not yet walked
+            }
+          });
       db.checkpoint(false);
       SyncPoint.clear();
       crashed = io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new java.util.Random(1));
@@ -151,7 +166,8 @@ class CheckpointRacesTest {
     try (Database db = Database.open(config, BLinkTree.Options.DEFAULT, crashed)) {
       boolean later = Arrays.equals(value(2, 1), db.openTree("second").get(key(2)));
       boolean earlier = Arrays.equals(value(1, 1), db.get(key(1)));
-      assertTrue(!later || earlier, "the later change survived the power loss, the earlier one not");
+      assertTrue(
+          !later || earlier, "the later change survived the power loss, the earlier one not");
     }
   }
 

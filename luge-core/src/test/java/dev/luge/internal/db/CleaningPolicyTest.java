@@ -37,12 +37,14 @@ class CleaningPolicyTest {
     Map<Long, Long> sizes = map(0, 10 * MB, 1, 10 * MB, 2, 10 * MB, 3, 10 * MB);
     Map<Long, Long> live = map(0, 5 * MB, 1, 8 * MB, 2, MB, 3, 6 * MB);
     assertTrue(CleaningPolicy.beyondBound(40 * MB, 20 * MB, CleaningPolicy.SPACE_BOUND));
-    assertEquals(Set.of(2L, 0L, 1L),
-        CleaningPolicy.victims(sizes, live, 3, CleaningPolicy.SPACE_BOUND));
+    assertEquals(
+        Set.of(2L, 0L, 1L), CleaningPolicy.victims(sizes, live, 3, CleaningPolicy.SPACE_BOUND));
     // Where a segment's move would reach the bound, the rest stay: with 2 nearly dead the
     // total after moving it and 0 is within the bound.
-    assertEquals(Set.of(2L, 0L), CleaningPolicy.victims(sizes,
-        map(0, 5 * MB, 1, 8 * MB, 2, 0, 3, 9 * MB), 3, CleaningPolicy.SPACE_BOUND));
+    assertEquals(
+        Set.of(2L, 0L),
+        CleaningPolicy.victims(
+            sizes, map(0, 5 * MB, 1, 8 * MB, 2, 0, 3, 9 * MB), 3, CleaningPolicy.SPACE_BOUND));
   }
 
   @Test
@@ -51,8 +53,10 @@ class CleaningPolicyTest {
     Map<Long, Long> live = map(0, (long) (9.5 * MB), 1, (long) (9.5 * MB), 2, 0);
     // Segment 2 is dead but not sealed: nothing to move that is worth moving.
     assertEquals(Set.of(), CleaningPolicy.victims(sizes, live, 2, CleaningPolicy.SPACE_BOUND));
-    assertEquals(Set.of(0L, 1L), CleaningPolicy.victims(sizes, live, 2,
-        CleaningPolicy.COMPACT_BOUND), "compaction moves any segment");
+    assertEquals(
+        Set.of(0L, 1L),
+        CleaningPolicy.victims(sizes, live, 2, CleaningPolicy.COMPACT_BOUND),
+        "compaction moves any segment");
   }
 
   @Test
@@ -66,13 +70,23 @@ class CleaningPolicyTest {
     // still beyond 1.2 times: the dead 3 and 4 bring it to 30 MB, and then 0 is left.
     sizes.put(3L, 10 * MB);
     sizes.put(4L, 10 * MB);
-    assertEquals(Set.of(3L, 4L), CleaningPolicy.victims(sizes, map(0, 6 * MB, 1, 9 * MB, 2,
-        10 * MB, 3, 0, 4, 0), 5, CleaningPolicy.CLOSE_BOUND));
+    assertEquals(
+        Set.of(3L, 4L),
+        CleaningPolicy.victims(
+            sizes,
+            map(0, 6 * MB, 1, 9 * MB, 2, 10 * MB, 3, 0, 4, 0),
+            5,
+            CleaningPolicy.CLOSE_BOUND));
     // Still beyond 1.2 after the half-live ones went (an unsealed segment 5 keeps the total
     // up): then the 60% and 90% live ones go too, and only the full one stays.
     sizes.put(5L, 10 * MB);
-    assertEquals(Set.of(4L, 3L, 0L, 1L), CleaningPolicy.victims(sizes, map(0, 6 * MB, 1, 9 * MB,
-        2, 10 * MB, 3, 5 * MB, 4, 0, 5, 0), 5, CleaningPolicy.CLOSE_BOUND));
+    assertEquals(
+        Set.of(4L, 3L, 0L, 1L),
+        CleaningPolicy.victims(
+            sizes,
+            map(0, 6 * MB, 1, 9 * MB, 2, 10 * MB, 3, 5 * MB, 4, 0, 5, 0),
+            5,
+            CleaningPolicy.CLOSE_BOUND));
   }
 
   @Test

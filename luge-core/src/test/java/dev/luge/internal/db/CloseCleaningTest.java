@@ -12,9 +12,9 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
- * The checkpoint at close leaves the page log within the background bound (1.2 times its live
- * image bytes) even when its own images leave every sealed segment more than half live: small
- * segments (64 KiB) so that the page log has many.
+ * The checkpoint at close leaves the page log within the background bound (1.2 times its live image
+ * bytes) even when its own images leave every sealed segment more than half live: small segments
+ * (64 KiB) so that the page log has many.
  */
 class CloseCleaningTest {
   private static byte[] key(int i) {
@@ -31,8 +31,12 @@ class CloseCleaningTest {
   void theCloseCleansSegmentsItLeftMostlyLive() throws Exception {
     SimulatedFileIo io = new SimulatedFileIo();
     SmallSegments.create(io, 64 << 10);
-    Config config = Config.builder().path(Path.of("/sim")).flushEveryMs(0)
-        .checkpointAfterBytes(Long.MAX_VALUE).build();
+    Config config =
+        Config.builder()
+            .path(Path.of("/sim"))
+            .flushEveryMs(0)
+            .checkpointAfterBytes(Long.MAX_VALUE)
+            .build();
     int keys = 20_000;
     try (Database db = Database.open(config, BLinkTree.Options.DEFAULT, io)) {
       for (int i = 0; i < keys; i++) {
@@ -52,8 +56,9 @@ class CloseCleaningTest {
       Stats s = db.stats();
       double ratio = (double) s.pageLogBytes() / s.liveImageBytes();
       assertTrue(s.pageSegments() > 10, s.toString());
-      assertTrue(ratio <= CleaningPolicy.SPACE_BOUND + 0.05, "page log at " + ratio
-          + " times its live bytes after the close: " + s);
+      assertTrue(
+          ratio <= CleaningPolicy.SPACE_BOUND + 0.05,
+          "page log at " + ratio + " times its live bytes after the close: " + s);
       for (int i = 0; i < keys; i += 37) {
         assertArrayEquals(value(i, (i / 40) % 3 == 0 ? 1 : 0), db.get(key(i)));
       }

@@ -21,16 +21,15 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The database directory: header checks, refusal of foreign directories, locking, permissions. */
 class DatabaseDirectoryTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   Path db() {
     return tmp.resolve("db");
@@ -58,14 +57,18 @@ class DatabaseDirectoryTest {
     assertEquals(Header.CURRENT_VERSION, h.formatVersion());
     assertEquals(Header.DEFAULT_SEGMENT_SIZE, h.segmentSize());
     Luge.open(db()).close();
-    assertArrayEquals(h.databaseId(), Header.read(new DirectoryFileIo(db()), db()).databaseId(),
+    assertArrayEquals(
+        h.databaseId(),
+        Header.read(new DirectoryFileIo(db()), db()).databaseId(),
         "reopening keeps the identity");
     if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
       assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(db())));
       try (var files = Files.list(db())) {
         for (Path f : (Iterable<Path>) files::iterator) {
-          assertEquals("rw-------", PosixFilePermissions.toString(
-              Files.getPosixFilePermissions(f)), f.getFileName().toString());
+          assertEquals(
+              "rw-------",
+              PosixFilePermissions.toString(Files.getPosixFilePermissions(f)),
+              f.getFileName().toString());
         }
       }
     }
@@ -75,12 +78,14 @@ class DatabaseDirectoryTest {
   void anUnknownFormatVersionIsRefusedByName() throws IOException {
     create();
     patchHeader(8, 99);
-    UnsupportedFormatException e = assertThrows(UnsupportedFormatException.class,
-        () -> Luge.open(db()));
+    UnsupportedFormatException e =
+        assertThrows(UnsupportedFormatException.class, () -> Luge.open(db()));
     assertEquals(99, e.found());
     assertEquals(db().resolve("HEADER"), e.file());
-    assertTrue(e.getMessage().contains("version 99") && e.getMessage().contains("1 to 3")
-        && e.getMessage().contains("HEADER"),
+    assertTrue(
+        e.getMessage().contains("version 99")
+            && e.getMessage().contains("1 to 3")
+            && e.getMessage().contains("HEADER"),
         e.getMessage());
     // The failed open released the lock: fixing the header makes the database usable again.
     patchHeader(8, Header.CURRENT_VERSION);
@@ -88,8 +93,8 @@ class DatabaseDirectoryTest {
   }
 
   /**
-   * Format 1 (before deflated leaf images) is still read, and a read-only opening leaves it as
-   * it is; opened for writing it is upgraded to the current format once it was read back whole.
+   * Format 1 (before deflated leaf images) is still read, and a read-only opening leaves it as it
+   * is; opened for writing it is upgraded to the current format once it was read back whole.
    */
   @Test
   void aVersionOneHeaderIsReadAndUpgradedWhenOpenedForWriting() throws IOException {
@@ -98,30 +103,35 @@ class DatabaseDirectoryTest {
     }
     patchHeader(8, 1);
     try (Db db = Luge.open(Config.builder().path(db()).readOnly(true).compression(true).build())) {
-      assertEquals("v", new String(db.get(Bytes.utf8("k")), java.nio.charset.StandardCharsets.UTF_8));
+      assertEquals(
+          "v", new String(db.get(Bytes.utf8("k")), java.nio.charset.StandardCharsets.UTF_8));
     }
-    assertEquals(1, Header.read(new DirectoryFileIo(db()), db()).formatVersion(),
+    assertEquals(
+        1,
+        Header.read(new DirectoryFileIo(db()), db()).formatVersion(),
         "a read-only opening writes nothing");
     try (Db db = Luge.open(Config.builder().path(db()).compression(true).build())) {
-      assertEquals("v", new String(db.get(Bytes.utf8("k")), java.nio.charset.StandardCharsets.UTF_8));
+      assertEquals(
+          "v", new String(db.get(Bytes.utf8("k")), java.nio.charset.StandardCharsets.UTF_8));
     }
-    assertEquals(Header.CURRENT_VERSION, Header.read(new DirectoryFileIo(db()), db()).formatVersion());
+    assertEquals(
+        Header.CURRENT_VERSION, Header.read(new DirectoryFileIo(db()), db()).formatVersion());
   }
 
   /**
-   * A database written by the release before format 3 (test resource {@code format2-db}, made
-   * by {@code format2-db-source/MakeFormat2.java.txt}: 64 KiB segments, deflated images, a
-   * checkpoint and redo records after it, never closed): read as it is, read-only without
-   * writing anything; opened for writing, its redo log is replayed, its header upgraded to 3
-   * with the bounds below which its segments keep the older shared magic, and everything
-   * written later goes to segments of the new format, which reopen together with the old.
+   * A database written by the release before format 3 (test resource {@code format2-db}, made by
+   * {@code format2-db-source/MakeFormat2.java.txt}: 64 KiB segments, deflated images, a checkpoint
+   * and redo records after it, never closed): read as it is, read-only without writing anything;
+   * opened for writing, its redo log is replayed, its header upgraded to 3 with the bounds below
+   * which its segments keep the older shared magic, and everything written later goes to segments
+   * of the new format, which reopen together with the old.
    */
   @Test
   void aFormatTwoDatabaseIsReadAndUpgraded() throws IOException {
     Path dir = db();
     Files.createDirectories(dir);
-    for (String f : List.of("CHECKPOINT", "HEADER", "page-0000000000000000.log",
-        "seg-0000000000000004.log")) {
+    for (String f :
+        List.of("CHECKPOINT", "HEADER", "page-0000000000000000.log", "seg-0000000000000004.log")) {
       try (var in = getClass().getResourceAsStream("/format2-db/" + f)) {
         Files.copy(in, dir.resolve(f));
       }
@@ -148,9 +158,13 @@ class DatabaseDirectoryTest {
 
   private static void checkFormatTwoContents(Db db) {
     for (int i = 0; i < 3000; i++) {
-      String expected = i == 1 ? null : i % 7 == 0 ? "changed " + i : "value " + i + " ".repeat(i % 50);
+      String expected =
+          i == 1 ? null : i % 7 == 0 ? "changed " + i : "value " + i + " ".repeat(i % 50);
       byte[] got = db.get(Bytes.utf8("k" + i));
-      assertEquals(expected, got == null ? null : new String(got, java.nio.charset.StandardCharsets.UTF_8), "k" + i);
+      assertEquals(
+          expected,
+          got == null ? null : new String(got, java.nio.charset.StandardCharsets.UTF_8),
+          "k" + i);
     }
     Tree fruit = db.openTree("fruit");
     assertEquals(1000, fruit.size());
@@ -191,8 +205,10 @@ class DatabaseDirectoryTest {
   @Test
   void createNewRefusesAnExistingDatabase() {
     create();
-    LugeException e = assertThrows(LugeException.class,
-        () -> Luge.open(Config.builder().path(db()).createNew(true).build()));
+    LugeException e =
+        assertThrows(
+            LugeException.class,
+            () -> Luge.open(Config.builder().path(db()).createNew(true).build()));
     assertTrue(e.getMessage().contains("already exists"), e.getMessage());
     Luge.open(Config.builder().path(tmp.resolve("other")).createNew(true).build()).close();
   }
@@ -200,8 +216,8 @@ class DatabaseDirectoryTest {
   @Test
   void aSecondOpenerInThisProcessIsRefusedUntilTheFirstCloses() {
     try (Db first = Luge.open(db())) {
-      DatabaseLockedException e = assertThrows(DatabaseLockedException.class,
-          () -> Luge.open(db()));
+      DatabaseLockedException e =
+          assertThrows(DatabaseLockedException.class, () -> Luge.open(db()));
       assertTrue(e.getMessage().contains(first.path().resolve("LOCK").toString()), e.getMessage());
     }
     Luge.open(db()).close();
@@ -223,14 +239,24 @@ class DatabaseDirectoryTest {
   @Test
   void anotherProcessHoldingTheDatabaseIsNamedInTheError() throws Exception {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process child = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
-        Holder.class.getName(), db().toString()).redirectErrorStream(true).start();
+    Process child =
+        new ProcessBuilder(
+                javaBin,
+                "-cp",
+                System.getProperty("java.class.path"),
+                Holder.class.getName(),
+                db().toString())
+            .redirectErrorStream(true)
+            .start();
     try {
-      String line = new java.io.BufferedReader(new java.io.InputStreamReader(
-          child.getInputStream(), java.nio.charset.StandardCharsets.UTF_8)).readLine();
+      String line =
+          new java.io.BufferedReader(
+                  new java.io.InputStreamReader(
+                      child.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))
+              .readLine();
       assertTrue(line != null && line.startsWith("open "), "child said: " + line);
-      DatabaseLockedException e = assertThrows(DatabaseLockedException.class,
-          () -> Luge.open(db()));
+      DatabaseLockedException e =
+          assertThrows(DatabaseLockedException.class, () -> Luge.open(db()));
       assertTrue(e.getMessage().contains("another process"), e.getMessage());
     } finally {
       child.getOutputStream().close();
@@ -249,25 +275,28 @@ class DatabaseDirectoryTest {
   }
 
   /**
-   * A temporary database deletes its directory when it closes: pointed at a directory that
-   * holds a database (or anything else), it must refuse to open rather than delete it.
+   * A temporary database deletes its directory when it closes: pointed at a directory that holds a
+   * database (or anything else), it must refuse to open rather than delete it.
    */
   @Test
   void temporaryRefusesADirectoryThatHoldsData() throws IOException {
     try (Db db = Luge.open(db())) {
       db.put("k".getBytes(), "kept".getBytes());
     }
-    LugeException e = assertThrows(LugeException.class,
-        () -> Luge.open(Config.builder().path(db()).temporary(true).build()));
-    assertTrue(e.getMessage().contains("temporary") && e.getMessage().contains(db().toString()),
+    LugeException e =
+        assertThrows(
+            LugeException.class,
+            () -> Luge.open(Config.builder().path(db()).temporary(true).build()));
+    assertTrue(
+        e.getMessage().contains("temporary") && e.getMessage().contains(db().toString()),
         e.getMessage());
     try (Db db = Luge.open(db())) {
       assertArrayEquals("kept".getBytes(), db.get("k".getBytes()), "the database is untouched");
     }
     Path other = Files.createDirectories(tmp.resolve("other"));
     Files.writeString(other.resolve("notes.txt"), "mine");
-    assertThrows(LugeException.class,
-        () -> Luge.open(Config.builder().path(other).temporary(true).build()));
+    assertThrows(
+        LugeException.class, () -> Luge.open(Config.builder().path(other).temporary(true).build()));
     assertEquals("mine", Files.readString(other.resolve("notes.txt")));
   }
 
@@ -297,19 +326,25 @@ class DatabaseDirectoryTest {
       db.put("k".getBytes(), "v".getBytes());
     }
     assertEquals(size, Header.read(new DirectoryFileIo(db()), db()).segmentSize());
-    LugeException e = assertThrows(LugeException.class,
-        () -> Luge.open(Config.builder().path(db()).segmentSize(2 * size).build()));
-    assertTrue(e.getMessage().contains(String.valueOf(size))
-        && e.getMessage().contains(String.valueOf(2 * size)), e.getMessage());
+    LugeException e =
+        assertThrows(
+            LugeException.class,
+            () -> Luge.open(Config.builder().path(db()).segmentSize(2 * size).build()));
+    assertTrue(
+        e.getMessage().contains(String.valueOf(size))
+            && e.getMessage().contains(String.valueOf(2 * size)),
+        e.getMessage());
     try (Db db = Luge.open(Config.builder().path(db()).segmentSize(size).build())) {
       assertArrayEquals(value, db.get(key));
     }
     try (Db db = Luge.open(db())) {
       assertArrayEquals("v".getBytes(), db.get("k".getBytes()), "unset: the database's own size");
     }
-    for (int bad : new int[] {0, -1, Config.MIN_SEGMENT_SIZE / 2, 48 << 20,
-        Config.MAX_SEGMENT_SIZE + 1}) {
-      assertThrows(IllegalArgumentException.class, () -> Config.builder().segmentSize(bad),
+    for (int bad :
+        new int[] {0, -1, Config.MIN_SEGMENT_SIZE / 2, 48 << 20, Config.MAX_SEGMENT_SIZE + 1}) {
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> Config.builder().segmentSize(bad),
           "segment size " + bad);
     }
   }

@@ -29,15 +29,14 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Fuzz tests of the decoders of a database's single files: {@link Header#read},
- * {@link CheckpointFile#read} and {@link SideFiles#read} (a batch file and the redo record that
- * names it). Only the declared exceptions escape, allocation stays within a bound of the
- * input's size, and what is returned passes the checks the decoder promises. See
- * {@link FuzzChecks} and docs/TESTING.md.
+ * Fuzz tests of the decoders of a database's single files: {@link Header#read}, {@link
+ * CheckpointFile#read} and {@link SideFiles#read} (a batch file and the redo record that names it).
+ * Only the declared exceptions escape, allocation stays within a bound of the input's size, and
+ * what is returned passes the checks the decoder promises. See {@link FuzzChecks} and
+ * docs/TESTING.md.
  */
 class DbFilesFuzzTest {
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   private static final Path DIR = Path.of("/fuzz");
 
@@ -61,13 +60,18 @@ class DbFilesFuzzTest {
     }
     SimulatedFileIo io = FuzzFiles.disk(Map.of(Header.FILE, file));
     Header[] h = new Header[1];
-    if (FuzzChecks.check("reading HEADER", FuzzChecks.budget(1 << 20, 4, file.length),
-        FuzzChecks.DAMAGE, () -> h[0] = Header.read(io, DIR)) != null) {
+    if (FuzzChecks.check(
+            "reading HEADER",
+            FuzzChecks.budget(1 << 20, 4, file.length),
+            FuzzChecks.DAMAGE,
+            () -> h[0] = Header.read(io, DIR))
+        != null) {
       return false;
     }
     Header r = h[0];
-    assertTrue(r.formatVersion() >= Header.OLDEST_VERSION
-        && r.formatVersion() <= Header.CURRENT_VERSION, "version");
+    assertTrue(
+        r.formatVersion() >= Header.OLDEST_VERSION && r.formatVersion() <= Header.CURRENT_VERSION,
+        "version");
     assertTrue(r.segmentSize() >= 4096 && Integer.bitCount(r.segmentSize()) == 1, "segment size");
     assertEquals(16, r.databaseId().length, "database id");
     assertTrue(r.legacyRedoBelow() >= 0 && r.legacyPageBelow() >= 0, "legacy bounds");
@@ -77,8 +81,8 @@ class DbFilesFuzzTest {
   // ------------------------------------------------------------------ CHECKPOINT
 
   /**
-   * {@code CHECKPOINT}. Input: a flags byte (1: reseal its checksum; 2: the database is the one
-   * the checkpoint names, else one whose id is zeros), then the file.
+   * {@code CHECKPOINT}. Input: a flags byte (1: reseal its checksum; 2: the database is the one the
+   * checkpoint names, else one whose id is zeros), then the file.
    */
   @FuzzTest
   @Timeout(10) // a hang guard only: the fuzzer's own limit is a second per input
@@ -95,12 +99,16 @@ class DbFilesFuzzTest {
     if ((input[0] & 1) != 0) {
       FuzzFiles.resealTrailing(file, 0);
     }
-    byte[] id = (input[0] & 2) != 0 && file.length >= 32
-        ? Arrays.copyOfRange(file, 16, 32) : new byte[16];
+    byte[] id =
+        (input[0] & 2) != 0 && file.length >= 32 ? Arrays.copyOfRange(file, 16, 32) : new byte[16];
     SimulatedFileIo io = FuzzFiles.disk(Map.of(CheckpointFile.FILE, file));
     CheckpointFile[] c = new CheckpointFile[1];
-    if (FuzzChecks.check("reading CHECKPOINT", FuzzChecks.budget(1 << 20, 32, file.length),
-        FuzzChecks.DAMAGE, () -> c[0] = CheckpointFile.read(io, DIR, id)) != null) {
+    if (FuzzChecks.check(
+            "reading CHECKPOINT",
+            FuzzChecks.budget(1 << 20, 32, file.length),
+            FuzzChecks.DAMAGE,
+            () -> c[0] = CheckpointFile.read(io, DIR, id))
+        != null) {
       return false;
     }
     // What recovery relies on: every tree's leaves cover all keys in order, every image lies
@@ -123,13 +131,18 @@ class DbFilesFuzzTest {
       assertNull(leaves.get(leaves.size() - 1).hi(), "the last leaf is unbounded");
       for (int i = 0; i < leaves.size(); i++) {
         LeafRef leaf = leaves.get(i);
-        assertTrue(leaf.hi() == null || Arrays.compareUnsigned(leaf.lo(), leaf.hi()) < 0,
+        assertTrue(
+            leaf.hi() == null || Arrays.compareUnsigned(leaf.lo(), leaf.hi()) < 0,
             "leaf " + i + " bounds in order");
         if (i + 1 < leaves.size()) {
           assertArrayEquals(leaves.get(i + 1).lo(), leaf.hi(), "leaf " + i + " meets the next");
         }
-        assertTrue(leaf.location() >= 0 && leaf.length() >= 0 && leaf.entries() >= 0
-            && leaf.location() + leaf.length() <= r.pageEnd(), "leaf " + i + " image");
+        assertTrue(
+            leaf.location() >= 0
+                && leaf.length() >= 0
+                && leaf.entries() >= 0
+                && leaf.location() + leaf.length() <= r.pageEnd(),
+            "leaf " + i + " image");
       }
     }
     return true;
@@ -156,8 +169,8 @@ class DbFilesFuzzTest {
       return false;
     }
     int flags = input[0];
-    ByteBuffer ref = ByteBuffer.wrap(Arrays.copyOfRange(input, 1, 21))
-        .order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer ref =
+        ByteBuffer.wrap(Arrays.copyOfRange(input, 1, 21)).order(ByteOrder.LITTLE_ENDIAN);
     byte[] file = Arrays.copyOfRange(input, 21, input.length);
     if ((flags & 1) != 0) {
       FuzzFiles.resealBatchFile(file);
@@ -165,17 +178,28 @@ class DbFilesFuzzTest {
     if ((flags & 2) != 0 && file.length >= 36) {
       ref.putLong(8, file.length - 36).putInt(16, FuzzFiles.crc(file, 32, file.length - 36));
     }
-    byte[] id = (flags & 4) != 0 && file.length >= 24
-        ? Arrays.copyOfRange(file, 8, 24) : new byte[16];
+    byte[] id =
+        (flags & 4) != 0 && file.length >= 24 ? Arrays.copyOfRange(file, 8, 24) : new byte[16];
     int tree = (flags & 16) != 0 && file.length >= 36 ? FuzzFiles.le(file).getInt(32) : 0;
     long number = ref.getLong(0);
-    SimulatedFileIo io = FuzzFiles.disk((flags & 8) != 0 ? Map.of()
-        : Map.of(SideFiles.name(Math.max(0, number)), file));
+    SimulatedFileIo io =
+        FuzzFiles.disk(
+            (flags & 8) != 0 ? Map.of() : Map.of(SideFiles.name(Math.max(0, number)), file));
     SideFiles sides = new SideFiles(io, DIR, id);
     ByteBuffer[] got = new ByteBuffer[1];
-    if (FuzzChecks.check("reading a batch file", FuzzChecks.budget(1 << 20, 4, input.length),
-        FuzzChecks.DAMAGE, () -> got[0] = sides.read(ref, tree, 4096,
-            (lsn, what) -> new CorruptionException(DIR.resolve("seg-0.log"), lsn, what))) != null) {
+    if (FuzzChecks.check(
+            "reading a batch file",
+            FuzzChecks.budget(1 << 20, 4, input.length),
+            FuzzChecks.DAMAGE,
+            () ->
+                got[0] =
+                    sides.read(
+                        ref,
+                        tree,
+                        4096,
+                        (lsn, what) ->
+                            new CorruptionException(DIR.resolve("seg-0.log"), lsn, what)))
+        != null) {
       return false;
     }
     // The payload is the file's, of the length the record gives, and of the tree asked for.
@@ -191,23 +215,26 @@ class DbFilesFuzzTest {
   // ------------------------------------------------------------------ file names
 
   /**
-   * A segment or batch file is only ever the file of the name Luge gives it: a name with
-   * upper-case digits or a sign parses to a number, but is another file (the segment reader
-   * opened the segment of that number and found no file, a {@code NoSuchFileException}; opening
-   * deleted such a batch file as one no record names).
+   * A segment or batch file is only ever the file of the name Luge gives it: a name with upper-case
+   * digits or a sign parses to a number, but is another file (the segment reader opened the segment
+   * of that number and found no file, a {@code NoSuchFileException}; opening deleted such a batch
+   * file as one no record names).
    */
   @Test
   void onlyTheNamesLugeGivesAreItsFiles() {
     for (long n : new long[] {0, 10, 0xabcdefL, Long.MAX_VALUE}) {
-      assertEquals(n, dev.luge.internal.log.LogFormat.segmentNumber("seg",
-          dev.luge.internal.log.LogFormat.segmentName("seg", n)));
+      assertEquals(
+          n,
+          dev.luge.internal.log.LogFormat.segmentNumber(
+              "seg", dev.luge.internal.log.LogFormat.segmentName("seg", n)));
       assertEquals(n, SideFiles.number(SideFiles.name(n)));
     }
-    for (String name : List.of("seg-000000000000000A.log", "seg-+00000000000000a.log",
-        "seg-000000000ABCDEF0.log")) {
+    for (String name :
+        List.of(
+            "seg-000000000000000A.log", "seg-+00000000000000a.log", "seg-000000000ABCDEF0.log")) {
       assertEquals(-1, dev.luge.internal.log.LogFormat.segmentNumber("seg", name), name);
-      assertEquals(-1, SideFiles.number(name.replace("seg-", "batch-").replace(".log", ".rec")),
-          name);
+      assertEquals(
+          -1, SideFiles.number(name.replace("seg-", "batch-").replace(".log", ".rec")), name);
     }
   }
 
@@ -220,11 +247,12 @@ class DbFilesFuzzTest {
       Map<String, byte[]> seeds = FuzzSeeds.read(DbFilesFuzzTest.class, method);
       assertFalse(seeds.isEmpty(), "seeds of " + method);
       for (Map.Entry<String, byte[]> e : seeds.entrySet()) {
-        boolean ok = switch (method) {
-          case "header" -> readHeader(e.getValue());
-          case "checkpoint" -> readCheckpoint(e.getValue());
-          default -> readBatchFile(e.getValue());
-        };
+        boolean ok =
+            switch (method) {
+              case "header" -> readHeader(e.getValue());
+              case "checkpoint" -> readCheckpoint(e.getValue());
+              default -> readBatchFile(e.getValue());
+            };
         assertTrue(ok, method + " " + e.getKey());
       }
     }
@@ -248,8 +276,7 @@ class DbFilesFuzzTest {
     Map<String, byte[]> batches = new LinkedHashMap<>();
     Map<String, Map<String, byte[]>> dbs = new LinkedHashMap<>();
     for (FuzzSeeds.Sample sample : FuzzSeeds.Sample.values()) {
-      dbs.put(sample.name().toLowerCase(),
-          FuzzSeeds.database(sample, tmp.resolve(sample.name())));
+      dbs.put(sample.name().toLowerCase(), FuzzSeeds.database(sample, tmp.resolve(sample.name())));
     }
     dbs.put("format2", FuzzSeeds.format2Database());
     for (Map.Entry<String, Map<String, byte[]>> db : dbs.entrySet()) {
@@ -274,8 +301,8 @@ class DbFilesFuzzTest {
           if (seg[p + 4] == RedoRecords.BATCH_FILE) {
             byte[] refPayload = Arrays.copyOfRange(seg, p + 24, p + 44);
             byte[] batch = files.get(SideFiles.name(b.getLong(p + 24)));
-            batches.put(db.getKey() + "-" + f.getKey() + "-" + p,
-                prefixed(4 | 16, refPayload, batch));
+            batches.put(
+                db.getKey() + "-" + f.getKey() + "-" + p, prefixed(4 | 16, refPayload, batch));
           }
           p += (20 + len + 7) & ~7;
         }

@@ -9,13 +9,16 @@ import java.nio.file.Path;
 /**
  * Test fixture: a new, empty database whose logs use segments far below {@code Config}'s 32 MiB
  * minimum, so that a few megabytes of data fill many segments and checkpoints roll, clean and
- * delete page segments all the time. The database opens like any other afterwards (its
- * {@code HEADER} records the size).
+ * delete page segments all the time. The database opens like any other afterwards (its {@code
+ * HEADER} records the size).
  */
 public final class SmallSegments {
   private SmallSegments() {}
 
-  /** Writes the {@code HEADER} of a new database with {@code segmentSize}-byte segments to {@code io}. */
+  /**
+   * Writes the {@code HEADER} of a new database with {@code segmentSize}-byte segments to {@code
+   * io}.
+   */
   public static void create(FileIo io, int segmentSize) throws IOException {
     Header.fresh(segmentSize).write(io);
   }

@@ -18,12 +18,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The {@link FileIo} contract, run against the real directory implementation and the simulation,
- * so that what tests learn from the simulation holds for real files.
+ * The {@link FileIo} contract, run against the real directory implementation and the simulation, so
+ * that what tests learn from the simulation holds for real files.
  */
 class FileIoContractTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   FileIo io(String kind) {
     return kind.equals("real") ? new DirectoryFileIo(tmp) : new SimulatedFileIo();
@@ -51,7 +50,10 @@ class FileIoContractTest {
       assertEquals(15, h.size());
       assertEquals("hello", read(h, 0, 5));
       assertEquals("world", read(h, 10, 5));
-      assertArrayEquals(new byte[5], read(h, 5, 5).getBytes(java.nio.charset.StandardCharsets.US_ASCII), "a hole reads as zeros");
+      assertArrayEquals(
+          new byte[5],
+          read(h, 5, 5).getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+          "a hole reads as zeros");
       assertEquals("ld", read(h, 13, 10), "a read past the end stops at the end");
       assertEquals("", read(h, 100, 10));
       h.truncate(7);
@@ -104,7 +106,8 @@ class FileIoContractTest {
     FileIo io = new DirectoryFileIo(tmp);
     io.open("secret", true).close();
     if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-      assertEquals("rw-------",
+      assertEquals(
+          "rw-------",
           PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve("secret"))));
     }
     assertThrows(IllegalArgumentException.class, () -> io.open("../escape", true));
@@ -181,7 +184,9 @@ class FileIoContractTest {
     h.sync();
     assertEquals("abcDEFGHI", read(h, 0, 100), "reads still see forgotten writes");
     byte[] after = io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(0)).contents("f");
-    assertArrayEquals(new byte[] {0, 0, 0, 0, 0, 0, 'G', 'H', 'I'}, after,
+    assertArrayEquals(
+        new byte[] {0, 0, 0, 0, 0, 0, 'G', 'H', 'I'},
+        after,
         "the writes a failed sync covered never became durable");
     io.failAt(2, SimulatedFileIo.Failure.DISK_FULL);
     h.write(0, bytes("x"));
@@ -189,8 +194,8 @@ class FileIoContractTest {
   }
 
   /**
-   * As Linux (errseq_t): a failed sync is reported once to every handle open at the time, so a
-   * sync through another handle cannot return success for the writes the failure forgot.
+   * As Linux (errseq_t): a failed sync is reported once to every handle open at the time, so a sync
+   * through another handle cannot return success for the writes the failure forgot.
    */
   @org.junit.jupiter.api.Test
   void aFailedSyncIsReportedOnceToEveryOpenHandle() throws IOException {
@@ -207,8 +212,10 @@ class FileIoContractTest {
     one.sync();
     FileHandle later = io.open("f", false);
     later.sync(); // opened after the failure was reported: not told again
-    assertArrayEquals(new byte[0], io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(0))
-        .contents("f"), "the forgotten write never became durable");
+    assertArrayEquals(
+        new byte[0],
+        io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(0)).contents("f"),
+        "the forgotten write never became durable");
   }
 
   @org.junit.jupiter.api.Test

@@ -16,17 +16,17 @@ import java.util.TreeMap;
  * fails chosen operations.
  *
  * <p>Each file keeps its durable content (as of its last {@link FileHandle#sync()}) apart from the
- * writes since then; the directory keeps its durable listing (as of the last
- * {@link #syncDirectory()}) apart from creations, deletions and renames since. {@link #crash}
- * returns the disk as a machine would find it after losing power: the durable state plus, per
- * {@link CrashMode}, none, a prefix, or a random subset of the unsynced writes, or a prefix with
- * the next write torn at a 512-byte or 4 KiB boundary and garbage after the tear.
+ * writes since then; the directory keeps its durable listing (as of the last {@link
+ * #syncDirectory()}) apart from creations, deletions and renames since. {@link #crash} returns the
+ * disk as a machine would find it after losing power: the durable state plus, per {@link
+ * CrashMode}, none, a prefix, or a random subset of the unsynced writes, or a prefix with the next
+ * write torn at a 512-byte or 4 KiB boundary and garbage after the tear.
  *
  * <p>{@link #failAt} makes the Nth operation from now fail with the chosen {@link Failure}. A
  * failed sync behaves as Linux does after an fsync error: the writes it should have made durable
  * may be lost even if a later sync succeeds. And as Linux reports a writeback error once to every
- * open file description (errseq_t), a later sync through another handle of the same file fails
- * too, once; a sync through the handle that failed succeeds again, as a retried fsync would.
+ * open file description (errseq_t), a later sync through another handle of the same file fails too,
+ * once; a sync through the handle that failed succeeds again, as a retried fsync would.
  *
  * <p>Thread-safe through one lock: the simulation is for correctness, not speed.
  */
@@ -40,7 +40,9 @@ public final class SimulatedFileIo implements FileIo {
     KEEP_PREFIX,
     /** A random subset of the unsynced writes survives (the disk reordered them). */
     KEEP_SUBSET,
-    /** A prefix survives, then the next write is torn at a sector or page boundary, garbage after. */
+    /**
+     * A prefix survives, then the next write is torn at a sector or page boundary, garbage after.
+     */
     TEAR
   }
 
@@ -65,9 +67,12 @@ public final class SimulatedFileIo implements FileIo {
   private static final class SimFile {
     byte[] durable = new byte[0];
     byte[] current = new byte[0];
+
     /** Writes (and truncations, as a null array) since the last sync, in order. */
     final List<long[]> pendingAt = new ArrayList<>();
+
     final List<byte[]> pendingData = new ArrayList<>();
+
     /** Failed syncs so far: each open handle reports each one once (Linux's errseq_t). */
     int failedSyncs;
 
@@ -111,9 +116,10 @@ public final class SimulatedFileIo implements FileIo {
     if (isWrite && failure == Failure.SHORT_WRITE) {
       return true;
     }
-    throw new IOException(failure == Failure.DISK_FULL
-        ? "No space left on device (simulated, " + what + ")"
-        : "Input/output error (simulated, " + what + ")");
+    throw new IOException(
+        failure == Failure.DISK_FULL
+            ? "No space left on device (simulated, " + what + ")"
+            : "Input/output error (simulated, " + what + ")");
   }
 
   /**
@@ -138,11 +144,12 @@ public final class SimulatedFileIo implements FileIo {
   private static byte[] survive(SimFile f, CrashMode mode, Random rnd) {
     byte[] content = f.durable.clone();
     int n = f.pendingAt.size();
-    int keep = switch (mode) {
-      case DROP_ALL -> 0;
-      case KEEP_PREFIX, TEAR -> rnd.nextInt(n + 1);
-      case KEEP_SUBSET -> n;
-    };
+    int keep =
+        switch (mode) {
+          case DROP_ALL -> 0;
+          case KEEP_PREFIX, TEAR -> rnd.nextInt(n + 1);
+          case KEEP_SUBSET -> n;
+        };
     for (int i = 0; i < keep; i++) {
       if (mode == CrashMode.KEEP_SUBSET && rnd.nextBoolean()) {
         continue;
@@ -242,9 +249,9 @@ public final class SimulatedFileIo implements FileIo {
   private volatile long syncDelayNanos;
 
   /**
-   * Makes every file sync take {@code nanos} longer, slept before the sync takes this disk's
-   * lock, so that other threads write meanwhile as they would beside a slow fsync (a listener of
-   * {@link #onSync} runs with the lock held and would stop them).
+   * Makes every file sync take {@code nanos} longer, slept before the sync takes this disk's lock,
+   * so that other threads write meanwhile as they would beside a slow fsync (a listener of {@link
+   * #onSync} runs with the lock held and would stop them).
    */
   public void syncDelay(long nanos) {
     syncDelayNanos = nanos;
@@ -279,6 +286,7 @@ public final class SimulatedFileIo implements FileIo {
     private final String name;
     private final SimFile f;
     private boolean closed;
+
     /** The file's failed syncs this handle has reported (sampled at open). */
     private int failuresSeen;
 
@@ -393,8 +401,8 @@ public final class SimulatedFileIo implements FileIo {
           // Another handle's sync failed since this one last looked: like Linux (errseq_t),
           // every descriptor open at the time reports it once, whatever its own writes did.
           failuresSeen = f.failedSyncs;
-          throw new IOException("Input/output error (simulated: an earlier writeback of " + name
-              + " failed)");
+          throw new IOException(
+              "Input/output error (simulated: an earlier writeback of " + name + " failed)");
         }
         afterSync();
       }

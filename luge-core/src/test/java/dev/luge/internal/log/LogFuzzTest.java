@@ -25,14 +25,13 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Fuzz tests of the log's readers ({@link LogReader#read} over the segments of a log, and
- * {@link LogReader#readRecord}, the random read of one record): only the declared exceptions
- * escape, allocation stays within a bound of the input's size, and what is returned is what the
- * files hold. See {@link FuzzChecks} and docs/TESTING.md.
+ * Fuzz tests of the log's readers ({@link LogReader#read} over the segments of a log, and {@link
+ * LogReader#readRecord}, the random read of one record): only the declared exceptions escape,
+ * allocation stays within a bound of the input's size, and what is returned is what the files hold.
+ * See {@link FuzzChecks} and docs/TESTING.md.
  */
 class LogFuzzTest {
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   private static final Path DIR = Path.of("/fuzz");
   private static final int SEGMENT = 4096;
@@ -40,12 +39,12 @@ class LogFuzzTest {
   // ------------------------------------------------------------------ a log of segments
 
   /**
-   * The segments of the redo log, read from an LSN as recovery reads them. Input: a flags byte
-   * (1: {@link FuzzFiles#reseal} the files; 2: the start segment is vouched for; 4: segments
-   * below 2^40 may have the magic of format 2), the start segment (a byte) and the start offset
-   * in eighths (a byte), then the files as {@link FuzzFiles} sections. The segment size and
-   * database id are those of a {@code HEADER} among the files, if it has valid ones. (The page
-   * log is never read this way: its images are read one at a time, {@link #record}.)
+   * The segments of the redo log, read from an LSN as recovery reads them. Input: a flags byte (1:
+   * {@link FuzzFiles#reseal} the files; 2: the start segment is vouched for; 4: segments below 2^40
+   * may have the magic of format 2), the start segment (a byte) and the start offset in eighths (a
+   * byte), then the files as {@link FuzzFiles} sections. The segment size and database id are those
+   * of a {@code HEADER} among the files, if it has valid ones. (The page log is never read this
+   * way: its images are read one at a time, {@link #record}.)
    */
   @FuzzTest
   @Timeout(10) // a hang guard only: the fuzzer's own limit is a second per input
@@ -83,17 +82,21 @@ class LogFuzzTest {
       }
     }
     SimulatedFileIo io = FuzzFiles.disk(files);
-    LogReader reader = new LogReader(io, prefix, DIR, segmentSize, id,
-        (flags & 4) != 0 ? 1L << 40 : 0);
+    LogReader reader =
+        new LogReader(io, prefix, DIR, segmentSize, id, (flags & 4) != 0 ? 1L << 40 : 0);
     String vouched = (flags & 2) != 0 ? "the fuzz test vouches for it" : null;
     LogReader.End[] end = new LogReader.End[1];
     Records records = new Records(from, segmentSize, segments);
-    Throwable t = FuzzChecks.check("reading the " + prefix + " log", FuzzChecks.budget(2 << 20, 8,
-        total), FuzzChecks.DAMAGE, () -> {
-          records.last = -1;
-          records.end = 0;
-          end[0] = reader.read(from, vouched, records);
-        });
+    Throwable t =
+        FuzzChecks.check(
+            "reading the " + prefix + " log",
+            FuzzChecks.budget(2 << 20, 8, total),
+            FuzzChecks.DAMAGE,
+            () -> {
+              records.last = -1;
+              records.end = 0;
+              end[0] = reader.read(from, vouched, records);
+            });
     if (t != null) {
       return false;
     }
@@ -101,23 +104,31 @@ class LogFuzzTest {
     // has a torn header: then nothing of it is kept, and the log ends at its header (the writer
     // makes a segment anew from any start up to there).
     long segmentStart = from / segmentSize * segmentSize + LogFormat.SEGMENT_HEADER;
-    assertTrue(end[0].lsn() >= records.end && (end[0].lsn() >= from
-        || end[0].tornTail() && end[0].lsn() == segmentStart),
-        "the log ends at " + end[0].lsn() + ", before its last record (" + records.end
-            + ") or its start (" + from + ")");
+    assertTrue(
+        end[0].lsn() >= records.end
+            && (end[0].lsn() >= from || end[0].tornTail() && end[0].lsn() == segmentStart),
+        "the log ends at "
+            + end[0].lsn()
+            + ", before its last record ("
+            + records.end
+            + ") or its start ("
+            + from
+            + ")");
     return true;
   }
 
   /**
-   * Checks the records as they come: in LSN order, from the start on, of the kinds above the
-   * log's own, each holding what its file holds there. Allocates nothing.
+   * Checks the records as they come: in LSN order, from the start on, of the kinds above the log's
+   * own, each holding what its file holds there. Allocates nothing.
    */
   private static final class Records implements LogReader.Visitor {
     private final long from;
     private final int segmentSize;
     private final Map<Long, byte[]> segments;
+
     /** The last record's LSN, and where it ends. */
     long last = -1;
+
     long end;
 
     Records(long from, int segmentSize, Map<Long, byte[]> segments) {
@@ -129,8 +140,15 @@ class LogFuzzTest {
     @Override
     public void record(byte kind, long lsn, ByteBuffer p) {
       if (lsn <= last || lsn < from || kind < LogFormat.FIRST_USER_KIND) {
-        throw new AssertionError("record of kind " + kind + " at LSN " + lsn + " after " + last
-            + ", reading from " + from);
+        throw new AssertionError(
+            "record of kind "
+                + kind
+                + " at LSN "
+                + lsn
+                + " after "
+                + last
+                + ", reading from "
+                + from);
       }
       byte[] file = segments.get(lsn / segmentSize);
       int at = (int) (lsn % segmentSize) + LogFormat.RECORD_HEADER;
@@ -150,12 +168,11 @@ class LogFuzzTest {
   // ------------------------------------------------------------------ one record
 
   /**
-   * One record read at random, as the page cache reads a leaf image. Input: a flags byte (1:
-   * reseal the record at the offset, its LSN and checksum; 2 and 4 choose the length the caller
-   * expects: none, the record's own, the record's own plus the signed length byte, or eight
-   * times the length byte), the offset in eighths (two bytes, little-endian; below 8 is inside
-   * the segment header), the expected kind, the segment number, the length byte, then the
-   * segment file (4 KiB segments).
+   * One record read at random, as the page cache reads a leaf image. Input: a flags byte (1: reseal
+   * the record at the offset, its LSN and checksum; 2 and 4 choose the length the caller expects:
+   * none, the record's own, the record's own plus the signed length byte, or eight times the length
+   * byte), the offset in eighths (two bytes, little-endian; below 8 is inside the segment header),
+   * the expected kind, the segment number, the length byte, then the segment file (4 KiB segments).
    */
   @FuzzTest
   @Timeout(10) // a hang guard only: the fuzzer's own limit is a second per input
@@ -174,24 +191,33 @@ class LogFuzzTest {
     long lsn = (input[4] & 0xff) * (long) SEGMENT + offset;
     byte[] file = java.util.Arrays.copyOfRange(input, 6, input.length);
     int own = offset + 20 <= file.length ? FuzzFiles.le(file).getInt(offset) : 0;
-    if ((flags & 1) != 0 && offset + 20 <= file.length && own >= 0
+    if ((flags & 1) != 0
+        && offset + 20 <= file.length
+        && own >= 0
         && own <= file.length - offset - 20) {
       FuzzFiles.le(file).putLong(offset + 8, lsn);
       FuzzFiles.le(file).putInt(offset + 16, FuzzFiles.recordCrc(file, offset, own));
     }
-    int expected = switch ((flags >> 1) & 3) {
-      case 0 -> -1;
-      case 1 -> own;
-      case 2 -> own + input[5];
-      default -> (input[5] & 0xff) * 8;
-    };
+    int expected =
+        switch ((flags >> 1) & 3) {
+          case 0 -> -1;
+          case 1 -> own;
+          case 2 -> own + input[5];
+          default -> (input[5] & 0xff) * 8;
+        };
     SimulatedFileIo io = FuzzFiles.disk(Map.of("page-0.log", file));
     ByteBuffer[] got = new ByteBuffer[1];
     Throwable t;
     try (FileHandle h = io.open("page-0.log", false)) {
-      t = FuzzChecks.check("reading one record", FuzzChecks.budget(1 << 20, 4, file.length),
-          List.of(CorruptionException.class), () -> got[0] = LogReader.readRecord(h,
-              DIR.resolve("page-0.log"), lsn, SEGMENT, kind, expected));
+      t =
+          FuzzChecks.check(
+              "reading one record",
+              FuzzChecks.budget(1 << 20, 4, file.length),
+              List.of(CorruptionException.class),
+              () ->
+                  got[0] =
+                      LogReader.readRecord(
+                          h, DIR.resolve("page-0.log"), lsn, SEGMENT, kind, expected));
     }
     if (t != null) {
       return false;
@@ -232,8 +258,7 @@ class LogFuzzTest {
     Map<String, byte[]> records = new LinkedHashMap<>();
     Map<String, Map<String, byte[]>> dbs = new LinkedHashMap<>();
     for (FuzzSeeds.Sample sample : FuzzSeeds.Sample.values()) {
-      dbs.put(sample.name().toLowerCase(),
-          FuzzSeeds.database(sample, tmp.resolve(sample.name())));
+      dbs.put(sample.name().toLowerCase(), FuzzSeeds.database(sample, tmp.resolve(sample.name())));
     }
     dbs.put("format2", FuzzSeeds.format2Database());
     for (Map.Entry<String, Map<String, byte[]>> entry : dbs.entrySet()) {
@@ -243,13 +268,15 @@ class LogFuzzTest {
       long from = db.containsKey("CHECKPOINT") ? FuzzFiles.le(db.get("CHECKPOINT")).getLong(40) : 0;
       Map<String, byte[]> redo = new TreeMap<>();
       redo.put("HEADER", db.get("HEADER"));
-      db.forEach((name, content) -> {
-        if (LogFormat.segmentNumber(name) >= 0) {
-          redo.put(name, content);
-        }
-      });
-      byte[] params = {(byte) (legacy ? 4 : 0), (byte) (from / segmentSize),
-          (byte) (from % segmentSize / 8)};
+      db.forEach(
+          (name, content) -> {
+            if (LogFormat.segmentNumber(name) >= 0) {
+              redo.put(name, content);
+            }
+          });
+      byte[] params = {
+        (byte) (legacy ? 4 : 0), (byte) (from / segmentSize), (byte) (from % segmentSize / 8)
+      };
       segments.put(entry.getKey(), FuzzFiles.encode(params, redo));
       // The same, resealed: mutations of these reach what lies behind the checksums.
       byte[] resealed = params.clone();

@@ -26,8 +26,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The log on its own: round trips with concurrent writers, group commit, recovery after
- * simulated power loss in every crash mode, corruption, poisoning.
+ * The log on its own: round trips with concurrent writers, group commit, recovery after simulated
+ * power loss in every crash mode, corruption, poisoning.
  */
 class LogTest {
   static final byte KIND = LogFormat.FIRST_USER_KIND;
@@ -40,8 +40,7 @@ class LogTest {
     OTHER_DB[0] = 2;
   }
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   /** A record's payload: its number, then filler whose bytes derive from the number. */
   static ByteBuffer payload(long id, int size) {
@@ -66,10 +65,13 @@ class LogTest {
 
   static List<Long> readAll(FileIo io, int segmentSize) throws IOException {
     List<Long> ids = new ArrayList<>();
-    new LogReader(io, DIR, segmentSize, DB).read(0, (kind, lsn, p) -> {
-      assertEquals(KIND, kind);
-      ids.add(check(p));
-    });
+    new LogReader(io, DIR, segmentSize, DB)
+        .read(
+            0,
+            (kind, lsn, p) -> {
+              assertEquals(KIND, kind);
+              ids.add(check(p));
+            });
     return ids;
   }
 
@@ -85,22 +87,24 @@ class LogTest {
       List<Thread> ts = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
         int tt = t;
-        Thread th = new Thread(() -> {
-          Random rnd = new Random(tt);
-          try {
-            start.await();
-          } catch (InterruptedException e) {
-            return;
-          }
-          for (int i = 0; i < perThread; i++) {
-            long id = tt * 1_000_000L + i;
-            long lsn = w.append(KIND, payload(id, rnd.nextInt(300)));
-            written.add(new long[] {lsn, id});
-            if (i % 500 == 0) {
-              w.flush();
-            }
-          }
-        });
+        Thread th =
+            new Thread(
+                () -> {
+                  Random rnd = new Random(tt);
+                  try {
+                    start.await();
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                  for (int i = 0; i < perThread; i++) {
+                    long id = tt * 1_000_000L + i;
+                    long lsn = w.append(KIND, payload(id, rnd.nextInt(300)));
+                    written.add(new long[] {lsn, id});
+                    if (i % 500 == 0) {
+                      w.flush();
+                    }
+                  }
+                });
         ts.add(th);
         th.start();
       }
@@ -129,7 +133,7 @@ class LogTest {
         w.append(KIND, payload(i, 100));
       }
     }
-    LogReader.End end = new LogReader(io, DIR, seg, DB).read(0, (k, l, p) -> { });
+    LogReader.End end = new LogReader(io, DIR, seg, DB).read(0, (k, l, p) -> {});
     try (LogWriter w = new LogWriter(io, seg, 4096, DB, end.lsn(), 0)) {
       for (int i = 100; i < 200; i++) {
         w.append(KIND, payload(i, 100));
@@ -143,9 +147,9 @@ class LogTest {
   }
 
   /**
-   * Small flushes are written into space zeroed ahead of them (so that their syncs need not
-   * grow the file), and the zeros read back as the clean end of the log, also after reopening
-   * and appending again, and after a crash that kept the zeros but lost the last record.
+   * Small flushes are written into space zeroed ahead of them (so that their syncs need not grow
+   * the file), and the zeros read back as the clean end of the log, also after reopening and
+   * appending again, and after a crash that kept the zeros but lost the last record.
    */
   @Test
   void smallFlushesLandInZeroedSpaceThatReadsAsTheEnd() throws Exception {
@@ -160,7 +164,7 @@ class LogTest {
         assertEquals(1 << 20, h.size(), "zeroed to the next MiB");
       }
     }
-    LogReader.End end = new LogReader(io, tmp, seg, DB).read(0, (k, l, p) -> { });
+    LogReader.End end = new LogReader(io, tmp, seg, DB).read(0, (k, l, p) -> {});
     assertTrue(!end.tornTail(), "zeros after the last record are a clean end");
     try (LogWriter w = new LogWriter(io, seg, 4096, DB, end.lsn(), 0)) {
       for (int i = 20; i < 40; i++) {
@@ -186,8 +190,8 @@ class LogTest {
   }
 
   /**
-   * Power loss at random points of a single-writer workload, in every crash mode: recovery
-   * returns a prefix of what was appended that holds everything acknowledged by a flush.
+   * Power loss at random points of a single-writer workload, in every crash mode: recovery returns
+   * a prefix of what was appended that holds everything acknowledged by a flush.
    */
   @Test
   void powerLossKeepsAPrefixWithEverythingFlushed() throws Exception {
@@ -223,10 +227,16 @@ class LogTest {
       for (int i = 0; i < ids.size(); i++) {
         assertEquals(i, ids.get(i), "trial " + trial + ": recovered records are a prefix");
       }
-      assertTrue(ids.size() - 1 >= acknowledged, "trial " + trial + ": lost acknowledged record "
-          + acknowledged + ", recovered " + ids.size());
+      assertTrue(
+          ids.size() - 1 >= acknowledged,
+          "trial "
+              + trial
+              + ": lost acknowledged record "
+              + acknowledged
+              + ", recovered "
+              + ids.size());
       // And the log can be reopened and extended after the crash.
-      LogReader.End end = new LogReader(crashed, DIR, seg, DB).read(0, (k, l, p) -> { });
+      LogReader.End end = new LogReader(crashed, DIR, seg, DB).read(0, (k, l, p) -> {});
       try (LogWriter again = new LogWriter(crashed, seg, 4096, DB, end.lsn(), 0)) {
         again.append(KIND, payload(ids.size(), 10));
       }
@@ -234,7 +244,9 @@ class LogTest {
     }
   }
 
-  /** A flipped byte anywhere is either reported or drops exactly the damaged tail; never wrong data. */
+  /**
+   * A flipped byte anywhere is either reported or drops exactly the damaged tail; never wrong data.
+   */
   @Test
   void flippedBytesAreDetected() throws Exception {
     SimulatedFileIo io = new SimulatedFileIo();
@@ -261,7 +273,8 @@ class LogTest {
         for (int i = 0; i < ids.size(); i++) {
           assertEquals(i, ids.get(i), "flip at " + at);
         }
-        assertTrue(ids.size() >= 110 || at > original.length - 600,
+        assertTrue(
+            ids.size() >= 110 || at > original.length - 600,
             "flip at " + at + " dropped " + (120 - ids.size()) + " records silently");
       } catch (CorruptionException e) {
         reported++;
@@ -278,8 +291,8 @@ class LogTest {
    * millisecond, most syncs carry several records), and every flush returns with its own record
    * durable. With one sync at a time, two writers flushing in turn pair up: each sync carries a
    * record of each, nearly always (107 to 108 syncs for 200 records in three runs on a quiet
-   * machine, 126 beside three other busy JVMs on its two cores; counting the group-commit
-   * company when a buffer was sealed rather than when a sync began made 137 to 139).
+   * machine, 126 beside three other busy JVMs on its two cores; counting the group-commit company
+   * when a buffer was sealed rather than when a sync began made 137 to 139).
    */
   @ParameterizedTest
   @CsvSource({"4, 0.75", "2, 0.66"})
@@ -293,20 +306,22 @@ class LogTest {
       CountDownLatch start = new CountDownLatch(1);
       for (int t = 0; t < threads; t++) {
         int tt = t;
-        Thread th = new Thread(() -> {
-          try {
-            start.await();
-            for (int i = 0; i < perThread; i++) {
-              long lsn = w.append(KIND, payload(tt * 1000L + i, 40));
-              w.flush();
-              if (w.durableLsn() <= lsn) {
-                failures.add("record at " + lsn + " not durable after flush");
-              }
-            }
-          } catch (InterruptedException e) {
-            failures.add("interrupted");
-          }
-        });
+        Thread th =
+            new Thread(
+                () -> {
+                  try {
+                    start.await();
+                    for (int i = 0; i < perThread; i++) {
+                      long lsn = w.append(KIND, payload(tt * 1000L + i, 40));
+                      w.flush();
+                      if (w.durableLsn() <= lsn) {
+                        failures.add("record at " + lsn + " not durable after flush");
+                      }
+                    }
+                  } catch (InterruptedException e) {
+                    failures.add("interrupted");
+                  }
+                });
         ts.add(th);
         th.start();
       }
@@ -317,7 +332,8 @@ class LogTest {
       }
       assertTrue(failures.isEmpty(), failures.toString());
       long syncs = w.syncs() - before;
-      assertTrue(syncs <= threads * perThread * maxSyncsPerRecord,
+      assertTrue(
+          syncs <= threads * perThread * maxSyncsPerRecord,
           syncs + " syncs for " + threads * perThread + " flushed records");
     }
     assertEquals(threads * perThread, readAll(io, 1 << 20).size());
@@ -333,30 +349,33 @@ class LogTest {
   }
 
   /**
-   * Runs one writer per queue of {@code acked}, all at once, each appending and flushing
-   * {@code perThread} records (ids {@code writer * 1000 + i}) and adding to its queue the ids
-   * whose flush returned; a writer stops at its first error.
+   * Runs one writer per queue of {@code acked}, all at once, each appending and flushing {@code
+   * perThread} records (ids {@code writer * 1000 + i}) and adding to its queue the ids whose flush
+   * returned; a writer stops at its first error.
    */
-  static void flushConcurrently(LogWriter w, List<ConcurrentLinkedQueue<Long>> acked,
-      int perThread, int payload) throws InterruptedException {
+  static void flushConcurrently(
+      LogWriter w, List<ConcurrentLinkedQueue<Long>> acked, int perThread, int payload)
+      throws InterruptedException {
     List<Thread> ts = new ArrayList<>();
     CountDownLatch start = new CountDownLatch(1);
     for (int t = 0; t < acked.size(); t++) {
       ConcurrentLinkedQueue<Long> mine = acked.get(t);
       int tt = t;
-      Thread th = new Thread(() -> {
-        try {
-          start.await();
-          for (int i = 0; i < perThread; i++) {
-            long id = tt * 1000L + i;
-            w.append(KIND, payload(id, payload));
-            w.flush();
-            mine.add(id);
-          }
-        } catch (LugeException | InterruptedException e) {
-          // the writer is poisoned: this thread stops
-        }
-      });
+      Thread th =
+          new Thread(
+              () -> {
+                try {
+                  start.await();
+                  for (int i = 0; i < perThread; i++) {
+                    long id = tt * 1000L + i;
+                    w.append(KIND, payload(id, payload));
+                    w.flush();
+                    mine.add(id);
+                  }
+                } catch (LugeException | InterruptedException e) {
+                  // the writer is poisoned: this thread stops
+                }
+              });
       ts.add(th);
       th.start();
     }
@@ -367,11 +386,12 @@ class LogTest {
   }
 
   /**
-   * What a concurrent run left on {@code disk} after a crash: every acknowledged id is there,
-   * and each writer's records are a prefix of what it appended (the log keeps a prefix).
+   * What a concurrent run left on {@code disk} after a crash: every acknowledged id is there, and
+   * each writer's records are a prefix of what it appended (the log keeps a prefix).
    */
-  static void checkRecovered(FileIo disk, int seg, List<? extends java.util.Collection<Long>> acked,
-      String what) throws IOException {
+  static void checkRecovered(
+      FileIo disk, int seg, List<? extends java.util.Collection<Long>> acked, String what)
+      throws IOException {
     List<Long> ids;
     try {
       ids = readAll(disk, seg);
@@ -392,10 +412,11 @@ class LogTest {
   }
 
   /**
-   * A failed sync must not be passed over: with the Nth disk operation failing (a write, a sync, a file's creation, for every N of a run of
-   * three writers flushing at once), no flush returns for a record the disk does not hold. The
-   * simulator forgets the writes of a failed sync, as Linux does, so a later sync that succeeds
-   * would otherwise acknowledge records written before the failure and lost with it.
+   * A failed sync must not be passed over: with the Nth disk operation failing (a write, a sync, a
+   * file's creation, for every N of a run of three writers flushing at once), no flush returns for
+   * a record the disk does not hold. The simulator forgets the writes of a failed sync, as Linux
+   * does, so a later sync that succeeds would otherwise acknowledge records written before the
+   * failure and lost with it.
    */
   @Test
   void aFailedSyncIsNeverPassedOverByALaterOne() throws Exception {
@@ -412,14 +433,17 @@ class LogTest {
       List<ConcurrentLinkedQueue<Long>> acked = queues(3);
       flushConcurrently(w, acked, 30, 100);
       w.close();
-      checkRecovered(io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(n)), seg, acked,
+      checkRecovered(
+          io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(n)),
+          seg,
+          acked,
           "failure at operation " + n);
     }
   }
 
   /**
-   * Power loss right after a random sync of three writers flushing at once, in every crash
-   * mode: every flush that had returned is in what recovery reads.
+   * Power loss right after a random sync of three writers flushing at once, in every crash mode:
+   * every flush that had returned is in what recovery reads.
    */
   @Test
   void powerLossDuringConcurrentFlushesKeepsEveryAcknowledgedRecord() throws Exception {
@@ -435,16 +459,17 @@ class LogTest {
       SimulatedFileIo[] crashed = {null};
       List<ConcurrentLinkedQueue<Long>> acked = queues(3);
       List<List<Long>> ackedThen = new ArrayList<>();
-      io.onSync(() -> {
-        if (++syncsSeen[0] == crashAt) {
-          // First what had been acknowledged, then the disk: a flush that returns in between
-          // made its record durable before this sync ended, so the disk holds it too.
-          for (ConcurrentLinkedQueue<Long> q : acked) {
-            ackedThen.add(new ArrayList<>(q));
-          }
-          crashed[0] = io.crash(modes[crashAt % modes.length], rnd);
-        }
-      });
+      io.onSync(
+          () -> {
+            if (++syncsSeen[0] == crashAt) {
+              // First what had been acknowledged, then the disk: a flush that returns in between
+              // made its record durable before this sync ended, so the disk holds it too.
+              for (ConcurrentLinkedQueue<Long> q : acked) {
+                ackedThen.add(new ArrayList<>(q));
+              }
+              crashed[0] = io.crash(modes[crashAt % modes.length], rnd);
+            }
+          });
       LogWriter w = new LogWriter(io, seg, 4096, DB, 0, 0);
       flushConcurrently(w, acked, 40, rnd.nextBoolean() ? 40 : 700);
       w.close();
@@ -459,8 +484,8 @@ class LogTest {
 
   /**
    * Random reads of single records, in one call when the caller knows the payload's length: the
-   * record comes back whole whether the length given is right or wrong, and a damaged record is
-   * a CorruptionException either way, never a wrong payload.
+   * record comes back whole whether the length given is right or wrong, and a damaged record is a
+   * CorruptionException either way, never a wrong payload.
    */
   @Test
   void randomReadsWithAKnownLengthAreExactOrCorruption() throws Exception {
@@ -492,9 +517,11 @@ class LogTest {
       SimulatedFileIo copy = io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(0));
       try (FileHandle h = copy.open(name, false)) {
         h.write(at, ByteBuffer.wrap(new byte[] {(byte) (original[at] ^ 0x04)}));
-        CorruptionException e = assertThrows(CorruptionException.class,
-            () -> LogReader.readRecord(h, file, victim[0], seg, KIND, (int) victim[2]),
-            "flip at " + at);
+        CorruptionException e =
+            assertThrows(
+                CorruptionException.class,
+                () -> LogReader.readRecord(h, file, victim[0], seg, KIND, (int) victim[2]),
+                "flip at " + at);
         assertTrue(e.getMessage().contains(name), e.getMessage());
       }
     }
@@ -524,7 +551,8 @@ class LogTest {
     w.append(KIND, payload(1, 10));
     w.flush();
     w.append(KIND, payload(2, 10));
-    io.failAt(2, SimulatedFileIo.Failure.IO_ERROR); // the segment is open: a write, then the sync fails
+    io.failAt(
+        2, SimulatedFileIo.Failure.IO_ERROR); // the segment is open: a write, then the sync fails
     LugeException e = assertThrows(LugeException.class, w::flush);
     assertTrue(e.getMessage().contains("refuses further writes"), e.getMessage());
     assertTrue(w.isPoisoned());
@@ -548,7 +576,7 @@ class LogTest {
       try (FileHandle h = io.open(LogFormat.segmentName(next), true)) {
         h.write(0, ByteBuffer.wrap(leftover));
       }
-      LogReader.End end = new LogReader(io, DIR, seg, DB).read(0, (k, l, p) -> { });
+      LogReader.End end = new LogReader(io, DIR, seg, DB).read(0, (k, l, p) -> {});
       assertTrue(end.tornTail(), "leftover of " + leftover.length + " bytes");
       assertTrue(end.lsn() <= next * seg + LogFormat.SEGMENT_HEADER);
       try (LogWriter w = new LogWriter(io, seg, 4096, DB, end.lsn(), 0)) {

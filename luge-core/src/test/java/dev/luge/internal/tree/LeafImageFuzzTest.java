@@ -26,22 +26,20 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Fuzz tests of {@link LeafImage#decode}, plain and deflated images, against the leaf a
- * checkpoint says the image is of (a {@link Stub}): only {@link LeafImage.BadImage} escapes
- * (the page cache turns it into a {@code CorruptionException} naming the file and offset),
- * allocation stays within a bound of the input's size (and, for a deflated image, of what its
- * stream really inflates to), and a decoded leaf is the leaf the stub describes. See
- * {@link FuzzChecks} and docs/TESTING.md.
+ * Fuzz tests of {@link LeafImage#decode}, plain and deflated images, against the leaf a checkpoint
+ * says the image is of (a {@link Stub}): only {@link LeafImage.BadImage} escapes (the page cache
+ * turns it into a {@code CorruptionException} naming the file and offset), allocation stays within
+ * a bound of the input's size (and, for a deflated image, of what its stream really inflates to),
+ * and a decoded leaf is the leaf the stub describes. See {@link FuzzChecks} and docs/TESTING.md.
  *
  * <p>The leaf's description is either taken from the image itself (so that mutations reach the
- * entries behind the bounds check) or given before the image: the low bound's length (a byte)
- * and bytes, the high bound's length (a byte, 255 for none) and bytes, the entry count (two
- * bytes, little-endian). Descriptions whose bounds are out of order (which no checkpoint
- * holds) are not decoded.
+ * entries behind the bounds check) or given before the image: the low bound's length (a byte) and
+ * bytes, the high bound's length (a byte, 255 for none) and bytes, the entry count (two bytes,
+ * little-endian). Descriptions whose bounds are out of order (which no checkpoint holds) are not
+ * decoded.
  */
 class LeafImageFuzzTest {
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   private static final List<Class<? extends Throwable>> BAD_IMAGE =
       List.of(LeafImage.BadImage.class);
@@ -50,9 +48,9 @@ class LeafImageFuzzTest {
   private record Leaf(Stub stub, int imageAt) {}
 
   /**
-   * A plain image. Input: a flags byte (1: describe the leaf from the image), a signed byte
-   * added to the entry count that description takes from the image, then the description (unless
-   * taken from the image) and the image.
+   * A plain image. Input: a flags byte (1: describe the leaf from the image), a signed byte added
+   * to the entry count that description takes from the image, then the description (unless taken
+   * from the image) and the image.
    */
   @FuzzTest
   @Timeout(10) // a hang guard only: the fuzzer's own limit is a second per input
@@ -70,19 +68,18 @@ class LeafImageFuzzTest {
       return false;
     }
     byte[] image = Arrays.copyOfRange(input, leaf.imageAt(), input.length);
-    return decode("a plain leaf image", image, leaf.stub(),
-        FuzzChecks.budget(1 << 20, 16, input.length));
+    return decode(
+        "a plain leaf image", image, leaf.stub(), FuzzChecks.budget(1 << 20, 16, input.length));
   }
 
   /**
-   * A deflated image. Input: a flags byte (1: describe the leaf from the plain image; 2: the
-   * image after the description is stored as it is, else it is a plain image that this test
-   * deflates; 4: the claim's signed byte counts 4,096 bytes, else one), a signed byte added to
-   * the entry count of a description taken from the image, a signed byte added to the plain
-   * length the deflated image claims, the deflate level (0 to 9), a byte to exclusive-or into
-   * the stream, the position to do it at (two bytes, little-endian, modulo the stream's length),
-   * the number of bytes cut from the stream's end, then the description (unless taken from the
-   * image) and the image.
+   * A deflated image. Input: a flags byte (1: describe the leaf from the plain image; 2: the image
+   * after the description is stored as it is, else it is a plain image that this test deflates; 4:
+   * the claim's signed byte counts 4,096 bytes, else one), a signed byte added to the entry count
+   * of a description taken from the image, a signed byte added to the plain length the deflated
+   * image claims, the deflate level (0 to 9), a byte to exclusive-or into the stream, the position
+   * to do it at (two bytes, little-endian, modulo the stream's length), the number of bytes cut
+   * from the stream's end, then the description (unless taken from the image) and the image.
    */
   @FuzzTest
   @Timeout(10) // a hang guard only: the fuzzer's own limit is a second per input
@@ -101,8 +98,13 @@ class LeafImageFuzzTest {
     Leaf leaf;
     if (raw) {
       // Described from the image, the stored image starts at once; else after the description.
-      leaf = leaf(input, 8, (flags & 1) != 0, input[1],
-          (flags & 1) != 0 ? inflatedPrefix(input, 8) : null);
+      leaf =
+          leaf(
+              input,
+              8,
+              (flags & 1) != 0,
+              input[1],
+              (flags & 1) != 0 ? inflatedPrefix(input, 8) : null);
       if (leaf == null) {
         return false;
       }
@@ -119,12 +121,22 @@ class LeafImageFuzzTest {
       }
       stream = Arrays.copyOf(stream, Math.max(0, stream.length - (input[7] & 0xff)));
       long claim = plain.length + (long) input[2] * ((flags & 4) != 0 ? 4096 : 1);
-      stored = ByteBuffer.allocate(8 + stream.length).order(ByteOrder.LITTLE_ENDIAN)
-          .putInt(LeafImage.DEFLATED).putInt((int) claim).put(stream).array();
+      stored =
+          ByteBuffer.allocate(8 + stream.length)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putInt(LeafImage.DEFLATED)
+              .putInt((int) claim)
+              .put(stream)
+              .array();
     }
-    long inflates = stored.length >= 8 && FuzzFiles.le(stored).getInt(0) == LeafImage.DEFLATED
-        ? inflatedLength(stored, 8, Math.max(0, FuzzFiles.le(stored).getInt(4)) + 1L) : 0;
-    return decode("a deflated leaf image", stored, leaf.stub(),
+    long inflates =
+        stored.length >= 8 && FuzzFiles.le(stored).getInt(0) == LeafImage.DEFLATED
+            ? inflatedLength(stored, 8, Math.max(0, FuzzFiles.le(stored).getInt(4)) + 1L)
+            : 0;
+    return decode(
+        "a deflated leaf image",
+        stored,
+        leaf.stub(),
         FuzzChecks.budget(4 << 20, 16, input.length) + 6 * inflates);
   }
 
@@ -138,8 +150,8 @@ class LeafImageFuzzTest {
     }
     // The leaf is the stub's: its bounds, its entry count, keys in order within the bounds.
     Node n = node[0];
-    assertTrue(n.isLeaf() && Arrays.equals(n.lo, stub.lo) && Arrays.equals(n.hi, stub.hi),
-        "bounds");
+    assertTrue(
+        n.isLeaf() && Arrays.equals(n.lo, stub.lo) && Arrays.equals(n.hi, stub.hi), "bounds");
     assertEquals(stub.entries, n.count, "entries");
     byte[] prev = null;
     for (int i = 0; i < n.count; i++) {
@@ -147,9 +159,11 @@ class LeafImageFuzzTest {
       byte[] key = new byte[n.prefixLen + n.keyLen(i)];
       System.arraycopy(n.lo, 0, key, 0, n.prefixLen);
       System.arraycopy(n.buf, s + Node.ENTRY_HEADER, key, n.prefixLen, n.keyLen(i));
-      assertTrue(Arrays.compareUnsigned(key, n.lo) >= 0
-          && (n.hi == null || Arrays.compareUnsigned(key, n.hi) < 0)
-          && (prev == null || Arrays.compareUnsigned(prev, key) < 0), "key " + i);
+      assertTrue(
+          Arrays.compareUnsigned(key, n.lo) >= 0
+              && (n.hi == null || Arrays.compareUnsigned(key, n.hi) < 0)
+              && (prev == null || Arrays.compareUnsigned(prev, key) < 0),
+          "key " + i);
       assertTrue(n.payloadLen(i) >= 0, "value " + i);
       prev = key;
     }
@@ -157,10 +171,10 @@ class LeafImageFuzzTest {
   }
 
   /**
-   * The leaf of {@code input} from {@code at} on: described from the image ({@code fromImage},
-   * the plain image being {@code plain}, or the input from {@code at} if null), with
-   * {@code delta} added to its entry count, or by the description at {@code at}. Null if its
-   * bounds are out of order.
+   * The leaf of {@code input} from {@code at} on: described from the image ({@code fromImage}, the
+   * plain image being {@code plain}, or the input from {@code at} if null), with {@code delta}
+   * added to its entry count, or by the description at {@code at}. Null if its bounds are out of
+   * order.
    */
   private static Leaf leaf(byte[] input, int at, boolean fromImage, int delta, byte[] plain) {
     byte[] lo;
@@ -339,8 +353,7 @@ class LeafImageFuzzTest {
   void writeSeeds() throws IOException {
     Map<String, byte[]> plainSeeds = new LinkedHashMap<>();
     Map<String, byte[]> deflatedSeeds = new LinkedHashMap<>();
-    for (FuzzSeeds.Sample sample : List.of(FuzzSeeds.Sample.CLOSED,
-        FuzzSeeds.Sample.COMPRESSED)) {
+    for (FuzzSeeds.Sample sample : List.of(FuzzSeeds.Sample.CLOSED, FuzzSeeds.Sample.COMPRESSED)) {
       Map<String, byte[]> db = FuzzSeeds.database(sample, tmp.resolve(sample.name()));
       int i = 0;
       for (Map.Entry<String, byte[]> file : db.entrySet()) {
@@ -367,10 +380,11 @@ class LeafImageFuzzTest {
               plainSeeds.put(name, concat(new byte[] {1, 0}, image));
               plainSeeds.put(name + "-described", concat(new byte[] {0, 0}, description, image));
             }
-            deflatedSeeds.put(name + "-deflated-here",
-                concat(new byte[] {1, 0, 0, 1, 0, 0, 0, 0}, plain));
+            deflatedSeeds.put(
+                name + "-deflated-here", concat(new byte[] {1, 0, 0, 1, 0, 0, 0, 0}, plain));
             if (deflatedImage) {
-              deflatedSeeds.put(name + "-stored",
+              deflatedSeeds.put(
+                  name + "-stored",
                   concat(new byte[] {2, 0, 0, 0, 0, 0, 0, 0}, description, image));
             }
           }

@@ -36,8 +36,8 @@ class PageReuseTest {
   }
 
   /**
-   * A queue: keys appended at one end, removed at the other, so leaves keep splitting at the
-   * tail and merging at the head. Without reuse the table grew by a slot per merge (measured with
+   * A queue: keys appended at one end, removed at the other, so leaves keep splitting at the tail
+   * and merging at the head. Without reuse the table grew by a slot per merge (measured with
    * 12-byte values: 66,408 slots for 334 nodes); with it, it stays near the tree's size (400).
    */
   @Test
@@ -61,7 +61,8 @@ class PageReuseTest {
     assertNull(tree.get(key(total - window - 1)));
     long nodes = tree.nodeCount();
     assertTrue(table.reusedPages() > 10_000, "reused " + table.reusedPages());
-    assertTrue(table.limit() < 4 * nodes + 2 * PageTable.REUSE_BACKLOG + 100,
+    assertTrue(
+        table.limit() < 4 * nodes + 2 * PageTable.REUSE_BACKLOG + 100,
         "table of " + table.limit() + " slots for " + nodes + " nodes");
   }
 
@@ -87,8 +88,8 @@ class PageReuseTest {
   }
 
   /**
-   * The tree's side: a link to a leaf, kept while the leaf merges away and its slot goes to a
-   * new node, leads to {@link Removed} (so the walk restarts), not to the new node.
+   * The tree's side: a link to a leaf, kept while the leaf merges away and its slot goes to a new
+   * node, leads to {@link Removed} (so the walk restarts), not to the new node.
    */
   @Test
   void aTreeWalkingAStaleLinkFindsTheNodeRemoved() {
@@ -113,8 +114,10 @@ class PageReuseTest {
     }
     assertTrue(table.linkOf(slot) != stale, "the slot was handed out again");
     assertTrue(table.getAcquire(table.linkOf(slot)) != null);
-    assertEquals(Removed.INSTANCE, tree.page(stale), "the stale link of a node whose lo was "
-        + Arrays.toString(lo));
+    assertEquals(
+        Removed.INSTANCE,
+        tree.page(stale),
+        "the stale link of a node whose lo was " + Arrays.toString(lo));
   }
 
   /** Random puts and removes against a TreeMap, with slots reused at once (no backlog). */
@@ -151,10 +154,10 @@ class PageReuseTest {
   /**
    * Writers churn (insert and remove runs of keys, so that leaves split and merge all the time)
    * while readers look up keys that are never removed, iterate, and ask for ceilings, with slots
-   * reused at once: readers never miss a permanent key or see one out of place, and the tree
-   * ends equal to the writers' models. (A reader holding a stale link exactly while its slot is
-   * reused is rare here; aStaleLinkFindsNothing and aTreeWalkingAStaleLinkFindsTheNodeRemoved
-   * make that case deterministically.)
+   * reused at once: readers never miss a permanent key or see one out of place, and the tree ends
+   * equal to the writers' models. (A reader holding a stale link exactly while its slot is reused
+   * is rare here; aStaleLinkFindsNothing and aTreeWalkingAStaleLinkFindsTheNodeRemoved make that
+   * case deterministically.)
    */
   @Test
   void concurrentChurnWithImmediateReuseKeepsReadersRight() throws Exception {
@@ -175,74 +178,81 @@ class PageReuseTest {
       int id = w;
       TreeMap<Long, byte[]> model = new TreeMap<>();
       models.add(model);
-      threads.add(new Thread(() -> {
-        SplittableRandom rnd = new SplittableRandom(id);
-        try {
-          for (int round = 0; round < 600; round++) {
-            // a run of this writer's keys (k % spacing == 1 + id) between two permanent keys
-            int gap = rnd.nextInt(permanent);
-            long base = (long) gap * spacing;
-            boolean insert = rnd.nextInt(5) < 3;
-            for (int j = 0; j < spacing / 4; j++) {
-              long k = base + 1 + id + (long) writers * j;
-              if (k % spacing == 0) {
-                continue;
-              }
-              if (insert) {
-                byte[] v = value(k, round);
-                tree.mutate(key(k), old -> v);
-                model.put(k, v);
-              } else {
-                tree.mutate(key(k), old -> null);
-                model.remove(k);
-              }
-            }
-          }
-        } catch (Throwable t) {
-          failure.compareAndSet(null, t);
-        }
-      }));
+      threads.add(
+          new Thread(
+              () -> {
+                SplittableRandom rnd = new SplittableRandom(id);
+                try {
+                  for (int round = 0; round < 600; round++) {
+                    // a run of this writer's keys (k % spacing == 1 + id) between two permanent
+                    // keys
+                    int gap = rnd.nextInt(permanent);
+                    long base = (long) gap * spacing;
+                    boolean insert = rnd.nextInt(5) < 3;
+                    for (int j = 0; j < spacing / 4; j++) {
+                      long k = base + 1 + id + (long) writers * j;
+                      if (k % spacing == 0) {
+                        continue;
+                      }
+                      if (insert) {
+                        byte[] v = value(k, round);
+                        tree.mutate(key(k), old -> v);
+                        model.put(k, v);
+                      } else {
+                        tree.mutate(key(k), old -> null);
+                        model.remove(k);
+                      }
+                    }
+                  }
+                } catch (Throwable t) {
+                  failure.compareAndSet(null, t);
+                }
+              }));
     }
     for (int r = 0; r < 2; r++) {
       int id = r;
-      threads.add(new Thread(() -> {
-        SplittableRandom rnd = new SplittableRandom(100 + id);
-        try {
-          while (!stop.get()) {
-            long p = (long) rnd.nextInt(permanent) * spacing;
-            byte[] v = tree.get(key(p));
-            if (!Arrays.equals(value(p, -1), v)) {
-              throw new AssertionError("permanent key " + p + " read as " + Arrays.toString(v));
-            }
-            Entry c = tree.ceiling(key(p + 1), true, false);
-            long next = p + spacing;
-            if (next < (long) permanent * spacing) {
-              long got = ByteBuffer.wrap(c.key()).getLong();
-              if (got <= p || got > next) {
-                throw new AssertionError("ceiling above " + p + " was " + got);
-              }
-            }
-            int seen = 0;
-            long last = -1;
-            Iterator<Entry> it = tree.iterator(KeyBounds.ALL, false);
-            while (it.hasNext()) {
-              long k = ByteBuffer.wrap(it.next().key()).getLong();
-              if (k <= last) {
-                throw new AssertionError("iterator went from " + last + " to " + k);
-              }
-              if (k % spacing == 0) {
-                seen++;
-              }
-              last = k;
-            }
-            if (seen != permanent) {
-              throw new AssertionError("iterator saw " + seen + " of " + permanent + " permanent keys");
-            }
-          }
-        } catch (Throwable t) {
-          failure.compareAndSet(null, t);
-        }
-      }));
+      threads.add(
+          new Thread(
+              () -> {
+                SplittableRandom rnd = new SplittableRandom(100 + id);
+                try {
+                  while (!stop.get()) {
+                    long p = (long) rnd.nextInt(permanent) * spacing;
+                    byte[] v = tree.get(key(p));
+                    if (!Arrays.equals(value(p, -1), v)) {
+                      throw new AssertionError(
+                          "permanent key " + p + " read as " + Arrays.toString(v));
+                    }
+                    Entry c = tree.ceiling(key(p + 1), true, false);
+                    long next = p + spacing;
+                    if (next < (long) permanent * spacing) {
+                      long got = ByteBuffer.wrap(c.key()).getLong();
+                      if (got <= p || got > next) {
+                        throw new AssertionError("ceiling above " + p + " was " + got);
+                      }
+                    }
+                    int seen = 0;
+                    long last = -1;
+                    Iterator<Entry> it = tree.iterator(KeyBounds.ALL, false);
+                    while (it.hasNext()) {
+                      long k = ByteBuffer.wrap(it.next().key()).getLong();
+                      if (k <= last) {
+                        throw new AssertionError("iterator went from " + last + " to " + k);
+                      }
+                      if (k % spacing == 0) {
+                        seen++;
+                      }
+                      last = k;
+                    }
+                    if (seen != permanent) {
+                      throw new AssertionError(
+                          "iterator saw " + seen + " of " + permanent + " permanent keys");
+                    }
+                  }
+                } catch (Throwable t) {
+                  failure.compareAndSet(null, t);
+                }
+              }));
     }
     for (Thread t : threads) {
       t.start();

@@ -168,6 +168,8 @@ public final class DurableBench {
     {"rawfsync", "raw write+force loop (the disk's limit)", "ops/s", "+"},
     {"spacefill", "bytes on disk / logical, after the fill", "x", "-"},
     {"spaceoverwrite", "bytes on disk / logical, after the overwrites", "x", "-"},
+    {"spacepeakfill", "bytes on disk / logical, most while filling (every 100 ms)", "x", "-"},
+    {"spacepeakoverwrite", "bytes on disk / logical, most while overwriting", "x", "-"},
     {"heap", "heap retained (max after GC at phase ends)", "MiB", "-"},
   };
 

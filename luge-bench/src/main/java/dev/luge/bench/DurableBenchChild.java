@@ -174,6 +174,7 @@ final class DurableBenchChild {
     long logical = (long) n * (Stores.KEY_SIZE + Stores.VALUE_SIZE);
     Path main = dir.resolve("random");
 
+    SpaceSampler fillSpace = SpaceSampler.start(main);
     long t = System.nanoTime();
     boolean onDisk;
     try (Kv kv = Kv.open(store, main)) {
@@ -181,8 +182,10 @@ final class DurableBenchChild {
       fill(kv, keys, order);
     }
     result("fillrandom", rate(n, t));
+    long fillPeak = fillSpace.peak();
     if (onDisk) {
       result("spacefill", (double) du(main) / logical);
+      result("spacepeakfill", (double) fillPeak / logical);
     }
     phaseEnd();
 
@@ -256,6 +259,7 @@ final class DurableBenchChild {
     result("mix", rate(2L * (n / 2), t));
     latencies("mix", hm);
     org.HdrHistogram.Histogram ho = histogram();
+    SpaceSampler overwriteSpace = SpaceSampler.start(main);
     t = System.nanoTime();
     kv.beginBulk();
     for (int round = 1; round <= 2; round++) {
@@ -269,8 +273,10 @@ final class DurableBenchChild {
     kv.close();
     result("overwrite", rate(2L * n, t));
     latencies("overwrite", ho);
+    long overwritePeak = overwriteSpace.peak();
     if (onDisk) {
       result("spaceoverwrite", (double) du(main) / logical);
+      result("spacepeakoverwrite", (double) overwritePeak / logical);
     }
     phaseEnd();
     DurableBench.deleteTree(main);

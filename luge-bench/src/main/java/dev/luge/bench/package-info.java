@@ -4,7 +4,8 @@
  * <ul>
  *   <li>{@link dev.luge.bench.DurableBench}: the comparison harness (every store in a fresh JVM,
  *       the same workloads, a table of figures and ratios); {@link
- *       dev.luge.bench.DurableBenchChild}: the workloads as they run in a store's JVM;
+ *       dev.luge.bench.DurableBenchChild}: the workloads as they run in a store's JVM; {@link
+ *       dev.luge.bench.SpaceSampler}: the most a store's files held while a workload ran;
  *   <li>{@link dev.luge.bench.Kv}: one store as the harness drives it; {@link
  *       dev.luge.bench.Peers}: the other stores, configured alike; {@link dev.luge.bench.Stores}:
  *       the data sets;

@@ -61,7 +61,8 @@ public interface Tree {
   /**
    * Sets {@code key} to the remaining bytes of {@code value}, reading both buffers from their
    * positions without moving them; unlike {@link #put(byte[], byte[])} it does not return the
-   * previous value, which saves a copy.
+   * previous value, which saves a copy and, when the key's leaf was evicted from the cache, reading
+   * the leaf back: the write waits on the evicted leaf until the leaf is next needed.
    */
   void put(ByteBuffer key, ByteBuffer value);
 
@@ -168,7 +169,9 @@ public interface Tree {
 
   /**
    * The number of entries. Exact when no write is in progress; while writers run it is a value the
-   * count passed through recently, as for {@link java.util.concurrent.ConcurrentHashMap}.
+   * count passed through recently, as for {@link java.util.concurrent.ConcurrentHashMap}. Writes
+   * that return nothing ({@link #put(ByteBuffer, ByteBuffer)}, batches) to leaves evicted from the
+   * cache are counted once those leaves are read again: this reads back the leaves holding any.
    */
   long size();
 

@@ -89,14 +89,18 @@ interface Kv extends AutoCloseable {
                   .build());
     }
 
+    /**
+     * Through {@code put(ByteBuffer, ByteBuffer)}, which returns nothing, as the peers' puts do: it
+     * needs no old value, so a put to an evicted leaf does not read the leaf back.
+     */
     @Override
     public void put(byte[] key, byte[] value) {
-      db.put(key, value);
+      db.put(ByteBuffer.wrap(key), ByteBuffer.wrap(value));
     }
 
     @Override
     public void putDurable(byte[] key, byte[] value) {
-      db.put(key, value);
+      put(key, value);
       db.flush();
     }
 

@@ -13,6 +13,7 @@ import dev.luge.Entry;
 import dev.luge.internal.db.Database;
 import dev.luge.internal.io.SimulatedFileIo;
 import dev.luge.internal.tree.BLinkTree;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,10 +27,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The model test with a disk: seeded random sequences of writes (puts, removes, CAS, updates,
- * batches, polls, clears) mixed with {@code flush}, {@code checkpoint}, {@code evict}, {@code
- * restart} (close and reopen) and {@code crash} (power loss in a random mode of the simulated disk,
- * then reopen) steps, against a {@link TreeMap} reference.
+ * The model test with a disk: seeded random sequences of writes (puts, blind puts, removes, CAS,
+ * updates, batches, polls, clears) mixed with {@code flush}, {@code checkpoint}, {@code evict},
+ * {@code restart} (close and reopen) and {@code crash} (power loss in a random mode of the
+ * simulated disk, then reopen) steps, against a {@link TreeMap} reference.
  *
  * <p>The reference knows what may have survived a crash: every state since the last completed flush
  * is possible (any later write may or may not have reached the disk, but only as a prefix of the
@@ -103,7 +104,12 @@ class DurableModelTest {
         for (int i = 0; i < v.length; i++) {
           v[i] = (byte) (rnd.nextInt(256) & (compress ? 3 : 255));
         }
-        if (op < 40) {
+        if (op < 40 && step % 3 == 0) {
+          // A put that returns nothing: blind, kept on the leaf's stub if it is evicted.
+          what = "blind put";
+          db.put(ByteBuffer.wrap(k), ByteBuffer.wrap(v));
+          model.put(k, v);
+        } else if (op < 40) {
           what = "put";
           assertArrayEquals(model.put(k, v), db.put(k, v));
         } else if (op < 55) {
@@ -161,6 +167,7 @@ class DurableModelTest {
           ((Database) db).checkpoint(rnd.nextBoolean());
         } else if (op < 93) {
           what = "evict";
+          assertEquals(model.size(), db.size(), "seed " + seed + ": size() before evicting");
           ((Database) db).evictAll();
         } else if (op < 96) {
           what = "restart";
@@ -209,6 +216,7 @@ class DurableModelTest {
           possible.add(copy(model));
         }
       }
+      assertEquals(model.size(), db.size(), "seed " + seed + ": final size()");
       assertTrue(same(model, contents(db)), "seed " + seed + ": final contents");
       ((Database) db).engine().checkStructure();
     } finally {

@@ -140,7 +140,11 @@ class LargerThanCacheModelTest {
       while (bytes < DATA / writers) {
         byte[] k = newKey();
         byte[] v = value();
-        db.put(k, v);
+        if ((ops & 1) == 0) {
+          db.put(ByteBuffer.wrap(k), ByteBuffer.wrap(v)); // blind: kept on an evicted leaf
+        } else {
+          db.put(k, v);
+        }
         modelPut(k, v);
         ops++;
       }
@@ -154,6 +158,11 @@ class LargerThanCacheModelTest {
           byte[] k = newKey();
           byte[] v = value();
           check(db.put(k, v) == null, where, "put of a new key returned a previous value");
+          modelPut(k, v);
+        } else if (op < 45) {
+          byte[] k = anyKey();
+          byte[] v = value();
+          db.put(ByteBuffer.wrap(k), ByteBuffer.wrap(v)); // blind: kept on an evicted leaf
           modelPut(k, v);
         } else if (op < 60) {
           byte[] k = anyKey();

@@ -3,6 +3,7 @@ package dev.luge.internal.db;
 import dev.luge.LimitExceededException;
 import dev.luge.internal.log.LogWriter;
 import dev.luge.internal.log.Reservation;
+import dev.luge.internal.tree.BLinkTree;
 import dev.luge.internal.tree.KeyLocks;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -95,7 +96,7 @@ final class BatchApplier {
     try {
       for (Map.Entry<byte[], byte[]> e : ops.entrySet()) {
         byte[] v = e.getValue();
-        t.engine().mutate(e.getKey(), old -> v, false);
+        t.engine().mutate(e.getKey(), BLinkTree.Op.blind(v), false);
       }
     } catch (RuntimeException | Error e) {
       // Half applied in memory (a leaf failed to load): the record is dropped and the database

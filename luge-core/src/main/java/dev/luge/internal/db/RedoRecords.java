@@ -5,6 +5,7 @@ import dev.luge.Tree;
 import dev.luge.internal.log.LogFormat;
 import dev.luge.internal.log.LogWriter;
 import dev.luge.internal.log.Reservation;
+import dev.luge.internal.tree.BLinkTree;
 import dev.luge.internal.tree.RedoLog;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -284,7 +285,7 @@ final class RedoRecords {
           public void write(int treeId, byte[] key, byte[] value) {
             TreeHandle t = tree(treeId);
             if (t != null) {
-              t.engine().mutate(key, old -> value);
+              t.engine().mutate(key, BLinkTree.Op.blind(value)); // an evicted leaf stays so
             }
           }
 
@@ -296,7 +297,7 @@ final class RedoRecords {
             TreeHandle t = tree(treeId);
             if (t != null) {
               for (byte[][] op : ops) {
-                t.engine().mutate(op[0], old -> op[1]);
+                t.engine().mutate(op[0], BLinkTree.Op.blind(op[1]));
               }
             }
           }

@@ -196,6 +196,11 @@ class TreeHandle implements Tree {
           public boolean readsValue() {
             return false;
           }
+
+          @Override
+          public boolean blind() {
+            return true;
+          }
         });
     written();
   }

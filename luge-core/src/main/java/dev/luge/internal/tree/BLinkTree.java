@@ -79,6 +79,35 @@ public final class BLinkTree {
     default boolean readsValue() {
       return true;
     }
+
+    /**
+     * Whether {@link #apply} ignores the current value altogether (a put that returns nothing):
+     * such a write to an evicted leaf is kept on its stub instead of reading the leaf back, and
+     * {@code mutate} returns null for it.
+     */
+    default boolean blind() {
+      return false;
+    }
+
+    /** The blind write that sets a key to {@code value} ({@code null}: removes it). */
+    static Op blind(byte[] value) {
+      return new Op() {
+        @Override
+        public byte[] apply(byte[] current) {
+          return value;
+        }
+
+        @Override
+        public boolean readsValue() {
+          return false;
+        }
+
+        @Override
+        public boolean blind() {
+          return true;
+        }
+      };
+    }
   }
 
   /** Stands for "some value" when an {@link Op} does not read values. */
@@ -99,7 +128,7 @@ public final class BLinkTree {
   private final int maxNodeBytes;
   private final int maxDeltas;
   private final int mergeBelowBytes;
-  private final LongAdder count = new LongAdder();
+  private final EntryCount count = new EntryCount();
   private final LongAdder pollFallbacks = new LongAdder();
   private volatile ChangeSink sink;
   private volatile RedoLog redoLog;
@@ -226,7 +255,7 @@ public final class BLinkTree {
   }
 
   /** Whether leaf state {@code s} holds {@code key}. */
-  private static boolean containsIn(Page s, byte[] key) {
+  static boolean containsIn(Page s, byte[] key) {
     for (Page p = s; p instanceof Delta d; p = d.prev) {
       if (Arrays.equals(d.key, key)) {
         return d.value != null;
@@ -273,9 +302,36 @@ public final class BLinkTree {
       committed[0] = KEEP;
     }
     Cursor c = new Cursor();
+    RawCursor raw = op.blind() ? new RawCursor() : null;
     restart:
     for (; ; ) {
-      descend(c, key, 0, true);
+      if (raw == null) {
+        descend(c, key, 0, true);
+      } else {
+        rawLeaf(raw, key);
+        if (raw.raw instanceof Stub st) {
+          byte[] nv = op.apply(null);
+          // A removal is kept blind only when nobody watches: a watcher must not be told of the
+          // removal of a key that was absent.
+          if (st.pendingWrites() < Stub.MAX_PENDING && (nv != null || committed == null)) {
+            if (logged
+                ? logAndWriteBlind(raw.pid, st, key, nv)
+                : writeBlind(raw.pid, st, key, nv)) {
+              cache.afterChange();
+              if (committed != null) {
+                committed[0] = nv;
+              }
+              return null;
+            }
+            continue restart; // the leaf changed meanwhile: read it again
+          }
+          descend(c, key, 0, true); // enough writes wait on this stub: read the leaf back
+        } else {
+          c.pid = raw.pid;
+          c.state = (Page) raw.raw;
+          c.state.referenced = true;
+        }
+      }
       for (; ; ) {
         Page s = c.state;
         byte[] old = op.readsValue() ? valueIn(s, key) : containsIn(s, key) ? PRESENT : null;
@@ -289,9 +345,9 @@ public final class BLinkTree {
             : commitLeaf(c.pid, s, key, nv, entries(s) + delta)) {
           cache.afterChange();
           if (old == null) {
-            count.increment();
+            count.add(1);
           } else if (nv == null) {
-            count.decrement();
+            count.add(-1);
           }
           if (committed != null) {
             committed[0] = nv;
@@ -332,7 +388,39 @@ public final class BLinkTree {
     return won;
   }
 
-  private static int entries(Page leafState) {
+  /**
+   * {@link #writeBlind} with its redo record, reserved before the CAS as in {@link #logAndCommit}.
+   */
+  private boolean logAndWriteBlind(long pid, Stub st, byte[] key, byte[] value) {
+    RedoLog log = redoLog;
+    if (log == null) {
+      return writeBlind(pid, st, key, value);
+    }
+    RedoLog.Pending record = log.reserve(key, value);
+    boolean won = false;
+    try {
+      won = writeBlind(pid, st, key, value);
+    } finally {
+      if (won) {
+        record.commit();
+      } else {
+        record.abort();
+      }
+    }
+    return won;
+  }
+
+  /** Keeps {@code key -> value} on the evicted leaf {@code pid} if its stub is still {@code st}. */
+  private boolean writeBlind(long pid, Stub st, byte[] key, byte[] value) {
+    count.blindWrite(); // before the CAS: a load that applies the write may follow at once
+    if (!cas(pid, st, st.withWrite(key, value, count))) {
+      count.resolved(1, 0);
+      return false;
+    }
+    return true;
+  }
+
+  static int entries(Page leafState) {
     return leafState instanceof Delta d ? d.entries : leafState.node.count;
   }
 
@@ -973,7 +1061,7 @@ public final class BLinkTree {
         sk.publish(key, null);
       }
     }
-    count.decrement();
+    count.add(-1);
     return true;
   }
 
@@ -1062,6 +1150,23 @@ public final class BLinkTree {
       LongPredicate moving,
       List<LeafRef> out,
       List<Runnable> afterSync) {
+    if (raw instanceof Stub st && st.hasWrites()) {
+      // Blind writes wait on the stub (the checkpoint gives up the redo log before it, and lists
+      // no delta record): the leaf with them applied gets an image, and the stub points at it
+      // once synced (the writes are then resolved).
+      Node whole = EntryList.consolidateToNode(cache.withWrites(st, new long[1]));
+      if (LeafImage.size(whole) > store.maxImage()) {
+        page(pid); // read the leaf back, with the writes: persisted as a large leaf next time
+        return false;
+      }
+      LeafImage.Stored at = LeafImage.store(store, whole);
+      long loc = at.location();
+      int length = at.length();
+      out.add(new LeafRef(whole.lo, whole.hi, loc, length, whole.count));
+      Stub clean = new Stub(whole.lo, whole.hi, st.next, loc, length, whole.count);
+      afterSync.add(() -> cache.replaceResolving(pid, st, clean, whole.count - st.entries));
+      return true;
+    }
     if (raw instanceof Stub st) {
       if (!moving.test(st.location)) {
         out.add(new LeafRef(st.lo, st.hi, st.location, st.length, st.entries));
@@ -1270,9 +1375,47 @@ public final class BLinkTree {
     return pollFallbacks.sum();
   }
 
-  /** The entry count maintained by writes (exact when quiescent). */
+  /**
+   * The entry count maintained by writes (exact when quiescent). Blind writes kept on evicted
+   * leaves are counted once their leaves are read: if any are pending, the leaves holding them are
+   * read back first.
+   */
   public long size() {
+    if (count.unresolved() > 0) {
+      resolveBlindWrites();
+    }
     return count.sum();
+  }
+
+  /**
+   * The entry count as far as writes know it: blind writes waiting on evicted leaves count once
+   * applied. Reads nothing back; for estimates (the space bound), where {@link #size} would load
+   * every leaf holding one.
+   */
+  public long knownSize() {
+    return count.sum();
+  }
+
+  /** Reads back every evicted leaf that holds blind writes, applying them (and their counts). */
+  private void resolveBlindWrites() {
+    RawCursor c = new RawCursor();
+    byte[] cursor = new byte[0];
+    for (; ; ) {
+      rawLeaf(c, cursor);
+      byte[] hi;
+      if (c.raw instanceof Stub st) {
+        hi = st.hi;
+        if (st.hasWrites()) {
+          page(c.pid);
+        }
+      } else {
+        hi = ((Page) c.raw).node.hi;
+      }
+      if (hi == null) {
+        return;
+      }
+      cursor = hi;
+    }
   }
 
   /**

@@ -228,9 +228,11 @@ public final class LeafCache {
   private void evictLocked(long target) {
     sweeps.increment();
     PageStore s = store;
-    List<long[]> dirtyPids = new ArrayList<>();
-    List<Page> dirtyStates = new ArrayList<>();
-    List<Node> dirtyImages = new ArrayList<>();
+    // What the sweep appended, to install once the store is synced: per entry the page id, the
+    // state expected there, its replacement, and whether that resolves the state's blind writes.
+    List<Long> pids = new ArrayList<>();
+    List<Page> expected = new ArrayList<>();
+    List<Stub> replacements = new ArrayList<>();
     long pending = 0;
     long limit = table.limit();
     long steps = 0;
@@ -247,7 +249,25 @@ public final class LeafCache {
       long slot = hand;
       hand = slot + 1 >= table.limit() ? 1 : slot + 1;
       long pid = table.linkOf(slot);
-      if (!(table.getAcquire(pid) instanceof Page p) || !evictable(p)) {
+      Object raw = table.getAcquire(pid);
+      if (raw instanceof Stub st) {
+        if (st.pending == null) {
+          continue; // evicted, and nothing of it waits in memory
+        }
+        if (st.referenced) {
+          st.referenced = false;
+          continue;
+        }
+        Stub out = writeOut(s, st);
+        if (out != null) {
+          pids.add(pid);
+          expected.add(st);
+          replacements.add(out);
+          pending += st.weight() - out.weight();
+        }
+        continue;
+      }
+      if (!(raw instanceof Page p) || !evictable(p)) {
         continue;
       }
       if (p.referenced) {
@@ -267,25 +287,57 @@ public final class LeafCache {
         continue; // too large for one image (checkpoints write it in pieces), or read-only
       }
       LeafImage.Stored at = LeafImage.store(s, whole);
-      dirtyPids.add(new long[] {pid, at.location(), at.length()});
-      dirtyStates.add(p);
-      dirtyImages.add(whole);
+      pids.add(pid);
+      expected.add(p);
+      replacements.add(
+          new Stub(whole.lo, whole.hi, whole.next, at.location(), at.length(), whole.count));
       pending += p.weight();
     }
-    if (!dirtyPids.isEmpty()) {
+    if (!pids.isEmpty()) {
       s.sync(); // an image must be durable before a stub can point at it
       SyncPoint.reach(SyncPoint.EVICTION_SYNCED);
-      for (int i = 0; i < dirtyPids.size(); i++) {
-        Node w = dirtyImages.get(i);
-        long loc = dirtyPids.get(i)[1];
-        Stub stub = new Stub(w.lo, w.hi, w.next, loc, (int) dirtyPids.get(i)[2], w.count);
-        if (replace(dirtyPids.get(i)[0], dirtyStates.get(i), stub)) {
+      for (int i = 0; i < pids.size(); i++) {
+        Page was = expected.get(i);
+        Stub stub = replacements.get(i);
+        boolean won =
+            was instanceof Stub st && !stub.hasWrites()
+                ? replaceResolving(pids.get(i), st, stub, stub.entries - st.entries)
+                : replace(pids.get(i), was, stub);
+        if (won) {
           evictions.increment();
         }
       }
     }
     long after = resident.sum();
     floor = steps >= 2 * limit && after > target ? after : 0;
+  }
+
+  /**
+   * Appends what frees the memory of the blind writes waiting on {@code st}: a delta record of
+   * them, while the stub refers to fewer than {@link LeafDeltas#MAX_RECORDS}, else a whole image
+   * with every write applied. Returns the stub to install once the store is synced, or null if the
+   * leaf cannot be written now (its image is unreadable, which the next read reports, or it is too
+   * large for one image).
+   */
+  private Stub writeOut(PageStore s, Stub st) {
+    if (st.deltas == null || st.deltas.records() < LeafDeltas.MAX_RECORDS) {
+      ByteBuffer record = LeafDeltas.encode(st.pending);
+      int length = record.remaining();
+      if (length <= s.maxImage()) {
+        return st.withDeltaRecord(s.append(record), length);
+      }
+    }
+    Node whole;
+    try {
+      whole = EntryList.consolidateToNode(withWrites(st, new long[1]));
+    } catch (RuntimeException e) {
+      return null;
+    }
+    if (LeafImage.size(whole) > s.maxImage()) {
+      return null;
+    }
+    LeafImage.Stored at = LeafImage.store(s, whole);
+    return new Stub(whole.lo, whole.hi, st.next, at.location(), at.length(), whole.count);
   }
 
   /** Leaves only, not a tree's only leaf, and not while a merge holds them. */
@@ -298,19 +350,21 @@ public final class LeafCache {
   }
 
   /**
-   * Reads the leaf {@code stub} stands for back into slot {@code pid}; returns the slot's state
-   * afterwards (the loaded node, or whatever a racing thread installed).
+   * Reads the leaf {@code stub} stands for back into slot {@code pid}, with the blind writes that
+   * wait on it applied; returns the slot's state afterwards (the loaded leaf, or whatever a racing
+   * thread installed).
    */
   Page load(long pid, Stub stub) {
     Stub st = stub;
     for (; ; ) {
-      Node n;
+      Page n;
+      long[] added = new long[1];
       try {
-        n = LeafImage.decode(store.read(st.location, st.length), st);
+        n = withWrites(st, added);
       } catch (RuntimeException e) {
         Object now = table.getAcquire(pid);
         if (now == st) {
-          throw e instanceof LeafImage.BadImage ? store.corrupt(st.location, e.getMessage()) : e;
+          throw e;
         }
         // The image moved (the cleaner relocated it and may have deleted its old segment).
         if (now instanceof Stub s2) {
@@ -319,7 +373,7 @@ public final class LeafCache {
         }
         return (Page) now;
       }
-      if (replace(pid, st, n)) {
+      if (replaceResolving(pid, st, n, added[0])) {
         loads.increment();
         afterChange();
         return n;
@@ -331,6 +385,43 @@ public final class LeafCache {
       }
       return (Page) now;
     }
+  }
+
+  /**
+   * The leaf {@code st} stands for, read from its image, with the blind writes that wait on it
+   * applied oldest first (those in delta records, then those in memory) as deltas over the image's
+   * node; {@code added[0]} grows by the entries they added. Not installed anywhere.
+   */
+  Page withWrites(Stub st, long[] added) {
+    Page n;
+    try {
+      n = LeafImage.decode(store.read(st.location, st.length), st);
+    } catch (LeafImage.BadImage e) {
+      throw store.corrupt(st.location, e.getMessage());
+    }
+    if (st.deltas != null) {
+      n = st.deltas.applyTo(store, n, added);
+    }
+    if (st.pending != null) {
+      n = st.pending.applyTo(n, added);
+    }
+    // Many writes make a delta chain slow to search: one node instead (dirty, since its image is
+    // the old one; larger than a node may be if the writes added much, until a write splits it).
+    return st.unresolvedWrites() > 8 ? EntryList.consolidateToNode(n) : n;
+  }
+
+  /**
+   * {@link #replace} of stub {@code st}; if it wins, the blind writes that waited on {@code st} are
+   * resolved, having added {@code added} entries to their tree.
+   */
+  boolean replaceResolving(long pid, Stub st, Page update, long added) {
+    if (!replace(pid, st, update)) {
+      return false;
+    }
+    if (st.hasWrites()) {
+      st.writesCount().resolved(st.unresolvedWrites(), added);
+    }
+    return true;
   }
 
   /**
@@ -357,7 +448,19 @@ public final class LeafCache {
         for (long slot = 1; slot < limit; slot++) {
           long pid = table.linkOf(slot);
           Object raw = table.getAcquire(pid);
-          if (raw instanceof Stub st && doomed.test(st.location)) {
+          if (raw instanceof Stub st && st.deltas != null && st.deltas.anyAt(doomed)) {
+            // A delta record is in the way: the leaf gets a whole image with its writes.
+            long[] added = new long[1];
+            Node whole = EntryList.consolidateToNode(withWrites(st, added));
+            LeafImage.Stored at = LeafImage.store(s, whole);
+            pending.add(
+                new Object[] {
+                  pid,
+                  st,
+                  new Stub(whole.lo, whole.hi, st.next, at.location(), at.length(), whole.count),
+                  added[0]
+                });
+          } else if (raw instanceof Stub st && doomed.test(st.location)) {
             ByteBuffer image = s.read(st.location, st.length);
             pending.add(new Object[] {pid, st, st.movedTo(s.append(image))});
           } else if (raw instanceof Node n && n.diskLoc >= 0 && doomed.test(n.diskLoc)) {
@@ -371,7 +474,12 @@ public final class LeafCache {
         moved = true;
         s.sync();
         for (Object[] p : pending) {
-          replace((Long) p[0], (Page) p[1], (Page) p[2]); // a lost race is found by the next pass
+          // A lost race is found by the next pass.
+          if (p.length == 4) {
+            replaceResolving((Long) p[0], (Stub) p[1], (Page) p[2], (Long) p[3]);
+          } else {
+            replace((Long) p[0], (Page) p[1], (Page) p[2]);
+          }
         }
       }
     } finally {
@@ -391,6 +499,9 @@ public final class LeafCache {
       Object raw = table.getAcquire(pid);
       if (raw instanceof Stub st && doomed.test(st.location)) {
         return "the stub of page " + pid + " (image at " + st.location + ")";
+      }
+      if (raw instanceof Stub st && st.deltas != null && st.deltas.anyAt(doomed)) {
+        return "the stub of page " + pid + " (delta record at " + st.deltas.firstAt(doomed) + ")";
       }
       if (raw instanceof Node n && n.diskLoc >= 0 && doomed.test(n.diskLoc)) {
         return "the clean leaf of page " + pid + " (image at " + n.diskLoc + ")";

@@ -5,7 +5,9 @@ import java.util.Arrays;
 /**
  * A leaf evicted from memory: its bounds and right link stay, so that descents and the checkpointer
  * can move past it, and its entries are read back from the image at {@code location} the first time
- * someone needs them (see {@link LeafCache#load}).
+ * someone needs them (see {@link LeafCache#load}). Writes that need no old value are kept on the
+ * stub instead of reading the image ({@link #pending}, and once evicted {@link #deltas}), and
+ * applied when it is read.
  */
 final class Stub extends Page {
   final byte[] lo;
@@ -18,13 +20,39 @@ final class Stub extends Page {
 
   final int entries;
 
+  /**
+   * Blind writes kept in memory on one stub before the next one reads the leaf back: enough that
+   * eviction, which writes them out as one delta record, usually finds several.
+   */
+  static final int MAX_PENDING = 16;
+
+  /** Blind writes written to the page log since the image, as delta records; or null. */
+  final LeafDeltas deltas;
+
+  /** Blind writes made since the leaf was evicted, only in memory (newest first); or null. */
+  final Blind pending;
+
   Stub(byte[] lo, byte[] hi, long next, long location, int length, int entries) {
+    this(lo, hi, next, location, length, entries, null, null);
+  }
+
+  private Stub(
+      byte[] lo,
+      byte[] hi,
+      long next,
+      long location,
+      int length,
+      int entries,
+      LeafDeltas deltas,
+      Blind pending) {
     this.lo = lo;
     this.hi = hi;
     this.next = next;
     this.location = location;
     this.length = length;
     this.entries = entries;
+    this.deltas = deltas;
+    this.pending = pending;
     // node stays null: code that sees page states through BLinkTree.page() never meets a stub.
   }
 
@@ -33,9 +61,48 @@ final class Stub extends Page {
     return new Stub(n.lo, n.hi, n.next, n.diskLoc, n.diskLen, n.count);
   }
 
-  /** This stub with its image moved to {@code newLocation}. */
+  /** This stub with its image moved to {@code newLocation} (the blind writes kept). */
   Stub movedTo(long newLocation) {
-    return new Stub(lo, hi, next, newLocation, length, entries);
+    return new Stub(lo, hi, next, newLocation, length, entries, deltas, pending);
+  }
+
+  /** This stub with one more blind write of {@code key} pending in memory. */
+  Stub withWrite(byte[] key, byte[] value, EntryCount count) {
+    return new Stub(
+        lo, hi, next, location, length, entries, deltas, new Blind(pending, key, value, count));
+  }
+
+  /** This stub with its pending writes in a delta record at {@code at}, {@code length} bytes. */
+  Stub withDeltaRecord(long at, int length) {
+    return new Stub(
+        lo,
+        hi,
+        next,
+        location,
+        this.length,
+        entries,
+        LeafDeltas.plus(deltas, at, length, pending.depth, pending.count),
+        null);
+  }
+
+  /** How many blind writes wait in memory. */
+  int pendingWrites() {
+    return pending == null ? 0 : pending.depth;
+  }
+
+  /** Whether blind writes wait on this stub, in memory or in delta records. */
+  boolean hasWrites() {
+    return pending != null || deltas != null;
+  }
+
+  /** Blind writes waiting on this stub whose effect on the entry count is not known yet. */
+  int unresolvedWrites() {
+    return pendingWrites() + (deltas == null ? 0 : deltas.writes);
+  }
+
+  /** The entry count the blind writes on this stub belong to (null if there are none). */
+  EntryCount writesCount() {
+    return pending != null ? pending.count : deltas != null ? deltas.count : null;
   }
 
   /** Whether {@code key} is below this leaf's upper bound. */
@@ -45,6 +112,10 @@ final class Stub extends Page {
 
   @Override
   long weight() {
-    return 88 + lo.length + (hi == null ? 0 : 16 + hi.length);
+    return 88
+        + lo.length
+        + (hi == null ? 0 : 16 + hi.length)
+        + (deltas == null ? 0 : deltas.weight())
+        + (pending == null ? 0 : pending.weight());
   }
 }

@@ -1,0 +1,165 @@
+package dev.luge.internal.tree;
+
+import dev.luge.Tree;
+import dev.luge.internal.pagecache.PageStore;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.function.LongPredicate;
+
+/**
+ * The delta records of an evicted leaf: blind writes that waited on its {@link Stub} and were
+ * written to the page log when the stub was evicted, instead of reading the leaf's image and
+ * writing it again (docs/FORMAT.md, "Delta record"). A stub refers to at most {@link #MAX_RECORDS}
+ * of them, oldest first, on top of its image; the next eviction after that, a read of the leaf, a
+ * checkpoint or the cleaner applies them and the leaf gets a whole image again. No checkpoint ever
+ * lists a delta record: recovery never reads one.
+ *
+ * <p>A record is the int {@link #MARK} (never a valid leaf image's first int), the int number of
+ * writes, then per write, oldest first: the int key length, the int value length ({@code -1}: a
+ * removal), the key and the value. Integers are little-endian.
+ */
+final class LeafDeltas {
+  /** The first int of a delta record. */
+  static final int MARK = -3;
+
+  /** Delta records a stub refers to before its leaf is rewritten whole. */
+  static final int MAX_RECORDS = 8;
+
+  private final long[] locations;
+  private final int[] lengths;
+
+  /** Blind writes in the records, whose effect on the entry count is not known yet. */
+  final int writes;
+
+  /** The entry count of the tree the writes belong to. */
+  final EntryCount count;
+
+  private LeafDeltas(long[] locations, int[] lengths, int writes, EntryCount count) {
+    this.locations = locations;
+    this.lengths = lengths;
+    this.writes = writes;
+    this.count = count;
+  }
+
+  /** {@code deltas} (null: none) with one more record at {@code location} of {@code writes}. */
+  static LeafDeltas plus(
+      LeafDeltas deltas, long location, int length, int writes, EntryCount count) {
+    if (deltas == null) {
+      return new LeafDeltas(new long[] {location}, new int[] {length}, writes, count);
+    }
+    int n = deltas.locations.length;
+    long[] locs = Arrays.copyOf(deltas.locations, n + 1);
+    int[] lens = Arrays.copyOf(deltas.lengths, n + 1);
+    locs[n] = location;
+    lens[n] = length;
+    return new LeafDeltas(locs, lens, deltas.writes + writes, count);
+  }
+
+  int records() {
+    return locations.length;
+  }
+
+  /** Whether a record lies at a location {@code at} accepts (a page segment to be deleted). */
+  boolean anyAt(LongPredicate at) {
+    for (long l : locations) {
+      if (at.test(l)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The first location {@code at} accepts, or -1. */
+  long firstAt(LongPredicate at) {
+    for (long l : locations) {
+      if (at.test(l)) {
+        return l;
+      }
+    }
+    return -1;
+  }
+
+  long weight() {
+    return 48 + 12L * locations.length;
+  }
+
+  /** The record holding the writes of {@code chain} (newest first), oldest first. */
+  static ByteBuffer encode(Blind chain) {
+    int size = 8;
+    for (Blind b = chain; b != null; b = b.prev) {
+      size += 8 + b.key.length + (b.value == null ? 0 : b.value.length);
+    }
+    ByteBuffer out = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    out.putInt(MARK).putInt(chain.depth);
+    Blind[] order = chain.oldestFirst();
+    for (Blind b : order) {
+      out.putInt(b.key.length).putInt(b.value == null ? -1 : b.value.length).put(b.key);
+      if (b.value != null) {
+        out.put(b.value);
+      }
+    }
+    return out.flip();
+  }
+
+  /**
+   * {@code s} with the writes of every record applied, read from {@code store}, oldest first;
+   * {@code added[0]} grows by the entries they added. A damaged record is a corruption error naming
+   * its file and offset.
+   */
+  Page applyTo(PageStore store, Page s, long[] added) {
+    Page out = s;
+    for (int i = 0; i < locations.length; i++) {
+      ByteBuffer record = store.read(locations[i], lengths[i]);
+      try {
+        out = applyRecord(record, out, added);
+      } catch (LeafImage.BadImage e) {
+        throw store.corrupt(locations[i], e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  private static Page applyRecord(ByteBuffer record, Page s, long[] added) {
+    ByteBuffer b = record.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    if (b.remaining() < 8 || b.getInt() != MARK) {
+      throw new LeafImage.BadImage("not a delta record");
+    }
+    int n = b.getInt();
+    if (n < 1 || n > b.remaining() / 8) {
+      throw new LeafImage.BadImage("delta record of " + n + " writes in " + b.remaining());
+    }
+    Page out = s;
+    for (int i = 0; i < n; i++) {
+      if (b.remaining() < 8) {
+        throw new LeafImage.BadImage("delta record cut short at write " + i);
+      }
+      int kl = b.getInt();
+      int vl = b.getInt();
+      if (kl < 0
+          || kl > Tree.MAX_KEY_SIZE
+          || vl < -1
+          || vl > Tree.MAX_VALUE_SIZE
+          || (long) kl + Math.max(vl, 0) > b.remaining()) {
+        throw new LeafImage.BadImage("delta record write " + i + " of " + kl + "+" + vl + " bytes");
+      }
+      byte[] key = new byte[kl];
+      b.get(key);
+      byte[] value = null;
+      if (vl >= 0) {
+        value = new byte[vl];
+        b.get(value);
+      }
+      Node base = out.node;
+      if (Arrays.compareUnsigned(key, base.lo) < 0
+          || (base.hi != null && Arrays.compareUnsigned(key, base.hi) >= 0)) {
+        throw new LeafImage.BadImage("delta record write " + i + " outside the leaf's bounds");
+      }
+      out = Blind.applyOne(out, key, value, added);
+    }
+    if (b.hasRemaining()) {
+      throw new LeafImage.BadImage("trailing bytes in a delta record");
+    }
+    return out;
+  }
+}

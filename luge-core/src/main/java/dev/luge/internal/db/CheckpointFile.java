@@ -4,6 +4,7 @@ import dev.luge.CorruptionException;
 import dev.luge.UnsupportedFormatException;
 import dev.luge.internal.io.FileHandle;
 import dev.luge.internal.io.FileIo;
+import dev.luge.internal.tree.BLinkTree;
 import dev.luge.internal.tree.BLinkTree.LeafRef;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,7 +25,7 @@ import java.util.zip.CRC32C;
  *
  * <pre>
  *   0  8  magic "LUGECKPT"
- *   8  4  format version (2; 1 is read too)
+ *   8  4  format version (3; 1 and 2 are read too)
  *  12  4  reserved, zero
  *  16 16  database id
  *  32  8  checkpoint number
@@ -34,9 +35,14 @@ import java.util.zip.CRC32C;
  *  64  4  next tree id
  *  68  4  tree count T
  *  then T trees: id (4), name length (4), name (UTF-8), leaf count N (4),
- *                N leaves: lo length (4), lo, image location (8), image length (4), entries (4)
+ *                N leaves: lo length (4), lo, image location (8), image length (4), entries (4),
+ *                          delta record count D (4; version 3 only), and if D > 0: the blind
+ *                          writes in them (4), D records: location (8), length (4)
  *  last 4: CRC32C of everything before
  * </pre>
+ *
+ * <p>Version 3 lists the delta records of blind writes on top of a leaf's image (docs/FORMAT.md,
+ * "Delta record"), oldest first; {@code entries} counts the image's entries only.
  *
  * <p>Version 2 has the layout of 1 and promises one thing more: the redo segment its redo start
  * lies in was created durably before it was written, so recovery reports that segment missing
@@ -52,7 +58,10 @@ record CheckpointFile(
     List<TreeEntry> trees) {
   static final String FILE = "CHECKPOINT";
   static final long MAGIC = 0x5450_4b43_4547_554CL; // "LUGECKPT" read little-endian
-  static final int VERSION = 2;
+  static final int VERSION = 3;
+
+  /** The most delta records a checkpoint may list for one leaf. */
+  static final int MAX_DELTA_RECORDS = 1024;
 
   /** The largest id limit accepted: generateId hands out ids in blocks below it. */
   static final long MAX_ID_LIMIT = Long.MAX_VALUE / 2;
@@ -87,7 +96,10 @@ record CheckpointFile(
     for (TreeEntry t : trees) {
       size += 12 + t.name.getBytes(StandardCharsets.UTF_8).length;
       for (LeafRef r : t.leaves) {
-        size += 20 + r.lo().length;
+        size += 24 + r.lo().length;
+        if (r.deltas() != null) {
+          size += 4 + 12L * r.deltas().locations().length;
+        }
       }
     }
     if (size > Integer.MAX_VALUE - 64) {
@@ -106,6 +118,15 @@ record CheckpointFile(
             .putLong(r.location())
             .putInt(r.length())
             .putInt(r.entries());
+        BLinkTree.DeltaRefs d = r.deltas();
+        if (d == null) {
+          b.putInt(0);
+        } else {
+          b.putInt(d.locations().length).putInt(d.writes());
+          for (int i = 0; i < d.locations().length; i++) {
+            b.putLong(d.locations()[i]).putInt(d.lengths()[i]);
+          }
+        }
       }
     }
     CRC32C crc = new CRC32C();
@@ -213,11 +234,14 @@ record CheckpointFile(
               leafAt,
               "checkpoint leaf " + i + " of tree " + tid + " is out of order or invalid");
         }
+        BLinkTree.DeltaRefs deltas = version >= 3 ? deltas(b, file, leafAt, pageEnd) : null;
         if (prev != null) {
           LeafRef last = leaves.remove(leaves.size() - 1);
-          leaves.add(new LeafRef(last.lo(), lo, last.location(), last.length(), last.entries()));
+          leaves.add(
+              new LeafRef(
+                  last.lo(), lo, last.location(), last.length(), last.entries(), last.deltas()));
         }
-        leaves.add(new LeafRef(lo, null, location, length, entries));
+        leaves.add(new LeafRef(lo, null, location, length, entries, deltas));
         prev = lo;
       }
       String treeName = new String(name, StandardCharsets.UTF_8);
@@ -240,6 +264,32 @@ record CheckpointFile(
       throw new CorruptionException(file, b.position(), "trailing bytes in checkpoint");
     }
     return new CheckpointFile(version, number, redoStart, pageEnd, idLimit, nextTreeId, trees);
+  }
+
+  /** The delta records of the leaf at {@code leafAt}, or null if it lists none; each checked. */
+  private static BLinkTree.DeltaRefs deltas(ByteBuffer b, Path file, int leafAt, long pageEnd) {
+    int count = need(b, 4, file).getInt();
+    if (count == 0) {
+      return null;
+    }
+    int writes = need(b, 4, file).getInt();
+    if (count < 0 || count > MAX_DELTA_RECORDS || count > b.remaining() / 12 || writes < count) {
+      throw new CorruptionException(
+          file,
+          leafAt,
+          "checkpoint leaf with " + count + " delta records of " + writes + " writes");
+    }
+    long[] locations = new long[count];
+    int[] lengths = new int[count];
+    for (int i = 0; i < count; i++) {
+      locations[i] = b.getLong();
+      lengths[i] = b.getInt();
+      if (locations[i] < 0 || lengths[i] < 8 || locations[i] > pageEnd - lengths[i]) {
+        throw new CorruptionException(
+            file, leafAt, "checkpoint leaf with delta record " + i + " outside the page log");
+      }
+    }
+    return new BLinkTree.DeltaRefs(locations, lengths, writes);
   }
 
   private static ByteBuffer need(ByteBuffer b, int n, Path file) {

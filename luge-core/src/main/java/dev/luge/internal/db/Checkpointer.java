@@ -69,6 +69,29 @@ final class Checkpointer {
     this.db = db;
   }
 
+  /** Counts the bytes leaf {@code r} keeps live (its image and delta records) per segment. */
+  private static void addLive(Map<Long, Long> live, BLinkTree.LeafRef r, int segmentSize) {
+    live.merge(r.location() / segmentSize, (long) r.length(), Long::sum);
+    if (r.deltas() != null) {
+      for (int i = 0; i < r.deltas().locations().length; i++) {
+        live.merge(
+            r.deltas().locations()[i] / segmentSize, (long) r.deltas().lengths()[i], Long::sum);
+      }
+    }
+  }
+
+  /** Whether a delta record of leaf {@code r} is at a location {@code at} accepts. */
+  private static boolean deltaIn(BLinkTree.LeafRef r, LongPredicate at) {
+    if (r.deltas() != null) {
+      for (long l : r.deltas().locations()) {
+        if (at.test(l)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   /** Starts from what checkpoint {@code ckpt} recorded. */
   void restore(CheckpointFile ckpt, int segmentSize) {
     lock.lock();
@@ -76,7 +99,7 @@ final class Checkpointer {
       number = ckpt.number();
       for (CheckpointFile.TreeEntry t : ckpt.trees()) {
         for (BLinkTree.LeafRef r : t.leaves()) {
-          liveBySegment.merge(r.location() / segmentSize, (long) r.length(), Long::sum);
+          addLive(liveBySegment, r, segmentSize);
         }
       }
     } finally {
@@ -165,7 +188,7 @@ final class Checkpointer {
       for (TreeHandle t : cut.trees()) {
         List<BLinkTree.LeafRef> leaves = t.engine().checkpoint(moving, afterSync);
         for (BLinkTree.LeafRef r : leaves) {
-          live.merge(r.location() / segmentSize, (long) r.length(), Long::sum);
+          addLive(live, r, segmentSize);
           entryCount += r.entries();
         }
         entries.add(new CheckpointFile.TreeEntry(t.id(), t.id() == 0 ? "" : t.name(), leaves));
@@ -247,7 +270,7 @@ final class Checkpointer {
     }
     for (CheckpointFile.TreeEntry t : entries) {
       for (BLinkTree.LeafRef r : t.leaves()) {
-        if (freed.test(r.location())) {
+        if (freed.test(r.location()) || deltaIn(r, freed)) {
           throw new AssertionError(
               "a page segment is being deleted while the checkpoint of tree "
                   + t.id()

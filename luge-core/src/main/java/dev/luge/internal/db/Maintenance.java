@@ -134,7 +134,7 @@ final class Maintenance {
     }
     long entries = 0;
     for (TreeHandle t : db.trees().all()) {
-      entries += t.engine().knownSize(); // size() would read back leaves with blind writes
+      entries += t.engine().estimatedSize(); // size() would read back leaves with blind writes
     }
     return written > (db.config().spaceAmplification() - 1) * checkpoints.bytesPerEntry() * entries;
   }

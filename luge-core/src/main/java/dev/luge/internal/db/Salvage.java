@@ -333,8 +333,26 @@ public final class Salvage {
         long offset = r.location() % segmentSize;
         try {
           ByteBuffer image = pages.read(r.location(), r.length());
+          List<LeafImages.DeltaRecord> deltas = new ArrayList<>();
+          if (r.deltas() != null) {
+            for (int i = 0; i < r.deltas().locations().length; i++) {
+              long at = r.deltas().locations()[i];
+              deltas.add(
+                  new LeafImages.DeltaRecord(
+                      pages.read(at, r.deltas().lengths()[i]),
+                      src.resolve(LogFormat.segmentName(LogFormat.PAGES, at / segmentSize)),
+                      at % segmentSize));
+            }
+          }
           LeafImages.entries(
-              image, r.lo(), r.hi(), r.entries(), file, offset, (k, v) -> out.put(into, k, v));
+              image,
+              deltas,
+              r.lo(),
+              r.hi(),
+              r.entries(),
+              file,
+              offset,
+              (k, v) -> out.put(into, k, v));
         } catch (CorruptionException e) {
           lose(name, r.lo(), r.hi(), r.entries(), e.file(), e.offset(), reason(e));
         } catch (LugeException e) {

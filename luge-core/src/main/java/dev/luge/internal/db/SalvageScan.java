@@ -143,7 +143,9 @@ final class SalvageScan {
             p += 8;
             continue;
           }
-          if (kind == PageLog.IMAGE) {
+          // Delta records are skipped: without the checkpoint that lists one, nothing says which
+          // image it goes on (the redo log holds its writes unless a checkpoint gave them up).
+          if (kind == PageLog.IMAGE && !LeafImages.isDeltaRecord(payload)) {
             try {
               LeafImages.Bounds b = LeafImages.bounds(payload, file, p);
               out.add(new Image(base + p, len, b.lo(), b.hi(), b.entries(), file, p));

@@ -313,7 +313,9 @@ public final class BLinkTree {
           byte[] nv = op.apply(null);
           // A removal is kept blind only when nobody watches: a watcher must not be told of the
           // removal of a key that was absent.
-          if (st.pendingWrites() < Stub.MAX_PENDING && (nv != null || committed == null)) {
+          if (st.pendingWrites() < Stub.MAX_PENDING
+              && st.bytesWithWrites() < maxNodeBytes
+              && (nv != null || committed == null)) {
             if (logged
                 ? logAndWriteBlind(raw.pid, st, key, nv)
                 : writeBlind(raw.pid, st, key, nv)) {
@@ -325,7 +327,9 @@ public final class BLinkTree {
             }
             continue restart; // the leaf changed meanwhile: read it again
           }
-          descend(c, key, 0, true); // enough writes wait on this stub: read the leaf back
+          // Enough writes wait on this stub, or the leaf has grown to a node's size: read it back
+          // (a write that needs it loaded splits it).
+          descend(c, key, 0, true);
         } else {
           c.pid = raw.pid;
           c.state = (Page) raw.raw;
@@ -426,12 +430,14 @@ public final class BLinkTree {
 
   /**
    * Installs {@code key -> value} on leaf {@code pid} if its state is still {@code s}, leaving
-   * {@code entries} entries in the leaf. The delta chain is consolidated when it is long, or when
-   * the leaf has shrunk to a quarter of its base, so that emptied leaves merge promptly.
+   * {@code entries} entries in the leaf. The delta chain is consolidated when it is long, when the
+   * leaf has shrunk to a quarter of its base, so that emptied leaves merge promptly, or when its
+   * base has outgrown a node, so that it splits.
    */
   private boolean commitLeaf(long pid, Page s, byte[] key, byte[] value, int entries) {
     Delta d = new Delta(s, key, value, entries);
-    if (d.depth < maxDeltas && entries > d.node.count / 4) {
+    // A base node past the size limit (blind writes applied at a load) is split at once.
+    if (d.depth < maxDeltas && entries > d.node.count / 4 && d.node.buf.length <= maxNodeBytes) {
       return cas(pid, s, d);
     }
     EntryList list = EntryList.consolidate(d);
@@ -1082,9 +1088,22 @@ public final class BLinkTree {
 
   /**
    * One leaf as a checkpoint records it: its low bound, where its image is, the image's size and
-   * entry count. The high bound is the next leaf's low bound (kept here while the list is built).
+   * entry count, and the delta records of blind writes on top of the image (null: none). The high
+   * bound is the next leaf's low bound (kept here while the list is built).
    */
-  public record LeafRef(byte[] lo, byte[] hi, long location, int length, int entries) {}
+  public record LeafRef(
+      byte[] lo, byte[] hi, long location, int length, int entries, DeltaRefs deltas) {
+    /** A leaf whose image holds everything. */
+    public LeafRef(byte[] lo, byte[] hi, long location, int length, int entries) {
+      this(lo, hi, location, length, entries, null);
+    }
+  }
+
+  /**
+   * Where a leaf's delta records are, oldest first, and how many blind writes they hold in all
+   * (docs/FORMAT.md, "Delta record").
+   */
+  public record DeltaRefs(long[] locations, int[] lengths, int writes) {}
 
   /** A leaf slot as read, without loading an evicted leaf. */
   private static final class RawCursor {
@@ -1151,21 +1170,7 @@ public final class BLinkTree {
       List<LeafRef> out,
       List<Runnable> afterSync) {
     if (raw instanceof Stub st && st.hasWrites()) {
-      // Blind writes wait on the stub (the checkpoint gives up the redo log before it, and lists
-      // no delta record): the leaf with them applied gets an image, and the stub points at it
-      // once synced (the writes are then resolved).
-      Node whole = EntryList.consolidateToNode(cache.withWrites(st, new long[1]));
-      if (LeafImage.size(whole) > store.maxImage()) {
-        page(pid); // read the leaf back, with the writes: persisted as a large leaf next time
-        return false;
-      }
-      LeafImage.Stored at = LeafImage.store(store, whole);
-      long loc = at.location();
-      int length = at.length();
-      out.add(new LeafRef(whole.lo, whole.hi, loc, length, whole.count));
-      Stub clean = new Stub(whole.lo, whole.hi, st.next, loc, length, whole.count);
-      afterSync.add(() -> cache.replaceResolving(pid, st, clean, whole.count - st.entries));
-      return true;
+      return persistWrites(store, pid, st, moving, out, afterSync);
     }
     if (raw instanceof Stub st) {
       if (!moving.test(st.location)) {
@@ -1223,6 +1228,52 @@ public final class BLinkTree {
         break;
       }
     }
+    return true;
+  }
+
+  /**
+   * Adds stub {@code st}, which has blind writes on it, to {@code out}: its image and delta records
+   * as they are (each copied to the head of the log first if it lies in a segment the cleaner
+   * empties), with one more record for the writes still in memory; or, when the stub already has
+   * all the records it may, as a whole new image with every write applied. The stub is updated once
+   * the store is synced.
+   */
+  private boolean persistWrites(
+      PageStore store,
+      long pid,
+      Stub st,
+      LongPredicate moving,
+      List<LeafRef> out,
+      List<Runnable> afterSync) {
+    int records = st.deltas == null ? 0 : st.deltas.records();
+    if (st.pending == null || records < LeafDeltas.MAX_RECORDS) {
+      Stub kept = cache.moveRecords(st, moving);
+      if (st.pending != null) {
+        ByteBuffer record = LeafDeltas.encode(st.pending);
+        int length = record.remaining();
+        kept = kept.withDeltaRecord(store.append(record), length);
+      }
+      out.add(
+          new LeafRef(
+              kept.lo, kept.hi, kept.location, kept.length, kept.entries, kept.deltas.refs()));
+      if (kept != st) {
+        Stub update = kept;
+        afterSync.add(() -> cas(pid, st, update));
+      }
+      return true;
+    }
+    // The redo log before this checkpoint is given up: the writes go into a whole image.
+    Node whole = EntryList.consolidateToNode(cache.withWrites(st, new long[1]));
+    if (LeafImage.size(whole) > store.maxImage()) {
+      page(pid); // read the leaf back, with the writes: persisted as a large leaf next time
+      return false;
+    }
+    LeafImage.Stored at = LeafImage.store(store, whole);
+    long loc = at.location();
+    int length = at.length();
+    out.add(new LeafRef(whole.lo, whole.hi, loc, length, whole.count));
+    Stub clean = new Stub(whole.lo, whole.hi, st.next, loc, length, whole.count);
+    afterSync.add(() -> cache.replaceResolving(pid, st, clean, whole.count - st.entries));
     return true;
   }
 
@@ -1289,13 +1340,17 @@ public final class BLinkTree {
       entries += r.entries();
       byte[] hi = i + 1 < leaves.size() ? leaves.get(i + 1).lo() : null;
       Stub stub =
-          new Stub(
+          Stub.restored(
               r.lo(),
               hi,
               i + 1 < leaves.size() ? pids[i + 1] : 0L,
               r.location(),
               r.length(),
-              r.entries());
+              r.entries(),
+              r.deltas() == null ? null : LeafDeltas.of(r.deltas(), t.count));
+      if (r.deltas() != null) {
+        t.count.restoredWrites(r.deltas().writes());
+      }
       if (leaves.size() == 1) {
         t.cas(t.root, (Page) t.table.getAcquire(t.root), stub);
       } else {
@@ -1388,12 +1443,12 @@ public final class BLinkTree {
   }
 
   /**
-   * The entry count as far as writes know it: blind writes waiting on evicted leaves count once
-   * applied. Reads nothing back; for estimates (the space bound), where {@link #size} would load
-   * every leaf holding one.
+   * An estimate of the entry count that reads nothing back: exact but for the blind writes waiting
+   * on evicted leaves, which count as adding entries as often as those applied so far did. For the
+   * space bound, where {@link #size} would load every leaf holding one.
    */
-  public long knownSize() {
-    return count.sum();
+  public long estimatedSize() {
+    return count.estimate();
   }
 
   /** Reads back every evicted leaf that holds blind writes, applying them (and their counts). */

@@ -16,6 +16,9 @@ final class Blind {
   /** The number of writes in the chain up to and including this one. */
   final int depth;
 
+  /** The bytes the chain's writes add to a delta record or an image (at most). */
+  final long bytes;
+
   /** The entry count of the tree the writes belong to. */
   final EntryCount count;
 
@@ -27,6 +30,8 @@ final class Blind {
     this.value = value;
     this.count = count;
     this.depth = prev == null ? 1 : prev.depth + 1;
+    this.bytes =
+        (prev == null ? 0 : prev.bytes) + 8 + key.length + (value == null ? 0 : value.length);
     this.weight =
         (prev == null ? 0 : prev.weight)
             + 48

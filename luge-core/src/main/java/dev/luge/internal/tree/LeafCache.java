@@ -411,6 +411,23 @@ public final class LeafCache {
   }
 
   /**
+   * Stub {@code st} with its image and each of its delta records that lies at a location {@code
+   * doomed} accepts copied, as they are, to the head of the page log (not yet synced); {@code st}
+   * itself if none does.
+   */
+  Stub moveRecords(Stub st, LongPredicate doomed) {
+    PageStore s = store;
+    Stub out = st;
+    if (doomed.test(st.location)) {
+      out = out.movedTo(s.append(s.read(st.location, st.length)));
+    }
+    if (st.deltas != null && st.deltas.anyAt(doomed)) {
+      out = out.withDeltas(st.deltas.moved(s, doomed));
+    }
+    return out;
+  }
+
+  /**
    * {@link #replace} of stub {@code st}; if it wins, the blind writes that waited on {@code st} are
    * resolved, having added {@code added} entries to their tree.
    */
@@ -448,21 +465,9 @@ public final class LeafCache {
         for (long slot = 1; slot < limit; slot++) {
           long pid = table.linkOf(slot);
           Object raw = table.getAcquire(pid);
-          if (raw instanceof Stub st && st.deltas != null && st.deltas.anyAt(doomed)) {
-            // A delta record is in the way: the leaf gets a whole image with its writes.
-            long[] added = new long[1];
-            Node whole = EntryList.consolidateToNode(withWrites(st, added));
-            LeafImage.Stored at = LeafImage.store(s, whole);
-            pending.add(
-                new Object[] {
-                  pid,
-                  st,
-                  new Stub(whole.lo, whole.hi, st.next, at.location(), at.length(), whole.count),
-                  added[0]
-                });
-          } else if (raw instanceof Stub st && doomed.test(st.location)) {
-            ByteBuffer image = s.read(st.location, st.length);
-            pending.add(new Object[] {pid, st, st.movedTo(s.append(image))});
+          if (raw instanceof Stub st
+              && (doomed.test(st.location) || (st.deltas != null && st.deltas.anyAt(doomed)))) {
+            pending.add(new Object[] {pid, st, moveRecords(st, doomed)});
           } else if (raw instanceof Node n && n.diskLoc >= 0 && doomed.test(n.diskLoc)) {
             LeafImage.Stored at = LeafImage.store(s, n);
             pending.add(new Object[] {pid, n, n.stored(at.location(), at.length())});
@@ -474,12 +479,7 @@ public final class LeafCache {
         moved = true;
         s.sync();
         for (Object[] p : pending) {
-          // A lost race is found by the next pass.
-          if (p.length == 4) {
-            replaceResolving((Long) p[0], (Stub) p[1], (Page) p[2], (Long) p[3]);
-          } else {
-            replace((Long) p[0], (Page) p[1], (Page) p[2]);
-          }
+          replace((Long) p[0], (Page) p[1], (Page) p[2]); // a lost race is found by the next pass
         }
       }
     } finally {

@@ -11,9 +11,9 @@ import java.util.function.LongPredicate;
  * The delta records of an evicted leaf: blind writes that waited on its {@link Stub} and were
  * written to the page log when the stub was evicted, instead of reading the leaf's image and
  * writing it again (docs/FORMAT.md, "Delta record"). A stub refers to at most {@link #MAX_RECORDS}
- * of them, oldest first, on top of its image; the next eviction after that, a read of the leaf, a
- * checkpoint or the cleaner applies them and the leaf gets a whole image again. No checkpoint ever
- * lists a delta record: recovery never reads one.
+ * of them, oldest first, on top of its image, and so does the checkpoint that lists the leaf; the
+ * eviction or checkpoint after that, a read of the leaf, or the cleaner applies them and the leaf
+ * gets a whole image again.
  *
  * <p>A record is the int {@link #MARK} (never a valid leaf image's first int), the int number of
  * writes, then per write, oldest first: the int key length, the int value length ({@code -1}: a
@@ -58,6 +58,39 @@ final class LeafDeltas {
 
   int records() {
     return locations.length;
+  }
+
+  /** The bytes of the records. */
+  long bytes() {
+    long n = 0;
+    for (int l : lengths) {
+      n += l;
+    }
+    return n;
+  }
+
+  /** These records, each at a location {@code doomed} accepts copied to the head of {@code s}. */
+  LeafDeltas moved(PageStore s, LongPredicate doomed) {
+    long[] locs = locations.clone();
+    for (int i = 0; i < locs.length; i++) {
+      if (doomed.test(locs[i])) {
+        locs[i] = s.append(s.read(locs[i], lengths[i]));
+      }
+    }
+    return new LeafDeltas(locs, lengths, writes, count);
+  }
+
+  /** Where the records are, as a checkpoint lists them. */
+  BLinkTree.DeltaRefs refs() {
+    return new BLinkTree.DeltaRefs(locations.clone(), lengths.clone(), writes);
+  }
+
+  /**
+   * The records a checkpoint listed, for the stub of a restored leaf of the tree counted by {@code
+   * count}.
+   */
+  static LeafDeltas of(BLinkTree.DeltaRefs refs, EntryCount count) {
+    return new LeafDeltas(refs.locations().clone(), refs.lengths().clone(), refs.writes(), count);
   }
 
   /** Whether a record lies at a location {@code at} accepts (a page segment to be deleted). */
@@ -120,7 +153,7 @@ final class LeafDeltas {
     return out;
   }
 
-  private static Page applyRecord(ByteBuffer record, Page s, long[] added) {
+  static Page applyRecord(ByteBuffer record, Page s, long[] added) {
     ByteBuffer b = record.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     if (b.remaining() < 8 || b.getInt() != MARK) {
       throw new LeafImage.BadImage("not a delta record");

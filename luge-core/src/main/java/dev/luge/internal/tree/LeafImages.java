@@ -5,6 +5,7 @@ import dev.luge.Tree;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -43,12 +44,53 @@ public final class LeafImages {
       Path file,
       long offset,
       BiConsumer<byte[], byte[]> each) {
-    Node n;
+    entries(image, List.of(), lo, hi, entries, file, offset, each);
+  }
+
+  /**
+   * Whether a page-log record holds a delta record (blind writes on top of some leaf's image), not
+   * an image: its payload starts with the delta record's mark.
+   */
+  public static boolean isDeltaRecord(ByteBuffer payload) {
+    return payload.remaining() >= 4
+        && payload.duplicate().order(ByteOrder.LITTLE_ENDIAN).getInt(payload.position())
+            == LeafDeltas.MARK;
+  }
+
+  /** A delta record as read from the page log, with the file and offset it was read at. */
+  public record DeltaRecord(ByteBuffer bytes, Path file, long offset) {}
+
+  /**
+   * {@link #entries(ByteBuffer, byte[], byte[], int, Path, long, BiConsumer)} of the leaf with the
+   * blind writes of {@code deltas} (docs/FORMAT.md, "Delta record"; oldest first) applied on top of
+   * its image. Nothing is passed on unless the image and every record decode.
+   *
+   * @throws CorruptionException naming the image's or the damaged record's file and offset
+   */
+  public static void entries(
+      ByteBuffer image,
+      List<DeltaRecord> deltas,
+      byte[] lo,
+      byte[] hi,
+      int entries,
+      Path file,
+      long offset,
+      BiConsumer<byte[], byte[]> each) {
+    Page s;
     try {
-      n = LeafImage.decode(image, new Stub(lo, hi, 0L, -1L, image.remaining(), entries));
+      s = LeafImage.decode(image, new Stub(lo, hi, 0L, -1L, image.remaining(), entries));
     } catch (LeafImage.BadImage e) {
       throw new CorruptionException(file, offset, e.getMessage());
     }
+    long[] added = new long[1];
+    for (DeltaRecord d : deltas) {
+      try {
+        s = LeafDeltas.applyRecord(d.bytes(), s, added);
+      } catch (LeafImage.BadImage e) {
+        throw new CorruptionException(d.file(), d.offset(), e.getMessage());
+      }
+    }
+    Node n = EntryList.consolidateToNode(s);
     for (int i = 0; i < n.count; i++) {
       each.accept(n.key(i), n.value(i));
     }

@@ -56,6 +56,12 @@ final class Stub extends Page {
     // node stays null: code that sees page states through BLinkTree.page() never meets a stub.
   }
 
+  /** The stub of a leaf a checkpoint lists with delta records on top of its image. */
+  static Stub restored(
+      byte[] lo, byte[] hi, long next, long location, int length, int entries, LeafDeltas deltas) {
+    return new Stub(lo, hi, next, location, length, entries, deltas, null);
+  }
+
   /** The stub of a clean leaf {@code n} (one whose image is at {@code n.diskLoc}). */
   static Stub of(Node n) {
     return new Stub(n.lo, n.hi, n.next, n.diskLoc, n.diskLen, n.count);
@@ -64,6 +70,11 @@ final class Stub extends Page {
   /** This stub with its image moved to {@code newLocation} (the blind writes kept). */
   Stub movedTo(long newLocation) {
     return new Stub(lo, hi, next, newLocation, length, entries, deltas, pending);
+  }
+
+  /** This stub with its delta records at new locations. */
+  Stub withDeltas(LeafDeltas moved) {
+    return new Stub(lo, hi, next, location, length, entries, moved, pending);
   }
 
   /** This stub with one more blind write of {@code key} pending in memory. */
@@ -88,6 +99,15 @@ final class Stub extends Page {
   /** How many blind writes wait in memory. */
   int pendingWrites() {
     return pending == null ? 0 : pending.depth;
+  }
+
+  /**
+   * About how large the leaf is with the blind writes on it: its image as stored and the writes'
+   * bytes (an overwrite counts as if it added). A leaf past a node's size is read back for its next
+   * write, which splits it.
+   */
+  long bytesWithWrites() {
+    return length + (deltas == null ? 0 : deltas.bytes()) + (pending == null ? 0 : pending.bytes);
   }
 
   /** Whether blind writes wait on this stub, in memory or in delta records. */

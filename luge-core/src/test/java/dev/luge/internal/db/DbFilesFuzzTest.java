@@ -143,6 +143,16 @@ class DbFilesFuzzTest {
                 && leaf.entries() >= 0
                 && leaf.location() + leaf.length() <= r.pageEnd(),
             "leaf " + i + " image");
+        if (leaf.deltas() != null) {
+          long[] at = leaf.deltas().locations();
+          assertTrue(
+              at.length >= 1 && leaf.deltas().writes() >= at.length, "leaf " + i + " deltas");
+          for (int d = 0; d < at.length; d++) {
+            assertTrue(
+                at[d] >= 0 && at[d] + leaf.deltas().lengths()[d] <= r.pageEnd(),
+                "leaf " + i + " delta record " + d);
+          }
+        }
       }
     }
     return true;

@@ -145,7 +145,7 @@ class TreeHandle implements Tree {
 
   private static byte[] bytesOf(ByteBuffer b) {
     byte[] out = new byte[b.remaining()];
-    b.duplicate().get(out);
+    b.get(b.position(), out); // an absolute get: no duplicate buffer, the position stays
     return out;
   }
 

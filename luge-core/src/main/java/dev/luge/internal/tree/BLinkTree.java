@@ -314,7 +314,7 @@ public final class BLinkTree {
           // A removal is kept blind only when nobody watches: a watcher must not be told of the
           // removal of a key that was absent.
           if (st.pendingWrites() < Stub.MAX_PENDING
-              && st.bytesWithWrites() < maxNodeBytes
+              && st.bytesWithWrites() < 2L * maxNodeBytes
               && (nv != null || committed == null)) {
             if (logged
                 ? logAndWriteBlind(raw.pid, st, key, nv)
@@ -327,13 +327,16 @@ public final class BLinkTree {
             }
             continue restart; // the leaf changed meanwhile: read it again
           }
-          // Enough writes wait on this stub, or the leaf has grown to a node's size: read it back
-          // (a write that needs it loaded splits it).
+          // Enough writes wait on this stub, or the leaf may have grown to twice a node's size
+          // (each write counts as adding, as an overwrite does not): read it back, and the write
+          // splits it.
           descend(c, key, 0, true);
         } else {
           c.pid = raw.pid;
           c.state = (Page) raw.raw;
-          c.state.referenced = true;
+          if (!c.state.referenced) {
+            c.state.referenced = true; // as page() does: written only when clear
+          }
         }
       }
       for (; ; ) {

@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.net.URL;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +55,12 @@ public final class FuzzSeeds {
     /** A batch larger than a segment, in a batch file, then a power loss before a checkpoint. */
     BATCH_FILE(4096, false),
     /** {@link #CRASHED} with 64 KiB segments. */
-    LARGER_SEGMENTS(64 << 10, false);
+    LARGER_SEGMENTS(64 << 10, false),
+    /**
+     * Blind writes to evicted leaves, written out as delta records that a checkpoint lists, then
+     * more flushed and lost in a power loss.
+     */
+    BLIND(4096, false);
 
     private final int segmentSize;
     private final boolean compression;
@@ -119,7 +125,19 @@ public final class FuzzSeeds {
         kept = null;
       } else {
         db.compact();
-        if (sample == Sample.BATCH_FILE) {
+        if (sample == Sample.BLIND) {
+          Database d = (Database) db;
+          d.evictAll();
+          for (int i = 0; i < 120; i += 5) {
+            Tree t = i % 2 == 0 ? db : users;
+            t.put(ByteBuffer.wrap(utf8("key" + i)), ByteBuffer.wrap(utf8("blind " + i)));
+          }
+          d.evictAll(); // delta records
+          d.checkpoint(false); // listing them
+          for (int i = 1; i < 120; i += 7) {
+            db.put(ByteBuffer.wrap(utf8("key" + i)), ByteBuffer.wrap(utf8("later " + i)));
+          }
+        } else if (sample == Sample.BATCH_FILE) {
           Batch big = new Batch();
           for (int i = 0; i < 6; i++) {
             big.put(utf8("big" + i), new byte[1000]);

@@ -169,7 +169,15 @@ final class RedoRecords {
         }
         h.treeCreate(id, rest);
       }
-      case TREE_DROP -> h.treeDrop(id);
+      case TREE_DROP -> {
+        if (id < 1 || id >= CheckpointFile.MAX_TREE_ID) {
+          // Tree 0 is the default tree, which is never dropped: taking the record in emptied it.
+          throw bad.apply(
+              lsn,
+              "tree dropped with id " + id + ", outside 1.." + (CheckpointFile.MAX_TREE_ID - 1));
+        }
+        h.treeDrop(id);
+      }
       case PUT -> {
         ByteBuffer b = ByteBuffer.wrap(rest).order(ByteOrder.LITTLE_ENDIAN);
         int keyLength = rest.length >= 4 ? b.getInt(0) : -1;

@@ -184,24 +184,7 @@ class TreeHandle implements Tree {
     checkWrite();
     byte[] k = key(bytesOf(Objects.requireNonNull(key, "key")));
     byte[] v = value(bytesOf(Objects.requireNonNull(value, "value")));
-    tree.mutate(
-        k,
-        new BLinkTree.Op() {
-          @Override
-          public byte[] apply(byte[] current) {
-            return v;
-          }
-
-          @Override
-          public boolean readsValue() {
-            return false;
-          }
-
-          @Override
-          public boolean blind() {
-            return true;
-          }
-        });
+    tree.mutate(k, BLinkTree.Op.blind(v)); // no old value: an evicted leaf is not read back
     written();
   }
 

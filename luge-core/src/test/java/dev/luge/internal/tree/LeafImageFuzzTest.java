@@ -58,6 +58,73 @@ class LeafImageFuzzTest {
     decodePlain(input);
   }
 
+  /**
+   * A delta record (blind writes on top of a leaf's image, {@link LeafDeltas}), applied to an empty
+   * leaf. Input: the low bound's length (a byte) and bytes, the high bound's length (a byte, 255
+   * for none) and bytes, then the record. Only {@link LeafImage.BadImage} escapes, allocation stays
+   * within a bound of the input, and an applied record leaves keys in order within the bounds, as
+   * many as it says it added.
+   */
+  @FuzzTest
+  @Timeout(10) // a hang guard only: the fuzzer's own limit is a second per input
+  void deltaRecord(byte[] input) {
+    applyDeltaRecord(input);
+  }
+
+  /** What {@link #deltaRecord} does: true if the record applied. */
+  static boolean applyDeltaRecord(byte[] input) {
+    int p = 0;
+    if (input.length < 2) {
+      return false;
+    }
+    int loLen = input[p++] & 0xff;
+    if (p + loLen + 1 > input.length) {
+      return false;
+    }
+    byte[] lo = Arrays.copyOfRange(input, p, p + loLen);
+    p += loLen;
+    int hiLen = input[p++] & 0xff;
+    byte[] hi = null;
+    if (hiLen != 255) {
+      if (p + hiLen > input.length) {
+        return false;
+      }
+      hi = Arrays.copyOfRange(input, p, p + hiLen);
+      p += hiLen;
+      if (Arrays.compareUnsigned(lo, hi) >= 0) {
+        return false; // no leaf has such bounds
+      }
+    }
+    Node empty = new EntryList().build(0, 0, 0, lo, hi, 0L);
+    ByteBuffer record = ByteBuffer.wrap(Arrays.copyOfRange(input, p, input.length));
+    Page[] out = new Page[1];
+    long[] added = new long[1];
+    if (FuzzChecks.check(
+            "a delta record",
+            FuzzChecks.budget(1 << 20, 16, input.length),
+            BAD_IMAGE,
+            () -> {
+              added[0] = 0;
+              out[0] = LeafDeltas.applyRecord(record, empty, added);
+            })
+        != null) {
+      return false;
+    }
+    Node n = EntryList.consolidateToNode(out[0]);
+    assertEquals(added[0], n.count, "entries added to an empty leaf");
+    byte[] prev = null;
+    for (int i = 0; i < n.count; i++) {
+      byte[] key = n.key(i);
+      assertTrue(
+          Arrays.compareUnsigned(key, lo) >= 0
+              && (hi == null || Arrays.compareUnsigned(key, hi) < 0)
+              && (prev == null || Arrays.compareUnsigned(prev, key) < 0),
+          "key " + i);
+      prev = key;
+    }
+    return true;
+  }
+
   /** What {@link #plain} does: true if the image decoded. */
   static boolean decodePlain(byte[] input) {
     if (input.length < 2) {
@@ -315,6 +382,11 @@ class LeafImageFuzzTest {
     }
     for (Map.Entry<String, byte[]> e : deflated.entrySet()) {
       assertTrue(decodeDeflated(e.getValue()), e.getKey());
+    }
+    Map<String, byte[]> deltas = FuzzSeeds.read(LeafImageFuzzTest.class, "deltaRecord");
+    assertFalse(deltas.isEmpty(), "delta record seeds are there");
+    for (Map.Entry<String, byte[]> e : deltas.entrySet()) {
+      assertTrue(applyDeltaRecord(e.getValue()), e.getKey());
     }
   }
 

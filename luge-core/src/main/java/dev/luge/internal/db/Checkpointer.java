@@ -80,18 +80,6 @@ final class Checkpointer {
     }
   }
 
-  /** Whether a delta record of leaf {@code r} is at a location {@code at} accepts. */
-  private static boolean deltaIn(BLinkTree.LeafRef r, LongPredicate at) {
-    if (r.deltas() != null) {
-      for (long l : r.deltas().locations()) {
-        if (at.test(l)) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
   /** Starts from what checkpoint {@code ckpt} recorded. */
   void restore(CheckpointFile ckpt, int segmentSize) {
     lock.lock();
@@ -270,7 +258,7 @@ final class Checkpointer {
     }
     for (CheckpointFile.TreeEntry t : entries) {
       for (BLinkTree.LeafRef r : t.leaves()) {
-        if (freed.test(r.location()) || deltaIn(r, freed)) {
+        if (freed.test(r.location()) || (r.deltas() != null && r.deltas().anyAt(freed))) {
           throw new AssertionError(
               "a page segment is being deleted while the checkpoint of tree "
                   + t.id()

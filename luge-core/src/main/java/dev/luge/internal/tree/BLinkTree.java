@@ -317,8 +317,8 @@ public final class BLinkTree {
               && st.bytesWithWrites() < 2L * maxNodeBytes
               && (nv != null || committed == null)) {
             if (logged
-                ? logAndWriteBlind(raw.pid, st, key, nv)
-                : writeBlind(raw.pid, st, key, nv)) {
+                ? logAndCommit(raw.pid, st, key, nv, -1)
+                : commitLeaf(raw.pid, st, key, nv, -1)) {
               cache.afterChange();
               if (committed != null) {
                 committed[0] = nv;
@@ -395,28 +395,6 @@ public final class BLinkTree {
     return won;
   }
 
-  /**
-   * {@link #writeBlind} with its redo record, reserved before the CAS as in {@link #logAndCommit}.
-   */
-  private boolean logAndWriteBlind(long pid, Stub st, byte[] key, byte[] value) {
-    RedoLog log = redoLog;
-    if (log == null) {
-      return writeBlind(pid, st, key, value);
-    }
-    RedoLog.Pending record = log.reserve(key, value);
-    boolean won = false;
-    try {
-      won = writeBlind(pid, st, key, value);
-    } finally {
-      if (won) {
-        record.commit();
-      } else {
-        record.abort();
-      }
-    }
-    return won;
-  }
-
   /** Keeps {@code key -> value} on the evicted leaf {@code pid} if its stub is still {@code st}. */
   private boolean writeBlind(long pid, Stub st, byte[] key, byte[] value) {
     count.blindWrite(); // before the CAS: a load that applies the write may follow at once
@@ -435,9 +413,13 @@ public final class BLinkTree {
    * Installs {@code key -> value} on leaf {@code pid} if its state is still {@code s}, leaving
    * {@code entries} entries in the leaf. The delta chain is consolidated when it is long, when the
    * leaf has shrunk to a quarter of its base, so that emptied leaves merge promptly, or when its
-   * base has outgrown a node, so that it splits.
+   * base has outgrown a node, so that it splits. On an evicted leaf (a blind write) the write waits
+   * on the stub instead, and {@code entries} is not known.
    */
   private boolean commitLeaf(long pid, Page s, byte[] key, byte[] value, int entries) {
+    if (s instanceof Stub st) {
+      return writeBlind(pid, st, key, value);
+    }
     Delta d = new Delta(s, key, value, entries);
     // A base node past the size limit (blind writes applied at a load) is split at once.
     if (d.depth < maxDeltas && entries > d.node.count / 4 && d.node.buf.length <= maxNodeBytes) {
@@ -1106,7 +1088,17 @@ public final class BLinkTree {
    * Where a leaf's delta records are, oldest first, and how many blind writes they hold in all
    * (docs/FORMAT.md, "Delta record").
    */
-  public record DeltaRefs(long[] locations, int[] lengths, int writes) {}
+  public record DeltaRefs(long[] locations, int[] lengths, int writes) {
+    /** Whether a record lies at a location {@code at} accepts. */
+    public boolean anyAt(LongPredicate at) {
+      for (long l : locations) {
+        if (at.test(l)) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
 
   /** A leaf slot as read, without loading an evicted leaf. */
   private static final class RawCursor {
@@ -1266,17 +1258,13 @@ public final class BLinkTree {
       return true;
     }
     // The redo log before this checkpoint is given up: the writes go into a whole image.
-    Node whole = EntryList.consolidateToNode(cache.withWrites(st, new long[1]));
-    if (LeafImage.size(whole) > store.maxImage()) {
+    Stub clean = cache.rewritten(st);
+    if (clean == null) {
       page(pid); // read the leaf back, with the writes: persisted as a large leaf next time
       return false;
     }
-    LeafImage.Stored at = LeafImage.store(store, whole);
-    long loc = at.location();
-    int length = at.length();
-    out.add(new LeafRef(whole.lo, whole.hi, loc, length, whole.count));
-    Stub clean = new Stub(whole.lo, whole.hi, st.next, loc, length, whole.count);
-    afterSync.add(() -> cache.replaceResolving(pid, st, clean, whole.count - st.entries));
+    out.add(new LeafRef(clean.lo, clean.hi, clean.location, clean.length, clean.entries));
+    afterSync.add(() -> cache.replaceResolving(pid, st, clean, clean.entries - st.entries));
     return true;
   }
 

@@ -23,11 +23,13 @@ import java.util.function.LongPredicate;
  * <p>Eviction is a clock sweep over the page ids: a leaf read since the last sweep (its {@link
  * Page#referenced} bit set) gets a second chance; otherwise a clean leaf (a plain node whose image
  * is on disk) is swapped for a stub at once, and a dirty one has its image appended to the page log
- * first, synced, then swapped. Index nodes and a tree's only leaf stay. The maintenance thread
- * sweeps when the cache is over capacity; threads that keep loading or changing leaves past
- * capacity plus an eighth wait for it and sweep themselves ({@link #afterChange}), so the bound
- * holds however fast they are. Swapping is a CAS like any other change: a writer that raced with it
- * simply retries, and a reader that meets a stub loads the leaf back ({@link #load}).
+ * first, synced, then swapped; a stub with blind writes waiting in memory gets a delta record of
+ * them (or, past {@link LeafDeltas#MAX_RECORDS}, a whole image) the same way. Index nodes and a
+ * tree's only leaf stay. The maintenance thread sweeps when the cache is over capacity; threads
+ * that keep loading or changing leaves past capacity plus an eighth wait for it and sweep
+ * themselves ({@link #afterChange}), so the bound holds however fast they are. Swapping is a CAS
+ * like any other change: a writer that raced with it simply retries, and a reader that meets a stub
+ * loads the leaf back ({@link #load}).
  */
 public final class LeafCache {
   private final PageTable<Object> table;
@@ -327,16 +329,24 @@ public final class LeafCache {
         return st.withDeltaRecord(s.append(record), length);
       }
     }
-    Node whole;
     try {
-      whole = EntryList.consolidateToNode(withWrites(st, new long[1]));
+      return rewritten(st);
     } catch (RuntimeException e) {
       return null;
     }
-    if (LeafImage.size(whole) > s.maxImage()) {
+  }
+
+  /**
+   * The leaf {@code st} stands for with every blind write on it applied, appended to the page log
+   * as a whole image (not yet synced): the plain stub to install once the store is synced, or null
+   * if the image is too large for one record.
+   */
+  Stub rewritten(Stub st) {
+    Node whole = EntryList.consolidateToNode(withWrites(st, new long[1]));
+    if (LeafImage.size(whole) > store.maxImage()) {
       return null;
     }
-    LeafImage.Stored at = LeafImage.store(s, whole);
+    LeafImage.Stored at = LeafImage.store(store, whole);
     return new Stub(whole.lo, whole.hi, st.next, at.location(), at.length(), whole.count);
   }
 
@@ -387,6 +397,9 @@ public final class LeafCache {
     }
   }
 
+  /** Blind writes applied at a load beyond which the loaded leaf is one node, not a chain. */
+  private static final int CONSOLIDATE_LOADED = 8;
+
   /**
    * The leaf {@code st} stands for, read from its image, with the blind writes that wait on it
    * applied oldest first (those in delta records, then those in memory) as deltas over the image's
@@ -407,7 +420,7 @@ public final class LeafCache {
     }
     // Many writes make a delta chain slow to search: one node instead (dirty, since its image is
     // the old one; larger than a node may be if the writes added much, until a write splits it).
-    return st.unresolvedWrites() > 8 ? EntryList.consolidateToNode(n) : n;
+    return st.unresolvedWrites() > CONSOLIDATE_LOADED ? EntryList.consolidateToNode(n) : n;
   }
 
   /**

@@ -11,9 +11,9 @@ import java.util.function.LongPredicate;
  * The delta records of an evicted leaf: blind writes that waited on its {@link Stub} and were
  * written to the page log when the stub was evicted, instead of reading the leaf's image and
  * writing it again (docs/FORMAT.md, "Delta record"). A stub refers to at most {@link #MAX_RECORDS}
- * of them, oldest first, on top of its image, and so does the checkpoint that lists the leaf; the
- * eviction or checkpoint after that, a read of the leaf, or the cleaner applies them and the leaf
- * gets a whole image again.
+ * of them, oldest first, on top of its image, and so does the checkpoint that lists the leaf (the
+ * cleaner moves them as they are); the eviction or checkpoint after that, or a read of the leaf,
+ * applies them and the leaf gets a whole image again.
  *
  * <p>A record is the int {@link #MARK} (never a valid leaf image's first int), the int number of
  * writes, then per write, oldest first: the int key length, the int value length ({@code -1}: a
@@ -95,12 +95,7 @@ final class LeafDeltas {
 
   /** Whether a record lies at a location {@code at} accepts (a page segment to be deleted). */
   boolean anyAt(LongPredicate at) {
-    for (long l : locations) {
-      if (at.test(l)) {
-        return true;
-      }
-    }
-    return false;
+    return firstAt(at) >= 0;
   }
 
   /** The first location {@code at} accepts, or -1. */

@@ -6,6 +6,7 @@ import dev.luge.internal.io.FileIo;
 import dev.luge.internal.log.LogFormat;
 import dev.luge.internal.log.LogWriter;
 import dev.luge.internal.pagecache.PageLog;
+import dev.luge.internal.pagecache.SegmentSet;
 import dev.luge.internal.tree.BLinkTree;
 import dev.luge.internal.tree.LeafCache;
 import java.io.IOException;
@@ -163,7 +164,7 @@ final class Checkpointer {
       Set<Long> victims =
           CleaningPolicy.victims(p.segmentSizes(), liveBySegment, sealedBelow, bound);
       int segmentSize = p.segmentSize();
-      LongPredicate moving = loc -> victims.contains(loc / segmentSize);
+      LongPredicate moving = new SegmentSet(victims, segmentSize);
       long redoBytes = w == null ? 0 : w.bytesFlushed();
       // No tree is created or dropped at the cut: each is listed with its creation before the
       // redo start, or logged after it and not listed.
@@ -206,7 +207,7 @@ final class Checkpointer {
           doomed.add(n);
         }
       }
-      LongPredicate freed = loc -> doomed.contains(loc / segmentSize);
+      LongPredicate freed = new SegmentSet(doomed, segmentSize);
       if (!doomed.isEmpty() && cache.relocate(freed)) {
         pageEnd = p.syncedEnd();
       }

@@ -394,10 +394,21 @@ public final class LogWriter implements AutoCloseable {
             if (n >= head) {
               throw new IllegalArgumentException("segment " + n + " is not below the head " + head);
             }
-            files.delete(n);
+            files.forget(n);
           }
-          files.syncDirectory();
         });
+    // Unlinking a file of many MiB takes milliseconds (the file system frees its blocks): done
+    // outside the exclusive section, so that appends and syncs go on meanwhile. Nothing writes
+    // these segments any more, and the writer only creates segments above the head.
+    try {
+      for (long n : numbers) {
+        files.deleteFile(n);
+      }
+      files.syncDirectory();
+    } catch (IOException | RuntimeException e) {
+      commit.poison(e);
+      throw e;
+    }
   }
 
   /**

@@ -298,14 +298,21 @@ final class SegmentFiles {
     return c;
   }
 
-  /** Deletes segment {@code n} (not yet durably: see {@link #syncDirectory}). */
-  void delete(long n) throws IOException {
+  /** Forgets segment {@code n} and closes its file, before {@link #deleteFile} removes it. */
+  void forget(long n) throws IOException {
     FileHandle h = open.remove(n);
     zeroedTo.remove(n);
     witnessed.remove(n);
     if (h != null) {
       h.close();
     }
+  }
+
+  /**
+   * Deletes the file of segment {@code n}, once {@link #forget forgotten} (not yet durably: see
+   * {@link #syncDirectory}).
+   */
+  void deleteFile(long n) throws IOException {
     io.delete(LogFormat.segmentName(prefix, n));
   }
 

@@ -1242,7 +1242,7 @@ public final class BLinkTree {
       List<Runnable> afterSync) {
     int records = st.deltas == null ? 0 : st.deltas.records();
     if (st.pending == null || records < LeafDeltas.MAX_RECORDS) {
-      Stub kept = cache.moveRecords(st, moving);
+      Stub kept = cache.moveRecords(st, moving, new LeafCache.Copies(store));
       if (st.pending != null) {
         ByteBuffer record = LeafDeltas.encode(st.pending);
         int length = record.remaining();

@@ -5,7 +5,9 @@ import dev.luge.internal.pagecache.PageStore;
 import dev.luge.internal.pagecache.PageTable;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongPredicate;
@@ -425,19 +427,42 @@ public final class LeafCache {
 
   /**
    * Stub {@code st} with its image and each of its delta records that lies at a location {@code
-   * doomed} accepts copied, as they are, to the head of the page log (not yet synced); {@code st}
-   * itself if none does.
+   * doomed} accepts copied, as they are, to the head of the page log through {@code copies} (not
+   * yet synced); {@code st} itself if none does.
    */
-  Stub moveRecords(Stub st, LongPredicate doomed) {
-    PageStore s = store;
+  Stub moveRecords(Stub st, LongPredicate doomed, Copies copies) {
     Stub out = st;
     if (doomed.test(st.location)) {
-      out = out.movedTo(s.append(s.read(st.location, st.length)));
+      out = out.movedTo(copies.of(st.location, st.length));
     }
     if (st.deltas != null && st.deltas.anyAt(doomed)) {
-      out = out.withDeltas(st.deltas.moved(s, doomed));
+      out = out.withDeltas(st.deltas.moved(copies, doomed));
     }
     return out;
+  }
+
+  /**
+   * Copies of images and delta records to the head of the page log, each made once however often it
+   * is asked for: a move whose CAS lost to a write is tried again from the new state, which names
+   * the same records, and takes the copies already made rather than appending more.
+   */
+  static final class Copies {
+    private final PageStore store;
+    private final Map<Long, Long> made = new HashMap<>();
+
+    Copies(PageStore store) {
+      this.store = store;
+    }
+
+    /** The location of a copy of the {@code length} bytes at {@code location}. */
+    long of(long location, int length) {
+      Long at = made.get(location);
+      if (at == null) {
+        at = store.append(store.read(location, length));
+        made.put(location, at);
+      }
+      return at;
+    }
   }
 
   /**
@@ -470,6 +495,7 @@ public final class LeafCache {
   public boolean relocate(LongPredicate doomed) {
     PageStore s = store;
     boolean moved = false;
+    Copies copies = new Copies(s);
     evictLock.lock();
     try {
       for (; ; ) {
@@ -480,10 +506,10 @@ public final class LeafCache {
           Object raw = table.getAcquire(pid);
           if (raw instanceof Stub st
               && (doomed.test(st.location) || (st.deltas != null && st.deltas.anyAt(doomed)))) {
-            pending.add(new Object[] {pid, st, moveRecords(st, doomed)});
+            pending.add(new Object[] {pid, st, moveRecords(st, doomed, copies)});
           } else if (raw instanceof Node n && n.diskLoc >= 0 && doomed.test(n.diskLoc)) {
-            LeafImage.Stored at = LeafImage.store(s, n);
-            pending.add(new Object[] {pid, n, n.stored(at.location(), at.length())});
+            pending.add(
+                new Object[] {pid, n, n.stored(copies.of(n.diskLoc, n.diskLen), n.diskLen)});
           }
         }
         if (pending.isEmpty()) {

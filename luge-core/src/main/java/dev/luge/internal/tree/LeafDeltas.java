@@ -69,12 +69,12 @@ final class LeafDeltas {
     return n;
   }
 
-  /** These records, each at a location {@code doomed} accepts copied to the head of {@code s}. */
-  LeafDeltas moved(PageStore s, LongPredicate doomed) {
+  /** These records, each at a location {@code doomed} accepts copied through {@code copies}. */
+  LeafDeltas moved(LeafCache.Copies copies, LongPredicate doomed) {
     long[] locs = locations.clone();
     for (int i = 0; i < locs.length; i++) {
       if (doomed.test(locs[i])) {
-        locs[i] = s.append(s.read(locs[i], lengths[i]));
+        locs[i] = copies.of(locs[i], lengths[i]);
       }
     }
     return new LeafDeltas(locs, lengths, writes, count);

@@ -207,6 +207,9 @@ public final class DirectoryFileIo implements FileIo {
 
     private volatile boolean closed;
 
+    /** The size last measured through this handle; -1 when unknown (see {@link #sizeAtLeast}). */
+    private volatile long measured = -1;
+
     ChannelHandle(String name, FileChannel ch) throws IOException {
       this.name = name;
       this.path = resolve(name);
@@ -313,12 +316,21 @@ public final class DirectoryFileIo implements FileIo {
 
     @Override
     public long size() throws IOException {
-      return shielded("measure", FileChannel::size);
+      long size = shielded("measure", FileChannel::size);
+      measured = size;
+      return size;
+    }
+
+    @Override
+    public long sizeAtLeast(long atLeast) throws IOException {
+      long known = measured;
+      return known >= atLeast ? known : size();
     }
 
     @Override
     public void truncate(long size) throws IOException {
       checkWritable("truncate", name);
+      measured = -1;
       shielded("truncate", c -> c.truncate(size));
     }
 

@@ -417,8 +417,11 @@ public final class LogReader {
     int offset = (int) (lsn % segmentSize);
     // Lengths are checked against the file before anything is allocated: a stub or record
     // header that claims more than the file holds costs no memory.
-    long room = Math.min(h.size(), segmentSize) - offset - LogFormat.RECORD_HEADER;
-    if (expectedLength >= 0 && offset >= LogFormat.SEGMENT_HEADER && expectedLength <= room) {
+    long end = (long) offset + LogFormat.RECORD_HEADER + expectedLength;
+    if (expectedLength >= 0
+        && offset >= LogFormat.SEGMENT_HEADER
+        && end <= segmentSize
+        && end <= h.sizeAtLeast(end)) {
       ByteBuffer rec = LogFormat.le(ByteBuffer.allocate(LogFormat.RECORD_HEADER + expectedLength));
       if (h.read(offset, rec) == rec.capacity()
           && rec.getInt(0) == expectedLength
@@ -429,6 +432,7 @@ public final class LogReader {
         return rec.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN);
       }
     }
+    long room = Math.min(h.size(), segmentSize) - offset - LogFormat.RECORD_HEADER;
     ByteBuffer head = LogFormat.le(ByteBuffer.allocate(LogFormat.RECORD_HEADER));
     if (offset < LogFormat.SEGMENT_HEADER || h.read(offset, head) < LogFormat.RECORD_HEADER) {
       throw new CorruptionException(file, offset, "record header beyond the end of the segment");

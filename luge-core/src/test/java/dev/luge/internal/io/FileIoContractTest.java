@@ -40,6 +40,23 @@ class FileIoContractTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"real", "simulated"})
+  void sizeAtLeastIsASizeTheFileHadAndMeasuresAgainWhenTooSmall(String kind) throws IOException {
+    FileIo io = io(kind);
+    try (FileHandle h = io.open("grows", true)) {
+      h.write(0, bytes("0123456789"));
+      assertEquals(10, h.sizeAtLeast(1));
+      h.write(10, bytes("abcdefghij"));
+      long seen = h.sizeAtLeast(5);
+      assertTrue(seen == 10 || seen == 20, "a size the file had, at least 5: " + seen);
+      assertEquals(20, h.sizeAtLeast(15), "too small a size is measured again");
+      h.truncate(4);
+      assertEquals(4, h.sizeAtLeast(2), "truncation forgets the size measured before");
+      assertEquals(4, h.sizeAtLeast(100), "a file smaller than asked gives its real size");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"real", "simulated"})
   void writeReadSizeTruncate(String kind) throws IOException {
     FileIo io = io(kind);
     try (FileHandle h = io.open("a", true)) {

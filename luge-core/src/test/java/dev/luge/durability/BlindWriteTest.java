@@ -148,6 +148,73 @@ class BlindWriteTest {
   }
 
   @Test
+  void aLeafReadBackGoesBackToItsStubWhileItHasFewDeltaRecords() {
+    Config config = config("readback");
+    SimulatedFileIo disk = new SimulatedFileIo();
+    SimulatedFileIo crashed;
+    int[] version = new int[KEYS];
+    try (Database db = filled(config, disk)) {
+      byte[] fresh = ByteBuffer.allocate(4).putInt(1).array();
+      for (int i = 0; i < KEYS; i += 11) {
+        putBlind(db, key(i), value(i, 1));
+        version[i] = 1;
+      }
+      putBlind(db, fresh, new byte[] {7}); // a new key, counted once its leaf is read
+      // Read back with its writes in memory and evicted unchanged, a leaf goes back to its stub
+      // with one delta record of those writes, not a whole image.
+      for (int i = 0; i < KEYS; i++) {
+        assertArrayEquals(value(i, version[i]), db.get(key(i)), "key " + i);
+      }
+      long pageLog = db.stats().pageLogBytes();
+      db.evictAll();
+      long grown = db.stats().pageLogBytes() - pageLog;
+      assertTrue(grown > 0 && grown < 20_000, "wrote " + grown + " bytes, not the leaves whole");
+      for (int round = 0; round < 2; round++) {
+        // With that one record and nothing more, reading and evicting writes nothing at all.
+        for (int i = 0; i < KEYS; i++) {
+          assertArrayEquals(value(i, version[i]), db.get(key(i)), "key " + i);
+        }
+        pageLog = db.stats().pageLogBytes();
+        db.evictAll();
+        assertEquals(pageLog, db.stats().pageLogBytes(), "round " + round + " wrote leaves again");
+        assertEquals(KEYS + 1, db.size(), "the writes are counted once, however often read");
+      }
+      // A checkpoint lists the leaves read back and unchanged as their stubs did.
+      for (int i = 0; i < KEYS; i += 3) {
+        db.get(key(i));
+      }
+      pageLog = db.stats().pageLogBytes();
+      db.checkpoint(false);
+      grown = db.stats().pageLogBytes() - pageLog;
+      assertTrue(grown < 20_000, "the checkpoint wrote " + grown + " bytes, not the leaves read");
+      // More writes in memory: a leaf with a record already is written whole when read back.
+      for (int i = 3; i < KEYS; i += 11) {
+        putBlind(db, key(i), value(i, 2));
+        version[i] = 2;
+      }
+      for (int i = 0; i < KEYS; i++) {
+        assertArrayEquals(value(i, version[i]), db.get(key(i)), "key " + i);
+      }
+      pageLog = db.stats().pageLogBytes();
+      db.evictAll();
+      grown = db.stats().pageLogBytes() - pageLog;
+      assertTrue(grown > 50_000, "wrote " + grown + " bytes: the leaves whole, about 100 KB");
+      assertEquals(KEYS + 1, db.size());
+      db.flush(); // a power loss then keeps every write: the checkpoint's images and the log
+      crashed = disk.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(5));
+    }
+    try (Database again = Database.open(config, NODES, crashed)) {
+      assertEquals(KEYS + 1, again.size());
+      for (int i = 0; i < KEYS; i++) {
+        assertArrayEquals(value(i, version[i]), again.get(key(i)), "key " + i);
+      }
+      again.compact();
+      assertEquals(KEYS + 1, again.size());
+      again.verify();
+    }
+  }
+
+  @Test
   void aCheckpointListsDeltaRecordsInsteadOfRewritingLeaves() {
     Config config = config("listed");
     SimulatedFileIo disk = new SimulatedFileIo();

@@ -1181,6 +1181,24 @@ public final class BLinkTree {
     if (s instanceof Frozen || s instanceof Intent || s.node == null) {
       return false;
     }
+    Stub origin = s.origin();
+    if (origin != null
+        && origin.pending == null
+        && !moving.test(origin.location)
+        && !origin.deltas.anyAt(moving)
+        && origin.deltas.records() < LeafDeltas.MAX_RECORDS) {
+      // Read back and unchanged: listed as its image and delta records, as the stub was. Past
+      // the records a stub may have, written whole below, so that reading it back gets cheaper.
+      out.add(
+          new LeafRef(
+              origin.lo,
+              origin.hi,
+              origin.location,
+              origin.length,
+              origin.entries,
+              origin.deltas.refs()));
+      return true;
+    }
     if (s instanceof Node n && n.diskLoc >= 0 && !moving.test(n.diskLoc)) {
       out.add(new LeafRef(n.lo, n.hi, n.diskLoc, n.diskLen, n.count));
       return true;
@@ -1264,7 +1282,7 @@ public final class BLinkTree {
       return false;
     }
     out.add(new LeafRef(clean.lo, clean.hi, clean.location, clean.length, clean.entries));
-    afterSync.add(() -> cache.replaceResolving(pid, st, clean, clean.entries - st.entries));
+    afterSync.add(() -> cache.replaceResolving(pid, st, clean, clean.entries - st.knownEntries()));
     return true;
   }
 
@@ -1451,7 +1469,7 @@ public final class BLinkTree {
       byte[] hi;
       if (c.raw instanceof Stub st) {
         hi = st.hi;
-        if (st.hasWrites()) {
+        if (st.unresolvedWrites() > 0) {
           page(c.pid);
         }
       } else {

@@ -23,7 +23,7 @@ final class Delta extends Page {
   }
 
   @Override
-  long weight() {
+  long ownWeight() {
     return weight;
   }
 }

@@ -20,7 +20,7 @@ final class Frozen extends Page {
   }
 
   @Override
-  long weight() {
+  long ownWeight() {
     return content.weight();
   }
 }

@@ -18,7 +18,7 @@ final class Intent extends Page {
   }
 
   @Override
-  long weight() {
+  long ownWeight() {
     return base.weight();
   }
 }

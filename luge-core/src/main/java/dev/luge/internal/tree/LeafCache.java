@@ -286,6 +286,29 @@ public final class LeafCache {
         }
         continue;
       }
+      Stub origin = p.origin();
+      if (origin != null && origin.pending == null) {
+        // Read back and not changed since: its image and delta records still hold it.
+        Stub back = origin.resolved(BLinkTree.entries(p));
+        if (replace(pid, p, back)) {
+          evictions.increment();
+          held -= p.weight() - back.weight();
+        }
+        continue;
+      }
+      if (origin != null) {
+        // Read back with writes that waited in memory: they go out as one delta record.
+        ByteBuffer record = LeafDeltas.encode(origin.pending);
+        int length = record.remaining();
+        if (length <= s.maxImage()) {
+          pids.add(pid);
+          expected.add(p);
+          replacements.add(
+              origin.withResolvedRecord(s.append(record), length, BLinkTree.entries(p)));
+          pending += p.weight();
+          continue;
+        }
+      }
       Node whole = EntryList.consolidateToNode(p);
       if (LeafImage.size(whole) > s.maxImage()) {
         continue; // too large for one image (checkpoints write it in pieces), or read-only
@@ -305,7 +328,7 @@ public final class LeafCache {
         Stub stub = replacements.get(i);
         boolean won =
             was instanceof Stub st && !stub.hasWrites()
-                ? replaceResolving(pids.get(i), st, stub, stub.entries - st.entries)
+                ? replaceResolving(pids.get(i), st, stub, stub.entries - st.knownEntries())
                 : replace(pids.get(i), was, stub);
         if (won) {
           evictions.increment();
@@ -385,6 +408,9 @@ public final class LeafCache {
         }
         return (Page) now;
       }
+      if (st.hasWrites() && (st.deltas == null || st.deltas.records() < REVERT_RECORDS)) {
+        n.origin = st;
+      }
       if (replaceResolving(pid, st, n, added[0])) {
         loads.increment();
         afterChange();
@@ -398,6 +424,14 @@ public final class LeafCache {
       return (Page) now;
     }
   }
+
+  /**
+   * Delta records below which a leaf read back from its stub goes back to it when evicted unchanged
+   * (with one more record for the writes that waited in memory), instead of being written whole:
+   * every read of it pays for the image and each record, so past one record the leaf is
+   * consolidated.
+   */
+  static final int REVERT_RECORDS = 2;
 
   /** Blind writes applied at a load beyond which the loaded leaf is one node, not a chain. */
   private static final int CONSOLIDATE_LOADED = 8;
@@ -422,7 +456,7 @@ public final class LeafCache {
     }
     // Many writes make a delta chain slow to search: one node instead (dirty, since its image is
     // the old one; larger than a node may be if the writes added much, until a write splits it).
-    return st.unresolvedWrites() > CONSOLIDATE_LOADED ? EntryList.consolidateToNode(n) : n;
+    return st.writes() > CONSOLIDATE_LOADED ? EntryList.consolidateToNode(n) : n;
   }
 
   /**
@@ -504,8 +538,10 @@ public final class LeafCache {
         for (long slot = 1; slot < limit; slot++) {
           long pid = table.linkOf(slot);
           Object raw = table.getAcquire(pid);
-          if (raw instanceof Stub st
-              && (doomed.test(st.location) || (st.deltas != null && st.deltas.anyAt(doomed)))) {
+          if (raw instanceof Page p && p.origin() != null && refersTo(p.origin, doomed)) {
+            p.originGone = true; // evicted, the leaf is written whole instead
+          }
+          if (raw instanceof Stub st && refersTo(st, doomed)) {
             pending.add(new Object[] {pid, st, moveRecords(st, doomed, copies)});
           } else if (raw instanceof Node n && n.diskLoc >= 0 && doomed.test(n.diskLoc)) {
             pending.add(
@@ -527,6 +563,14 @@ public final class LeafCache {
   }
 
   /**
+   * Whether stub {@code st}'s image or one of its delta records is at a location {@code at}
+   * accepts.
+   */
+  private static boolean refersTo(Stub st, LongPredicate at) {
+    return at.test(st.location) || (st.deltas != null && st.deltas.anyAt(at));
+  }
+
+  /**
    * A description of the first page state that refers to an image at a location {@code doomed}
    * accepts, or null if none does: the check, before page segments are deleted, that nothing in
    * memory still needs them (run with assertions on, as in tests).
@@ -544,6 +588,9 @@ public final class LeafCache {
       }
       if (raw instanceof Node n && n.diskLoc >= 0 && doomed.test(n.diskLoc)) {
         return "the clean leaf of page " + pid + " (image at " + n.diskLoc + ")";
+      }
+      if (raw instanceof Page p && p.origin() != null && refersTo(p.origin, doomed)) {
+        return "the read-back leaf of page " + pid + " (stub image at " + p.origin.location + ")";
       }
     }
     return null;

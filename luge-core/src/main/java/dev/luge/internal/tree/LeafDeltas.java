@@ -29,17 +29,59 @@ final class LeafDeltas {
   private final long[] locations;
   private final int[] lengths;
 
-  /** Blind writes in the records, whose effect on the entry count is not known yet. */
+  /** Blind writes in the records. */
   final int writes;
 
   /** The entry count of the tree the writes belong to. */
   final EntryCount count;
 
+  /**
+   * The oldest records whose writes' effect on the entry count is known (counted when the leaf was
+   * read back, before it went back to this stub unchanged), the writes in them, and the leaf's
+   * entries with them applied.
+   */
+  private final int resolvedRecords;
+
+  private final int resolvedWrites;
+  private final int resolvedEntries;
+
   private LeafDeltas(long[] locations, int[] lengths, int writes, EntryCount count) {
+    this(locations, lengths, writes, count, 0, 0, 0);
+  }
+
+  private LeafDeltas(
+      long[] locations,
+      int[] lengths,
+      int writes,
+      EntryCount count,
+      int resolvedRecords,
+      int resolvedWrites,
+      int resolvedEntries) {
     this.locations = locations;
     this.lengths = lengths;
     this.writes = writes;
     this.count = count;
+    this.resolvedRecords = resolvedRecords;
+    this.resolvedWrites = resolvedWrites;
+    this.resolvedEntries = resolvedEntries;
+  }
+
+  /** These records, all of whose writes are counted: the leaf holds {@code entries} with them. */
+  LeafDeltas resolved(int entries) {
+    return new LeafDeltas(locations, lengths, writes, count, records(), writes, entries);
+  }
+
+  /** Writes in the records whose effect on the entry count is not known yet. */
+  int unresolvedWrites() {
+    return writes - resolvedWrites;
+  }
+
+  /**
+   * The leaf's entries with the resolved records applied, if any are; else {@code imageEntries},
+   * the entries of the image below them.
+   */
+  int knownEntries(int imageEntries) {
+    return resolvedRecords > 0 ? resolvedEntries : imageEntries;
   }
 
   /** {@code deltas} (null: none) with one more record at {@code location} of {@code writes}. */
@@ -53,7 +95,14 @@ final class LeafDeltas {
     int[] lens = Arrays.copyOf(deltas.lengths, n + 1);
     locs[n] = location;
     lens[n] = length;
-    return new LeafDeltas(locs, lens, deltas.writes + writes, count);
+    return new LeafDeltas(
+        locs,
+        lens,
+        deltas.writes + writes,
+        count,
+        deltas.resolvedRecords,
+        deltas.resolvedWrites,
+        deltas.resolvedEntries);
   }
 
   int records() {
@@ -77,7 +126,8 @@ final class LeafDeltas {
         locs[i] = copies.of(locs[i], lengths[i]);
       }
     }
-    return new LeafDeltas(locs, lengths, writes, count);
+    return new LeafDeltas(
+        locs, lengths, writes, count, resolvedRecords, resolvedWrites, resolvedEntries);
   }
 
   /** Where the records are, as a checkpoint lists them. */
@@ -132,15 +182,16 @@ final class LeafDeltas {
 
   /**
    * {@code s} with the writes of every record applied, read from {@code store}, oldest first;
-   * {@code added[0]} grows by the entries they added. A damaged record is a corruption error naming
-   * its file and offset.
+   * {@code added[0]} grows by the entries the unresolved ones added. A damaged record is a
+   * corruption error naming its file and offset.
    */
   Page applyTo(PageStore store, Page s, long[] added) {
     Page out = s;
+    long[] known = new long[1];
     for (int i = 0; i < locations.length; i++) {
       ByteBuffer record = store.read(locations[i], lengths[i]);
       try {
-        out = applyRecord(record, out, added);
+        out = applyRecord(record, out, i < resolvedRecords ? known : added);
       } catch (LeafImage.BadImage e) {
         throw store.corrupt(locations[i], e.getMessage());
       }

@@ -88,7 +88,7 @@ final class Node extends Page {
   }
 
   @Override
-  long weight() {
+  long ownWeight() {
     return 112 + buf.length + lo.length + (hi == null ? 0 : 16 + hi.length);
   }
 

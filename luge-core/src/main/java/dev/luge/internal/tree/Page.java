@@ -27,6 +27,31 @@ abstract class Page {
    */
   boolean referenced = true;
 
+  /**
+   * For a leaf read back from a stub with blind writes and not changed since: that stub, to go back
+   * to when the leaf is evicted (its writes then counted, and those that waited in memory written
+   * as one delta record) instead of writing the leaf whole. Set once, before the state is
+   * published; null for every other state. Counted in {@link #weight}, as the state keeps it.
+   */
+  Stub origin;
+
+  /**
+   * Set by the cleaner, under the eviction lock, when {@link #origin}'s image or records lie in a
+   * page segment about to be deleted: the leaf is then written whole, as any changed leaf.
+   */
+  boolean originGone;
+
+  /** {@link #origin}, unless the cleaner took it away. */
+  final Stub origin() {
+    return originGone ? null : origin;
+  }
+
   /** An estimate of the heap bytes this state keeps reachable (its own and older states). */
-  abstract long weight();
+  final long weight() {
+    Stub o = origin;
+    return o == null ? ownWeight() : ownWeight() + o.weight();
+  }
+
+  /** {@link #weight} but for the {@link #origin}. */
+  abstract long ownWeight();
 }

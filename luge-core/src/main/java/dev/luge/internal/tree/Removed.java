@@ -7,7 +7,7 @@ final class Removed extends Page {
   private Removed() {}
 
   @Override
-  long weight() {
+  long ownWeight() {
     return 0;
   }
 }

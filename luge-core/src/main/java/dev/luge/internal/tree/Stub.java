@@ -117,7 +117,38 @@ final class Stub extends Page {
 
   /** Blind writes waiting on this stub whose effect on the entry count is not known yet. */
   int unresolvedWrites() {
+    return pendingWrites() + (deltas == null ? 0 : deltas.unresolvedWrites());
+  }
+
+  /** Blind writes on this stub, resolved or not: how long a chain reading it back makes. */
+  int writes() {
     return pendingWrites() + (deltas == null ? 0 : deltas.writes);
+  }
+
+  /**
+   * The leaf's entries as the tree's entry count knows them: the image's, with the delta records
+   * already counted applied.
+   */
+  int knownEntries() {
+    return deltas == null ? entries : deltas.knownEntries(entries);
+  }
+
+  /**
+   * This stub, whose writes are all in delta records, once a read back counted them and the leaf
+   * held {@code entriesNow}: what the read-back leaf goes back to when it is evicted unchanged,
+   * with nothing written.
+   */
+  Stub resolved(int entriesNow) {
+    return new Stub(lo, hi, next, location, length, entries, deltas.resolved(entriesNow), null);
+  }
+
+  /**
+   * This stub once a read back counted its writes (the leaf then held {@code entriesNow}) and its
+   * pending writes went out as a delta record at {@code at}, {@code recordLength} bytes.
+   */
+  Stub withResolvedRecord(long at, int recordLength, int entriesNow) {
+    LeafDeltas all = LeafDeltas.plus(deltas, at, recordLength, pending.depth, pending.count);
+    return new Stub(lo, hi, next, location, length, entries, all.resolved(entriesNow), null);
   }
 
   /** The entry count the blind writes on this stub belong to (null if there are none). */
@@ -131,7 +162,7 @@ final class Stub extends Page {
   }
 
   @Override
-  long weight() {
+  long ownWeight() {
     return 88
         + lo.length
         + (hi == null ? 0 : 16 + hi.length)

@@ -330,8 +330,8 @@ public final class DirectoryFileIo implements FileIo {
     @Override
     public void truncate(long size) throws IOException {
       checkWritable("truncate", name);
-      measured = -1;
       shielded("truncate", c -> c.truncate(size));
+      measured = -1;
     }
 
     @Override

@@ -1185,18 +1185,8 @@ public final class BLinkTree {
     if (origin != null
         && origin.pending == null
         && !moving.test(origin.location)
-        && !origin.deltas.anyAt(moving)
-        && origin.deltas.records() < LeafDeltas.MAX_RECORDS) {
-      // Read back and unchanged: listed as its image and delta records, as the stub was. Past
-      // the records a stub may have, written whole below, so that reading it back gets cheaper.
-      out.add(
-          new LeafRef(
-              origin.lo,
-              origin.hi,
-              origin.location,
-              origin.length,
-              origin.entries,
-              origin.deltas.refs()));
+        && !origin.deltas.anyAt(moving)) {
+      out.add(listed(origin)); // read back and unchanged: its stub's image and delta records
       return true;
     }
     if (s instanceof Node n && n.diskLoc >= 0 && !moving.test(n.diskLoc)) {
@@ -1244,6 +1234,11 @@ public final class BLinkTree {
     return true;
   }
 
+  /** How a checkpoint lists stub {@code st}, which has delta records: image, then records. */
+  private static LeafRef listed(Stub st) {
+    return new LeafRef(st.lo, st.hi, st.location, st.length, st.entries, st.deltas.refs());
+  }
+
   /**
    * Adds stub {@code st}, which has blind writes on it, to {@code out}: its image and delta records
    * as they are (each copied to the head of the log first if it lies in a segment the cleaner
@@ -1266,9 +1261,7 @@ public final class BLinkTree {
         int length = record.remaining();
         kept = kept.withDeltaRecord(store.append(record), length);
       }
-      out.add(
-          new LeafRef(
-              kept.lo, kept.hi, kept.location, kept.length, kept.entries, kept.deltas.refs()));
+      out.add(listed(kept));
       if (kept != st) {
         Stub update = kept;
         afterSync.add(() -> cas(pid, st, update));

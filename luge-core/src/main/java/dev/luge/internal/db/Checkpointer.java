@@ -202,10 +202,17 @@ final class Checkpointer {
       // above): relocate moves every image still referenced there, so no file is deleted while
       // anything in memory needs it (docs/ARCHITECTURE.md, "Cleaning and space").
       Set<Long> doomed = new HashSet<>();
-      for (long n : p.segmentSizes().keySet()) {
+      Map<Long, Long> files = p.segmentSizes();
+      for (long n : files.keySet()) {
         if (n < sealedBelow && !live.containsKey(n)) {
           doomed.add(n);
         }
+      }
+      // Recovery requires the page end to lie in an existing segment or just after one. When
+      // nothing was appended since the roll, it lies at the start of a segment with no file yet,
+      // and the one before it stays even if nothing in it is live (a dropped tree's, say).
+      if (!files.containsKey(pageEnd / segmentSize)) {
+        doomed.remove(pageEnd / segmentSize - 1);
       }
       LongPredicate freed = new SegmentSet(doomed, segmentSize);
       if (!doomed.isEmpty() && cache.relocate(freed)) {

@@ -52,6 +52,14 @@ final class Checkpointer {
   /** Image bytes the last checkpoint refers to, by page-log segment. */
   private Map<Long, Long> liveBySegment = new HashMap<>();
 
+  /**
+   * The page-log segments whose live bytes {@link #liveBySegment} knows: those sealed when the last
+   * checkpoint began. Later ones hold what evictions appended since, mostly images and delta
+   * records still in use that no checkpoint has counted yet: taken for empty, they would be chosen
+   * for cleaning first and copied nearly whole.
+   */
+  private long knownBelow;
+
   /** Redo-log bytes flushed when the last checkpoint began. */
   private volatile long redoBytesAtCheckpoint;
 
@@ -86,6 +94,7 @@ final class Checkpointer {
     lock.lock();
     try {
       number = ckpt.number();
+      knownBelow = ckpt.pageEnd() / segmentSize;
       for (CheckpointFile.TreeEntry t : ckpt.trees()) {
         for (BLinkTree.LeafRef r : t.leaves()) {
           addLive(liveBySegment, r, segmentSize);
@@ -162,7 +171,8 @@ final class Checkpointer {
     try {
       long sealedBelow = p.roll();
       Set<Long> victims =
-          CleaningPolicy.victims(p.segmentSizes(), liveBySegment, sealedBelow, bound);
+          CleaningPolicy.victims(
+              p.segmentSizes(), liveBySegment, Math.min(sealedBelow, knownBelow), bound);
       int segmentSize = p.segmentSize();
       LongPredicate moving = new SegmentSet(victims, segmentSize);
       long redoBytes = w == null ? 0 : w.bytesFlushed();
@@ -228,6 +238,7 @@ final class Checkpointer {
       redoBytesAtCheckpoint = redoBytes;
       pageBytesAtCheckpoint = p.bytesWritten();
       liveBySegment = live;
+      knownBelow = sealedBelow;
       cache.resetFloor();
       if (w != null) {
         List<Long> oldRedo = new ArrayList<>();

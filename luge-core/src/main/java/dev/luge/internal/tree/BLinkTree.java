@@ -1174,7 +1174,7 @@ public final class BLinkTree {
       }
       Stub moved = st.movedTo(store.append(store.read(st.location, st.length)));
       out.add(new LeafRef(st.lo, st.hi, moved.location, st.length, st.entries));
-      afterSync.add(() -> cas(pid, st, moved));
+      afterSync.add(() -> cache.replaceRebased(pid, st, moved));
       return true;
     }
     Page s = (Page) raw;
@@ -1264,7 +1264,7 @@ public final class BLinkTree {
       out.add(listed(kept));
       if (kept != st) {
         Stub update = kept;
-        afterSync.add(() -> cas(pid, st, update));
+        afterSync.add(() -> cache.replaceRebased(pid, st, update));
       }
       return true;
     }

@@ -327,9 +327,11 @@ public final class LeafCache {
         Page was = expected.get(i);
         Stub stub = replacements.get(i);
         boolean won =
-            was instanceof Stub st && !stub.hasWrites()
-                ? replaceResolving(pids.get(i), st, stub, stub.entries - st.knownEntries())
-                : replace(pids.get(i), was, stub);
+            !(was instanceof Stub st)
+                ? replace(pids.get(i), was, stub)
+                : stub.hasWrites()
+                    ? replaceRebased(pids.get(i), st, stub)
+                    : replaceResolving(pids.get(i), st, stub, stub.entries - st.knownEntries());
         if (won) {
           evictions.increment();
         }
@@ -500,6 +502,32 @@ public final class LeafCache {
   }
 
   /**
+   * Installs {@code persisted} over stub {@code seen} in slot {@code pid} after the store synced
+   * what it refers to, or over what {@code seen} became since if only blind writes were added to
+   * it: those stay pending on {@code persisted}. Under a steady stream of blind writes the slot
+   * rarely still holds {@code seen} by then; giving up would leave the stub naming records the
+   * cleaner is about to delete (to be copied again) and write its pending writes twice. Returns
+   * whether it installed it.
+   */
+  boolean replaceRebased(long pid, Stub seen, Stub persisted) {
+    Stub expected = seen;
+    Stub update = persisted;
+    for (; ; ) {
+      if (replace(pid, expected, update)) {
+        return true;
+      }
+      if (!(table.getAcquire(pid) instanceof Stub now)) {
+        return false;
+      }
+      update = now.rebased(seen, persisted);
+      if (update == null) {
+        return false;
+      }
+      expected = now;
+    }
+  }
+
+  /**
    * {@link #replace} of stub {@code st}; if it wins, the blind writes that waited on {@code st} are
    * resolved, having added {@code added} entries to their tree.
    */
@@ -554,7 +582,12 @@ public final class LeafCache {
         moved = true;
         s.sync();
         for (Object[] p : pending) {
-          replace((Long) p[0], (Page) p[1], (Page) p[2]); // a lost race is found by the next pass
+          // A lost race is found by the next pass.
+          if (p[1] instanceof Stub st) {
+            replaceRebased((Long) p[0], st, (Stub) p[2]);
+          } else {
+            replace((Long) p[0], (Page) p[1], (Page) p[2]);
+          }
         }
       }
     } finally {

@@ -130,6 +130,28 @@ final class LeafDeltas {
         locs, lengths, writes, count, resolvedRecords, resolvedWrites, resolvedEntries);
   }
 
+  /** Whether these records begin with all of {@code prefix}'s (null: none), where those are. */
+  boolean startsWith(LeafDeltas prefix) {
+    if (prefix == null) {
+      return true;
+    }
+    int k = prefix.locations.length;
+    return k <= locations.length
+        && Arrays.equals(locations, 0, k, prefix.locations, 0, k)
+        && Arrays.equals(lengths, 0, k, prefix.lengths, 0, k);
+  }
+
+  /**
+   * These records with the first {@code k} at the locations of {@code copies}' first {@code k} (the
+   * same bytes, moved), everything else kept.
+   */
+  LeafDeltas withMovedPrefix(LeafDeltas copies, int k) {
+    long[] locs = locations.clone();
+    System.arraycopy(copies.locations, 0, locs, 0, k);
+    return new LeafDeltas(
+        locs, lengths, writes, count, resolvedRecords, resolvedWrites, resolvedEntries);
+  }
+
   /** Where the records are, as a checkpoint lists them. */
   BLinkTree.DeltaRefs refs() {
     return new BLinkTree.DeltaRefs(locations.clone(), lengths.clone(), writes);

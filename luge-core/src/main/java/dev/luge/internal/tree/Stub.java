@@ -96,6 +96,76 @@ final class Stub extends Page {
         null);
   }
 
+  /**
+   * What this stub, the current state of a slot, becomes when {@code persisted} (the stub {@code
+   * seen} there earlier, with its image or records written or moved elsewhere, and its pending
+   * writes either kept or written as one more record) is installed over {@code seen}, keeping the
+   * blind writes made since. Null if this stub changed otherwise since {@code seen} (another move,
+   * a whole image).
+   */
+  Stub rebased(Stub seen, Stub persisted) {
+    if (location != seen.location) {
+      return null;
+    }
+    if (deltas != seen.deltas) {
+      return withRecordsOf(seen, persisted);
+    }
+    if (pending == seen.pending) {
+      return null; // only a blind write makes a new stub with the same image and records
+    }
+    int extra = pending.depth - (seen.pending == null ? 0 : seen.pending.depth);
+    if (extra <= 0) {
+      return null;
+    }
+    Blind[] since = new Blind[extra];
+    Blind b = pending;
+    for (int i = extra - 1; i >= 0; i--) {
+      since[i] = b;
+      b = b.prev;
+    }
+    if (b != seen.pending) {
+      return null;
+    }
+    Blind kept;
+    if (persisted.pending == seen.pending) {
+      kept = pending; // persisted kept them pending too: all of them stay
+    } else if (persisted.pending == null) {
+      kept = null; // persisted wrote them as a record: only those made since stay
+      for (Blind w : since) {
+        kept = new Blind(kept, w.key, w.value, w.count);
+      }
+    } else {
+      return null;
+    }
+    return new Stub(
+        lo,
+        hi,
+        next,
+        persisted.location,
+        persisted.length,
+        persisted.entries,
+        persisted.deltas,
+        kept);
+  }
+
+  /**
+   * {@link #rebased} when records were added since {@code seen} (an eviction wrote the writes then
+   * pending, or a leaf read back went back to its stub with them): they hold the writes pending on
+   * {@code seen}, so a record {@code persisted} added for those is left out, and only its image and
+   * its copies of {@code seen}'s records are taken; this stub's pending writes are all newer.
+   */
+  private Stub withRecordsOf(Stub seen, Stub persisted) {
+    int k = seen.deltas == null ? 0 : seen.deltas.records();
+    if (deltas == null
+        || !deltas.startsWith(seen.deltas)
+        || (k > 0 && (persisted.deltas == null || persisted.deltas.records() < k))) {
+      return null;
+    }
+    LeafDeltas moved = k == 0 ? deltas : deltas.withMovedPrefix(persisted.deltas, k);
+    return new Stub(
+        lo, hi, next, persisted.location, persisted.length, persisted.entries, moved, pending);
+  }
+
   /** How many blind writes wait in memory. */
   int pendingWrites() {
     return pending == null ? 0 : pending.depth;

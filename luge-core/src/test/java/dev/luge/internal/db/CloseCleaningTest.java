@@ -8,7 +8,6 @@ import dev.luge.Stats;
 import dev.luge.internal.io.SimulatedFileIo;
 import dev.luge.internal.tree.BLinkTree;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,14 +28,8 @@ class CloseCleaningTest {
 
   @Test
   void theCloseCleansSegmentsItLeftMostlyLive() throws Exception {
-    SimulatedFileIo io = new SimulatedFileIo();
-    SmallSegments.create(io, 64 << 10);
-    Config config =
-        Config.builder()
-            .path(Path.of("/sim"))
-            .flushEveryMs(0)
-            .checkpointAfterBytes(Long.MAX_VALUE)
-            .build();
+    SimulatedFileIo io = SmallSegments.simulated();
+    Config config = SmallSegments.manual("/sim");
     int keys = 20_000;
     try (Database db = Database.open(config, BLinkTree.Options.DEFAULT, io)) {
       for (int i = 0; i < keys; i++) {

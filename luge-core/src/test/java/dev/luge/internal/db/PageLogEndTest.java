@@ -9,7 +9,6 @@ import dev.luge.Tree;
 import dev.luge.internal.io.SimulatedFileIo;
 import dev.luge.internal.tree.BLinkTree;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -37,14 +36,8 @@ class PageLogEndTest {
   @Test
   void aCheckpointThatFreesTheLastPageSegmentsLeavesADatabaseThatOpensAfterAPowerLoss()
       throws Exception {
-    SimulatedFileIo io = new SimulatedFileIo();
-    SmallSegments.create(io, 64 << 10);
-    Config config =
-        Config.builder()
-            .path(Path.of("/sim-page-end"))
-            .flushEveryMs(0)
-            .checkpointAfterBytes(Long.MAX_VALUE)
-            .build();
+    SimulatedFileIo io = SmallSegments.simulated();
+    Config config = SmallSegments.manual("/sim-page-end");
     int keys = 2_000;
     SimulatedFileIo crashed;
     try (Database db = Database.open(config, BLinkTree.Options.DEFAULT, io)) {

@@ -1,7 +1,9 @@
 package dev.luge.internal.db;
 
+import dev.luge.Config;
 import dev.luge.internal.io.DirectoryFileIo;
 import dev.luge.internal.io.FileIo;
+import dev.luge.internal.io.SimulatedFileIo;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,5 +29,23 @@ public final class SmallSegments {
   public static void create(Path dir, int segmentSize) throws IOException {
     Files.createDirectories(dir);
     create(new DirectoryFileIo(dir), segmentSize);
+  }
+
+  /** A new database on a simulated disk ({@link SimulatedFileIo}) with 64 KiB segments. */
+  static SimulatedFileIo simulated() throws IOException {
+    SimulatedFileIo io = new SimulatedFileIo();
+    create(io, 64 << 10);
+    return io;
+  }
+
+  /**
+   * The configuration of a database at {@code path} that flushes and checkpoints only when asked.
+   */
+  static Config manual(String path) {
+    return Config.builder()
+        .path(Path.of(path))
+        .flushEveryMs(0)
+        .checkpointAfterBytes(Long.MAX_VALUE)
+        .build();
   }
 }

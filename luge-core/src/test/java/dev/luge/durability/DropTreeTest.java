@@ -13,6 +13,7 @@ import dev.luge.Luge;
 import dev.luge.LugeException;
 import dev.luge.Tree;
 import dev.luge.internal.db.Database;
+import dev.luge.internal.db.SmallSegments;
 import dev.luge.internal.io.SimulatedFileIo;
 import dev.luge.internal.tree.BLinkTree;
 import java.nio.ByteBuffer;
@@ -172,6 +173,43 @@ class DropTreeTest {
           throw new AssertionError(unexpected.get());
         }
       }
+    }
+  }
+
+  /**
+   * A dropped tree's images fill the last page segments, and the checkpoint after the drop writes
+   * nothing (every other leaf is clean), so it records as its page end the start of a segment with
+   * no file yet, and frees the dropped tree's segments; then the power goes. Recovery requires the
+   * page end to lie in an existing segment or just after one: the checkpoint used to delete the
+   * segment before it too, and the database did not open ("beyond its last segment").
+   */
+  @Test
+  void aCheckpointThatFreesTheLastPageSegmentsLeavesADatabaseThatOpensAfterAPowerLoss()
+      throws Exception {
+    SimulatedFileIo io = SmallSegments.simulated();
+    Config config = SmallSegments.manual("/sim-page-end");
+    int keys = 2_000;
+    SimulatedFileIo crashed;
+    try (Database db = Database.open(config, BLinkTree.Options.DEFAULT, io)) {
+      for (int i = 0; i < keys; i++) {
+        db.put(key(i), value(i));
+      }
+      db.checkpoint(false);
+      Tree dropped = db.openTree("dropped");
+      for (int i = 0; i < keys; i++) {
+        dropped.put(key(i), value(i));
+      }
+      db.evictAll(); // the dropped tree's images go to the page segments after the checkpoint's
+      db.dropTree("dropped");
+      db.checkpoint(false); // nothing to write; the dropped tree's segments are dead
+      crashed = io.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(1));
+    }
+    try (Database db = Database.open(config, BLinkTree.Options.DEFAULT, crashed)) {
+      for (int i = 0; i < keys; i++) {
+        assertArrayEquals(value(i), db.get(key(i)), "key " + i);
+      }
+      assertEquals(keys, db.verify());
+      assertFalse(db.treeNames().contains("dropped"), "the drop is durable");
     }
   }
 }

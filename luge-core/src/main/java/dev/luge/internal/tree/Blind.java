@@ -44,6 +44,23 @@ final class Blind {
     return weight;
   }
 
+  /** Whether this chain is {@code older} (null: none) with at least one write added on top. */
+  boolean growsFrom(Blind older) {
+    Blind b = this;
+    for (int n = depth - (older == null ? 0 : older.depth); n > 0; n--) {
+      b = b.prev;
+    }
+    return b == older && this != older;
+  }
+
+  /**
+   * The writes of this chain made after {@code older}, which it {@link #growsFrom}, as a chain of
+   * their own (null if none).
+   */
+  Blind after(Blind older) {
+    return this == older ? null : new Blind(prev.after(older), key, value, count);
+  }
+
   /** This chain's writes, oldest first. */
   Blind[] oldestFirst() {
     Blind[] order = new Blind[depth];

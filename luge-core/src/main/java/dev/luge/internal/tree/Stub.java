@@ -110,30 +110,14 @@ final class Stub extends Page {
     if (deltas != seen.deltas) {
       return withRecordsOf(seen, persisted);
     }
-    if (pending == seen.pending) {
-      return null; // only a blind write makes a new stub with the same image and records
-    }
-    int extra = pending.depth - (seen.pending == null ? 0 : seen.pending.depth);
-    if (extra <= 0) {
-      return null;
-    }
-    Blind[] since = new Blind[extra];
-    Blind b = pending;
-    for (int i = extra - 1; i >= 0; i--) {
-      since[i] = b;
-      b = b.prev;
-    }
-    if (b != seen.pending) {
-      return null;
+    if (pending == null || !pending.growsFrom(seen.pending)) {
+      return null; // only blind writes make a new stub with the same image and records
     }
     Blind kept;
     if (persisted.pending == seen.pending) {
       kept = pending; // persisted kept them pending too: all of them stay
     } else if (persisted.pending == null) {
-      kept = null; // persisted wrote them as a record: only those made since stay
-      for (Blind w : since) {
-        kept = new Blind(kept, w.key, w.value, w.count);
-      }
+      kept = pending.after(seen.pending); // persisted wrote them as a record
     } else {
       return null;
     }

@@ -32,7 +32,7 @@ public final class SmallSegments {
   }
 
   /** A new database on a simulated disk ({@link SimulatedFileIo}) with 64 KiB segments. */
-  static SimulatedFileIo simulated() throws IOException {
+  public static SimulatedFileIo simulated() throws IOException {
     SimulatedFileIo io = new SimulatedFileIo();
     create(io, 64 << 10);
     return io;
@@ -41,7 +41,7 @@ public final class SmallSegments {
   /**
    * The configuration of a database at {@code path} that flushes and checkpoints only when asked.
    */
-  static Config manual(String path) {
+  public static Config manual(String path) {
     return Config.builder()
         .path(Path.of(path))
         .flushEveryMs(0)

@@ -46,7 +46,8 @@ class CorruptionTest {
   }
 
   /**
-   * A database with records in every file: a checkpoint, then more writes, flushed, then a crash.
+   * A database with records in every file: a checkpoint written whole, then more writes and two
+   * checkpoints written as edits, then more writes, flushed, then a crash.
    */
   @BeforeEach
   void build() throws Exception {
@@ -66,8 +67,8 @@ class CorruptionTest {
       for (int i = 0; i < 120; i++) {
         DurabilityTest.step(db, model, rnd, i);
         states.add(DurabilityTest.copy(model));
-        if (i == 70) {
-          ((Database) db).checkpoint(false);
+        if (i == 70 || i == 90 || i == 105) {
+          ((Database) db).checkpoint(false); // a base, then two edits of it
         }
       }
       db.flush();
@@ -105,6 +106,18 @@ class CorruptionTest {
     }
   }
 
+  private static final String EDITS = "CHECKPOINT.edits";
+
+  /** Offsets of the header and of each edit of a {@code CHECKPOINT.edits} file. */
+  static List<Integer> edits(byte[] file) {
+    List<Integer> out = new ArrayList<>(List.of(0));
+    ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
+    for (int p = 48; p + 8 <= file.length; p += 8 + b.getInt(p)) {
+      out.add(p);
+    }
+    return out;
+  }
+
   /** Offsets of the records of a log segment file. */
   static List<Integer> records(byte[] seg) {
     List<Integer> out = new ArrayList<>();
@@ -123,11 +136,15 @@ class CorruptionTest {
   @Test
   void aFlippedBitOrAZeroedBlockInAnyRecordIsDetectedOrHarmless() throws Exception {
     assertTrue(states.size() > 100);
+    assertTrue(base.list().contains(EDITS), "checkpoint edits in " + base.list());
     Random rnd = new Random(1);
     int logRecords = 0;
     for (String file : base.list()) {
       byte[] content = base.contents(file);
-      List<Integer> starts = file.endsWith(".log") ? records(content) : List.of(0);
+      List<Integer> starts =
+          file.endsWith(".log")
+              ? records(content)
+              : file.equals(EDITS) ? edits(content) : List.of(0);
       if (file.endsWith(".log")) {
         logRecords += starts.size();
       }
@@ -170,7 +187,10 @@ class CorruptionTest {
   @Test
   void aWrongMagicNumberIsCorruption() throws Exception {
     for (String file : base.list()) {
-      if (file.equals("HEADER") || file.equals("CHECKPOINT") || file.endsWith(".log")) {
+      if (file.equals("HEADER")
+          || file.equals("CHECKPOINT")
+          || file.equals(EDITS)
+          || file.endsWith(".log")) {
         SimulatedFileIo bad = copy();
         write(bad, file, 0, "NOTLUGE!".getBytes());
         // A segment whose header is unreadable may be the torn last one; anything else is damage.
@@ -192,11 +212,18 @@ class CorruptionTest {
 
   @Test
   void aSegmentOfAnotherDatabaseIsRefused() throws Exception {
-    SimulatedFileIo other = new SimulatedFileIo();
+    SimulatedFileIo disk = new SimulatedFileIo();
     Config otherConfig = Config.builder().path(tmp.resolve("other")).flushEveryMs(0).build();
-    try (Db db = Database.open(otherConfig, SMALL_NODES, other)) {
-      db.put("x".getBytes(), "y".getBytes());
+    SimulatedFileIo other;
+    try (Db db = Database.open(otherConfig, SMALL_NODES, disk)) {
+      // As many checkpoints as the database under test, each starting a redo segment: the two
+      // then have a redo segment of the same number.
+      for (int i = 0; i < 3; i++) {
+        db.put("x".getBytes(), ("y" + i).getBytes());
+        ((Database) db).checkpoint(false);
+      }
       db.flush();
+      other = disk.crash(SimulatedFileIo.CrashMode.DROP_ALL, new Random(3));
     }
     int swapped = 0;
     for (String file : base.list()) {

@@ -20,12 +20,13 @@ import java.util.zip.CRC32C;
  * The {@code CHECKPOINT} file: where recovery starts. It lists every tree and, for each, its leaves
  * in key order with the location of each leaf's image in the page log; recovery rebuilds the trees
  * from it without reading any image, then replays the redo log from {@link #redoStart}. Replaced
- * atomically by each checkpoint (temporary file, sync, rename, directory sync). Layout in
- * docs/FORMAT.md; all integers little-endian:
+ * atomically by each checkpoint written whole (temporary file, sync, rename, directory sync); the
+ * others are edits of it ({@link CheckpointEdits}). Layout in docs/FORMAT.md; all integers
+ * little-endian:
  *
  * <pre>
  *   0  8  magic "LUGECKPT"
- *   8  4  format version (3; 1 and 2 are read too)
+ *   8  4  format version (4; 1 to 3 are read too)
  *  12  4  reserved, zero
  *  16 16  database id
  *  32  8  checkpoint number
@@ -36,13 +37,15 @@ import java.util.zip.CRC32C;
  *  68  4  tree count T
  *  then T trees: id (4), name length (4), name (UTF-8), leaf count N (4),
  *                N leaves: lo length (4), lo, image location (8), image length (4), entries (4),
- *                          delta record count D (4; version 3 only), and if D > 0: the blind
+ *                          delta record count D (4; version 3 on), and if D > 0: the blind
  *                          writes in them (4), D records: location (8), length (4)
  *  last 4: CRC32C of everything before
  * </pre>
  *
- * <p>Version 3 lists the delta records of blind writes on top of a leaf's image (docs/FORMAT.md,
- * "Delta record"), oldest first; {@code entries} counts the image's entries only.
+ * <p>Version 4 has the layout of 3 and says that edits may follow it in {@code CHECKPOINT.edits}: a
+ * release that does not read them refuses it by name. Version 3 lists the delta records of blind
+ * writes on top of a leaf's image (docs/FORMAT.md, "Delta record"), oldest first; {@code entries}
+ * counts the image's entries only.
  *
  * <p>Version 2 has the layout of 1 and promises one thing more: the redo segment its redo start
  * lies in was created durably before it was written, so recovery reports that segment missing
@@ -58,7 +61,7 @@ record CheckpointFile(
     List<TreeEntry> trees) {
   static final String FILE = "CHECKPOINT";
   static final long MAGIC = 0x5450_4b43_4547_554CL; // "LUGECKPT" read little-endian
-  static final int VERSION = 3;
+  static final int VERSION = 4;
 
   /** The most delta records a checkpoint may list for one leaf. */
   static final int MAX_DELTA_RECORDS = 1024;
@@ -90,16 +93,16 @@ record CheckpointFile(
   /** One tree: its id, name (empty for the default tree) and leaves. */
   record TreeEntry(int id, String name, List<LeafRef> leaves) {}
 
-  /** Writes this checkpoint durably in place of the previous one. */
-  void write(FileIo io, byte[] dbId) throws IOException {
+  /**
+   * Writes this checkpoint durably in place of the previous one; returns its size in bytes. Edits
+   * written for the previous one become stale: their file names another checkpoint number.
+   */
+  long write(FileIo io, byte[] dbId) throws IOException {
     long size = FIXED + 4;
     for (TreeEntry t : trees) {
       size += 12 + t.name.getBytes(StandardCharsets.UTF_8).length;
       for (LeafRef r : t.leaves) {
-        size += 24 + r.lo().length;
-        if (r.deltas() != null) {
-          size += 4 + 12L * r.deltas().locations().length;
-        }
+        size += leafBytes(r);
       }
     }
     if (size > Integer.MAX_VALUE - 64) {
@@ -113,34 +116,68 @@ record CheckpointFile(
       byte[] name = t.name.getBytes(StandardCharsets.UTF_8);
       b.putInt(t.id).putInt(name.length).put(name).putInt(t.leaves.size());
       for (LeafRef r : t.leaves) {
-        b.putInt(r.lo().length)
-            .put(r.lo())
-            .putLong(r.location())
-            .putInt(r.length())
-            .putInt(r.entries());
-        BLinkTree.DeltaRefs d = r.deltas();
-        if (d == null) {
-          b.putInt(0);
-        } else {
-          b.putInt(d.locations().length).putInt(d.writes());
-          for (int i = 0; i < d.locations().length; i++) {
-            b.putLong(d.locations()[i]).putInt(d.lengths()[i]);
-          }
-        }
+        putLeaf(b, r);
       }
     }
     CRC32C crc = new CRC32C();
     crc.update(b.array(), 0, b.position());
     b.putInt((int) crc.getValue());
     b.flip();
-    String tmp = FILE + ".tmp";
-    try (FileHandle h = io.open(tmp, true)) {
-      h.truncate(0);
-      h.write(0, b);
-      h.sync();
+    io.replace(FILE, b);
+    return size;
+  }
+
+  /** The bytes leaf {@code r} takes in a checkpoint or an edit (version 3 and later). */
+  static int leafBytes(LeafRef r) {
+    return 24 + r.lo().length + (r.deltas() == null ? 0 : 4 + 12 * r.deltas().locations().length);
+  }
+
+  /** Puts leaf {@code r}: low bound, image, entries, delta records. */
+  static void putLeaf(ByteBuffer b, LeafRef r) {
+    b.putInt(r.lo().length)
+        .put(r.lo())
+        .putLong(r.location())
+        .putInt(r.length())
+        .putInt(r.entries());
+    BLinkTree.DeltaRefs d = r.deltas();
+    if (d == null) {
+      b.putInt(0);
+    } else {
+      b.putInt(d.locations().length).putInt(d.writes());
+      for (int i = 0; i < d.locations().length; i++) {
+        b.putLong(d.locations()[i]).putInt(d.lengths()[i]);
+      }
     }
-    io.rename(tmp, FILE);
-    io.syncDirectory();
+  }
+
+  /**
+   * Reads a leaf put by {@link #putLeaf} (without delta records before version 3), its high bound
+   * left null, checking that what it names lies below {@code pageEnd}; {@code what} names it in the
+   * error.
+   */
+  static LeafRef getLeaf(ByteBuffer b, Path file, int version, long pageEnd, String what) {
+    int leafAt = b.position();
+    byte[] lo = bytes(b, file);
+    need(b, 16, file);
+    long location = b.getLong();
+    int length = b.getInt();
+    int entries = b.getInt();
+    if (location < 0 || length < 0 || entries < 0 || location > pageEnd - length) {
+      throw new CorruptionException(file, leafAt, what + " is invalid");
+    }
+    BLinkTree.DeltaRefs deltas = version >= 3 ? deltas(b, file, leafAt, pageEnd) : null;
+    return new LeafRef(lo, null, location, length, entries, deltas);
+  }
+
+  /** {@code leaves} (in key order, high bounds unset) with each high bound the next low bound. */
+  static List<LeafRef> linked(List<LeafRef> leaves) {
+    List<LeafRef> out = new ArrayList<>(leaves.size());
+    for (int i = 0; i < leaves.size(); i++) {
+      LeafRef r = leaves.get(i);
+      byte[] hi = i + 1 < leaves.size() ? leaves.get(i + 1).lo() : null;
+      out.add(new LeafRef(r.lo(), hi, r.location(), r.length(), r.entries(), r.deltas()));
+    }
+    return out;
   }
 
   /** Reads and checks the checkpoint; null if there is none yet. */
@@ -218,32 +255,16 @@ record CheckpointFile(
       byte[] prev = null;
       for (int i = 0; i < leafCount; i++) {
         int leafAt = b.position();
-        byte[] lo = bytes(b, file);
-        need(b, 16, file);
-        long location = b.getLong();
-        int length = b.getInt();
-        int entries = b.getInt();
-        if ((i == 0 && lo.length > 0)
-            || (prev != null && Arrays.compareUnsigned(prev, lo) >= 0)
-            || location < 0
-            || length < 0
-            || entries < 0
-            || location > pageEnd - length) {
-          throw new CorruptionException(
-              file,
-              leafAt,
-              "checkpoint leaf " + i + " of tree " + tid + " is out of order or invalid");
+        String what = "checkpoint leaf " + i + " of tree " + tid;
+        LeafRef r = getLeaf(b, file, version, pageEnd, what);
+        if ((i == 0 && r.lo().length > 0)
+            || (prev != null && Arrays.compareUnsigned(prev, r.lo()) >= 0)) {
+          throw new CorruptionException(file, leafAt, what + " is out of order");
         }
-        BLinkTree.DeltaRefs deltas = version >= 3 ? deltas(b, file, leafAt, pageEnd) : null;
-        if (prev != null) {
-          LeafRef last = leaves.remove(leaves.size() - 1);
-          leaves.add(
-              new LeafRef(
-                  last.lo(), lo, last.location(), last.length(), last.entries(), last.deltas()));
-        }
-        leaves.add(new LeafRef(lo, null, location, length, entries, deltas));
-        prev = lo;
+        leaves.add(r);
+        prev = r.lo();
       }
+      leaves = linked(leaves);
       String treeName = new String(name, StandardCharsets.UTF_8);
       if (!ids.add(tid)
           || !names.add(treeName)
@@ -292,14 +313,14 @@ record CheckpointFile(
     return new BLinkTree.DeltaRefs(locations, lengths, writes);
   }
 
-  private static ByteBuffer need(ByteBuffer b, int n, Path file) {
+  static ByteBuffer need(ByteBuffer b, int n, Path file) {
     if (b.remaining() < n) {
       throw new CorruptionException(file, b.position(), "checkpoint cut short");
     }
     return b;
   }
 
-  private static byte[] bytes(ByteBuffer b, Path file) {
+  static byte[] bytes(ByteBuffer b, Path file) {
     int at = b.position();
     int len = need(b, 4, file).getInt();
     if (len < 0 || len > b.remaining()) {

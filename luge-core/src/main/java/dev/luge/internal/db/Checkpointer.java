@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -70,6 +71,26 @@ final class Checkpointer {
   private volatile double bytesPerEntry;
 
   private final AtomicLong count = new AtomicLong();
+
+  /** The edits written since the base {@code CHECKPOINT}; null until the database has a log. */
+  private CheckpointEdits edits;
+
+  /** What the newest checkpoint lists; null while the next one must be written whole. */
+  private ListedLeaves listed;
+
+  /**
+   * Edits may take this many bytes even past the base's size: a small database then checkpoints in
+   * edits too, so that the tests that crash small databases cover them.
+   */
+  static final long EDITS_FLOOR = 64 << 10;
+
+  /** The size of the base {@code CHECKPOINT} written last. */
+  private long baseBytes;
+
+  /** Checkpoints written as edits, and written whole, since opening. */
+  private final AtomicLong editCount = new AtomicLong();
+
+  private final AtomicLong wholeCount = new AtomicLong();
 
   /** Dropped trees whose pages wait for the checkpoint under way to finish. */
   private final List<BLinkTree> toReclaim = new ArrayList<>();
@@ -142,10 +163,10 @@ final class Checkpointer {
    * bytes per segment are known only at the end of a checkpoint: if they show the page log beyond
    * its bound, a second round (cheap: few leaves changed since) cleans it.
    */
-  void checkpoint(double bound) {
+  void checkpoint(double bound, boolean whole) {
     try {
-      if (once(bound)) {
-        once(bound);
+      if (once(bound, whole)) {
+        once(bound, whole);
       }
     } catch (IOException e) {
       throw new DatabaseFailedException(
@@ -159,7 +180,7 @@ final class Checkpointer {
   }
 
   /** One checkpoint; returns whether the page log is still beyond its space bound after it. */
-  private boolean once(double bound) throws IOException {
+  private boolean once(double bound, boolean whole) throws IOException {
     LogWriter w = db.log(); // null in a temporary database: images and cleaning, no CHECKPOINT
     PageLog p = db.pages();
     if (p == null || db.config().readOnly()) {
@@ -230,8 +251,9 @@ final class Checkpointer {
       }
       long ids = db.ids().limit();
       if (w != null) {
-        new CheckpointFile(number + 1, redoStart, pageEnd, ids, cut.nextTreeId(), entries)
-            .write(io, db.header().databaseId());
+        commit(
+            new CheckpointFile(number + 1, redoStart, pageEnd, ids, cut.nextTreeId(), entries),
+            whole);
       }
       number++;
       count.incrementAndGet();
@@ -263,6 +285,47 @@ final class Checkpointer {
       lock.unlock();
       reclaimDropped();
     }
+  }
+
+  /**
+   * Makes checkpoint {@code next} the one recovery starts from: as an edit listing only the leaves
+   * that changed since the last one, or written whole as a new base when {@code whole} is asked for
+   * (at close and in compaction, so that a closed database is one file), when this process has
+   * written no base yet, or when the edits since the base would outgrow it.
+   */
+  private void commit(CheckpointFile next, boolean whole) throws IOException {
+    if (edits == null) {
+      edits = new CheckpointEdits(db.io(), db.header().databaseId());
+    }
+    Map<CheckpointFile.TreeEntry, List<ListedLeaves.Run>> runs = null;
+    if (!whole && listed != null) {
+      runs = new LinkedHashMap<>();
+      for (CheckpointFile.TreeEntry t : next.trees()) {
+        runs.put(t, listed.changes(t));
+      }
+      if (edits.bytes() + CheckpointEdits.size(next, runs) > Math.max(baseBytes, EDITS_FLOOR)) {
+        runs = null;
+      }
+    }
+    if (runs == null) {
+      baseBytes = next.write(db.io(), db.header().databaseId());
+      edits.startAfter(next.number());
+      wholeCount.incrementAndGet();
+    } else {
+      edits.append(next, runs);
+      editCount.incrementAndGet();
+    }
+    listed = ListedLeaves.of(next.trees());
+  }
+
+  /** Checkpoints written as edits since opening. */
+  long editCount() {
+    return editCount.get();
+  }
+
+  /** Checkpoints written whole since opening. */
+  long wholeCount() {
+    return wholeCount.get();
   }
 
   /**

@@ -123,7 +123,15 @@ public final class Database extends TreeHandle implements Db {
     try {
       Header header = directory.openHeader(config);
       CheckpointFile ckpt =
-          config.temporary() ? null : CheckpointFile.read(io, dir, header.databaseId());
+          config.temporary()
+              ? null
+              : CheckpointEdits.latest(
+                  io,
+                  dir,
+                  header.databaseId(),
+                  CheckpointFile.read(io, dir, header.databaseId()),
+                  true,
+                  null);
       LeafCache cache = new LeafCache(new PageTable<>(), config.cacheCapacity());
       BLinkTree defaultTree = null;
       if (ckpt != null) {
@@ -200,8 +208,8 @@ public final class Database extends TreeHandle implements Db {
     PageLog p = pages;
     if (w != null && p != null && !w.isPoisoned()) {
       try {
-        checkpointer.checkpoint(
-            CleaningPolicy.CLOSE_BOUND); // so that the next open replays nothing
+        // Whole, so that the next open replays nothing and reads one file.
+        checkpointer.checkpoint(CleaningPolicy.CLOSE_BOUND, true);
       } catch (RuntimeException e) {
         // The redo log still holds everything flushed; the next open replays it.
       }
@@ -434,7 +442,8 @@ public final class Database extends TreeHandle implements Db {
    * cleaning the page log down to nearly its live bytes.
    */
   public void checkpoint(boolean clean) {
-    checkpointer.checkpoint(clean ? CleaningPolicy.COMPACT_BOUND : CleaningPolicy.SPACE_BOUND);
+    checkpointer.checkpoint(
+        clean ? CleaningPolicy.COMPACT_BOUND : CleaningPolicy.SPACE_BOUND, clean);
   }
 
   @Override

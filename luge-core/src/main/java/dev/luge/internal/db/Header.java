@@ -103,14 +103,7 @@ record Header(
 
   /** Writes this header durably as {@link #FILE}: temporary file, sync, rename, directory sync. */
   void write(FileIo io) throws IOException {
-    String tmp = FILE + ".tmp";
-    try (FileHandle h = io.open(tmp, true)) {
-      h.truncate(0);
-      h.write(0, encode());
-      h.sync();
-    }
-    io.rename(tmp, FILE);
-    io.syncDirectory();
+    io.replace(FILE, encode());
   }
 
   /** Reads and checks {@link #FILE}; {@code dir} only names the file in error messages. */

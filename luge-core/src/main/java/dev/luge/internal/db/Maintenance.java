@@ -97,7 +97,7 @@ final class Maintenance {
                 ? w.bytesFlushed() - checkpoints.redoBytesAtCheckpoint()
                 : db.pages().bytesWritten() - checkpoints.pageBytesAtCheckpoint();
         if (written >= db.config().checkpointAfterBytes() || beyondSpaceBound(w)) {
-          checkpoints.checkpoint(CleaningPolicy.SPACE_BOUND);
+          checkpoints.checkpoint(CleaningPolicy.SPACE_BOUND, false);
         }
       } catch (RuntimeException | Error e) {
         if (db.isClosed()) {

@@ -115,6 +115,7 @@ final class Recovery {
       return; // nothing is written: no log to append to, no checkpoints
     }
     io.delete(CheckpointFile.FILE + ".tmp");
+    io.delete(CheckpointEdits.FILE + ".tmp");
     db.sideFiles().deleteUnreferenced();
     // The redo writer first: it makes its start segment durable, which, without a checkpoint,
     // is the first segment the rule in checkSegments demands once any other exists.

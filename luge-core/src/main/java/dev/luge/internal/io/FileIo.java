@@ -1,6 +1,7 @@
 package dev.luge.internal.io;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
@@ -32,4 +33,20 @@ public interface FileIo {
 
   /** Makes creations, deletions and renames in the directory durable. */
   void syncDirectory() throws IOException;
+
+  /**
+   * Writes {@code content} durably as file {@code name}, in place of any file of that name, so that
+   * a crash leaves either the old file or the new one: a temporary file ({@code name.tmp}), sync,
+   * rename, directory sync.
+   */
+  default void replace(String name, ByteBuffer content) throws IOException {
+    String tmp = name + ".tmp";
+    try (FileHandle h = open(tmp, true)) {
+      h.truncate(0);
+      h.write(0, content);
+      h.sync();
+    }
+    rename(tmp, name);
+    syncDirectory();
+  }
 }

@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -83,6 +82,19 @@ final class Checkpointer {
    * edits too, so that the tests that crash small databases cover them.
    */
   static final long EDITS_FLOOR = 64 << 10;
+
+  /**
+   * Checkpoints that are written whole without trying an edit, and how many the next edit too large
+   * to take adds (doubling up to {@link #MAX_BACKOFF}, back to 0 once one fits). Under writes all
+   * over the database every edit is about as large as the base, and working it out costs a pass
+   * over every leaf that takes longer than writing the base: in a million-key random fill with an 8
+   * MiB cache, 6 to 37 ms a checkpoint, against 4 to 22 ms to write the list whole.
+   */
+  private int skip;
+
+  private int backoff;
+
+  static final int MAX_BACKOFF = 16;
 
   /** The size of the base {@code CHECKPOINT} written last. */
   private long baseBytes;
@@ -298,13 +310,15 @@ final class Checkpointer {
       edits = new CheckpointEdits(db.io(), db.header().databaseId());
     }
     Map<CheckpointFile.TreeEntry, List<ListedLeaves.Run>> runs = null;
+    ListedLeaves[] nextListed = {null};
     if (!whole && listed != null) {
-      runs = new LinkedHashMap<>();
-      for (CheckpointFile.TreeEntry t : next.trees()) {
-        runs.put(t, listed.changes(t));
-      }
+      runs = listed.changes(next.trees(), nextListed);
       if (edits.bytes() + CheckpointEdits.size(next, runs) > Math.max(baseBytes, EDITS_FLOOR)) {
         runs = null;
+        backoff = Math.min(backoff == 0 ? 1 : 2 * backoff, MAX_BACKOFF);
+        skip = backoff;
+      } else {
+        backoff = 0;
       }
     }
     if (runs == null) {
@@ -315,7 +329,12 @@ final class Checkpointer {
       edits.append(next, runs);
       editCount.incrementAndGet();
     }
-    listed = ListedLeaves.of(next.trees());
+    if (skip > 0) {
+      skip--;
+      listed = null; // the next checkpoint is written whole without trying
+    } else {
+      listed = nextListed[0] != null ? nextListed[0] : ListedLeaves.of(next.trees());
+    }
   }
 
   /** Checkpoints written as edits since opening. */

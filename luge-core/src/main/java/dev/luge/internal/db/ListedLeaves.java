@@ -2,9 +2,13 @@ package dev.luge.internal.db;
 
 import dev.luge.internal.tree.BLinkTree.DeltaRefs;
 import dev.luge.internal.tree.BLinkTree.LeafRef;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -34,22 +38,51 @@ final class ListedLeaves {
   static ListedLeaves of(List<CheckpointFile.TreeEntry> entries) {
     Map<Integer, Listed> trees = new HashMap<>();
     for (CheckpointFile.TreeEntry t : entries) {
-      List<LeafRef> leaves = t.leaves();
-      int n = leaves.size();
-      long[][] pairs = new long[n][];
-      for (int i = 0; i < n; i++) {
-        pairs[i] = new long[] {leaves.get(i).location(), print(leaves, i)};
-      }
-      Arrays.sort(pairs, (a, b) -> Long.compare(a[0], b[0]));
-      long[] locations = new long[n];
-      long[] prints = new long[n];
-      for (int i = 0; i < n; i++) {
-        locations[i] = pairs[i][0];
-        prints[i] = pairs[i][1];
-      }
-      trees.put(t.id(), new Listed(t.name(), locations, prints));
+      trees.put(t.id(), listed(t, prints(t.leaves())));
     }
     return new ListedLeaves(trees);
+  }
+
+  /** Tree {@code t} in compact form, given the print of each of its leaves. */
+  private static Listed listed(CheckpointFile.TreeEntry t, long[] printsInKeyOrder) {
+    List<LeafRef> leaves = t.leaves();
+    int n = leaves.size();
+    long[] locations = new long[n];
+    for (int i = 0; i < n; i++) {
+      locations[i] = leaves.get(i).location();
+    }
+    Arrays.sort(locations);
+    long[] prints = new long[n];
+    for (int i = 0; i < n; i++) {
+      prints[Arrays.binarySearch(locations, leaves.get(i).location())] = printsInKeyOrder[i];
+    }
+    return new Listed(t.name(), locations, prints);
+  }
+
+  private static long[] prints(List<LeafRef> leaves) {
+    long[] out = new long[leaves.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = print(leaves, i);
+    }
+    return out;
+  }
+
+  /**
+   * What changed in {@code entries} since this list, as runs per tree in the order of {@code
+   * entries}, and {@code entries} in compact form for the next checkpoint ({@code next[0]}): one
+   * pass over the leaves for both.
+   */
+  Map<CheckpointFile.TreeEntry, List<Run>> changes(
+      List<CheckpointFile.TreeEntry> entries, ListedLeaves[] next) {
+    Map<CheckpointFile.TreeEntry, List<Run>> runs = new LinkedHashMap<>();
+    Map<Integer, Listed> trees = new HashMap<>();
+    for (CheckpointFile.TreeEntry t : entries) {
+      long[] prints = prints(t.leaves());
+      runs.put(t, changes(t, prints));
+      trees.put(t.id(), listed(t, prints));
+    }
+    next[0] = new ListedLeaves(trees);
+    return runs;
   }
 
   /** A run of changed leaves: they replace what was listed from {@code from} up to {@code to}. */
@@ -57,6 +90,10 @@ final class ListedLeaves {
 
   /** The leaves of {@code t} that differ from what was listed, as runs in key order. */
   List<Run> changes(CheckpointFile.TreeEntry t) {
+    return changes(t, prints(t.leaves()));
+  }
+
+  private List<Run> changes(CheckpointFile.TreeEntry t, long[] prints) {
     Listed before = trees.get(t.id());
     List<LeafRef> leaves = t.leaves();
     List<Run> runs = new ArrayList<>();
@@ -66,7 +103,7 @@ final class ListedLeaves {
     }
     int start = -1;
     for (int i = 0; i <= leaves.size(); i++) {
-      boolean changed = i < leaves.size() && !unchanged(before, leaves, i);
+      boolean changed = i < leaves.size() && !unchanged(before, leaves.get(i), prints[i]);
       if (changed && start < 0) {
         start = i;
       } else if (!changed && start >= 0) {
@@ -78,9 +115,9 @@ final class ListedLeaves {
     return runs;
   }
 
-  private static boolean unchanged(Listed before, List<LeafRef> leaves, int i) {
-    int at = Arrays.binarySearch(before.locations, leaves.get(i).location());
-    return at >= 0 && before.prints[at] == print(leaves, i);
+  private static boolean unchanged(Listed before, LeafRef leaf, long print) {
+    int at = Arrays.binarySearch(before.locations, leaf.location());
+    return at >= 0 && before.prints[at] == print;
   }
 
   /**
@@ -107,11 +144,18 @@ final class ListedLeaves {
 
   private static long bytes(long h, byte[] b) {
     h = mix(h ^ b.length);
-    for (byte x : b) {
-      h = mix(h ^ (x & 0xFF));
+    int i = 0;
+    for (; i + 8 <= b.length; i += 8) {
+      h = mix(h ^ (long) LONG.get(b, i));
+    }
+    for (; i < b.length; i++) {
+      h = mix(h ^ (b[i] & 0xFF) ^ ((long) i << 8));
     }
     return h;
   }
+
+  private static final VarHandle LONG =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
   /** The finaliser of SplitMix64: every input bit reaches every output bit. */
   private static long mix(long z) {

@@ -290,6 +290,35 @@ class CheckpointEditsTest {
     assertTrue(!Files.exists(d.resolve(CheckpointEdits.FILE)), "a closed database is one file");
   }
 
+  /**
+   * Writes all over the database make every edit as large as the base: checkpoints are then written
+   * whole, most without working out the edit; once writes touch few leaves again, edits come back
+   * within {@link Checkpointer#MAX_BACKOFF} checkpoints.
+   */
+  @Test
+  void editsComeBackAfterCheckpointsWrittenWhole() throws Exception {
+    // Values of 1 KB: about 3,000 leaves, a base above the 64 KiB edits may always take.
+    byte[] big = new byte[1000];
+    try (Database db = Database.open(config(dir.resolve("backoff")))) {
+      for (int round = 0; round <= 6; round++) {
+        for (int i = 0; i < 20_000; i++) {
+          ByteBuffer.wrap(big).putInt(i).putInt(round);
+          db.put(key(i), big);
+        }
+        db.checkpoint(false);
+      }
+      // Each round wrote its list whole (the edit of a round that found the page log beyond its
+      // bound, right after, may be an empty edit).
+      assertTrue(db.checkpointer().wholeCount() >= 7, "whole: " + db.checkpointer().wholeCount());
+      long edits = db.checkpointer().editCount();
+      for (int round = 0; round <= Checkpointer.MAX_BACKOFF + 1; round++) {
+        db.put(key(round), value(round, 99));
+        db.checkpoint(false);
+      }
+      assertTrue(db.checkpointer().editCount() > edits, "no edit after writes to one leaf");
+    }
+  }
+
   private static long sizeOf(Path d, String file) throws Exception {
     return Files.exists(d.resolve(file)) ? Files.size(d.resolve(file)) : 0;
   }

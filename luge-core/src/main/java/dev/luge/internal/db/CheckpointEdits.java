@@ -88,12 +88,11 @@ final class CheckpointEdits {
   }
 
   /** The bytes checkpoint {@code next} takes as an edit with {@code runs} per tree. */
-  static long size(
-      CheckpointFile next, Map<CheckpointFile.TreeEntry, List<ListedLeaves.Run>> runs) {
+  static long size(CheckpointFile next, List<ListedLeaves.TreeRuns> runs) {
     long size = 8 + MIN_BODY - 12;
-    for (Map.Entry<CheckpointFile.TreeEntry, List<ListedLeaves.Run>> e : runs.entrySet()) {
-      size += 12 + e.getKey().name().getBytes(StandardCharsets.UTF_8).length;
-      for (ListedLeaves.Run r : e.getValue()) {
+    for (ListedLeaves.TreeRuns e : runs) {
+      size += 12 + e.tree().name().getBytes(StandardCharsets.UTF_8).length;
+      for (ListedLeaves.Run r : e.runs()) {
         size += 12 + r.from().length + (r.to() == null ? 0 : r.to().length);
         for (LeafRef l : r.leaves()) {
           size += CheckpointFile.leafBytes(l);
@@ -107,8 +106,7 @@ final class CheckpointEdits {
    * Appends checkpoint {@code next} (which follows the base or the last edit) as an edit with
    * {@code runs} for each of its trees, in order, and syncs it: the checkpoint's commit point.
    */
-  void append(CheckpointFile next, Map<CheckpointFile.TreeEntry, List<ListedLeaves.Run>> runs)
-      throws IOException {
+  void append(CheckpointFile next, List<ListedLeaves.TreeRuns> runs) throws IOException {
     if (base < 0) {
       throw new IllegalStateException("an edit with no base checkpoint");
     }
@@ -120,10 +118,10 @@ final class CheckpointEdits {
     b.putInt((int) size - 8).putInt(0);
     b.putLong(next.number()).putLong(next.redoStart()).putLong(next.pageEnd());
     b.putLong(next.idLimit()).putInt(next.nextTreeId()).putInt(runs.size());
-    for (Map.Entry<CheckpointFile.TreeEntry, List<ListedLeaves.Run>> e : runs.entrySet()) {
-      byte[] name = e.getKey().name().getBytes(StandardCharsets.UTF_8);
-      b.putInt(e.getKey().id()).putInt(name.length).put(name).putInt(e.getValue().size());
-      for (ListedLeaves.Run r : e.getValue()) {
+    for (ListedLeaves.TreeRuns e : runs) {
+      byte[] name = e.tree().name().getBytes(StandardCharsets.UTF_8);
+      b.putInt(e.tree().id()).putInt(name.length).put(name).putInt(e.runs().size());
+      for (ListedLeaves.Run r : e.runs()) {
         b.putInt(r.from().length).put(r.from());
         if (r.to() == null) {
           b.putInt(-1);

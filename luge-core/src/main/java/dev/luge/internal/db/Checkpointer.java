@@ -309,7 +309,7 @@ final class Checkpointer {
     if (edits == null) {
       edits = new CheckpointEdits(db.io(), db.header().databaseId());
     }
-    Map<CheckpointFile.TreeEntry, List<ListedLeaves.Run>> runs = null;
+    List<ListedLeaves.TreeRuns> runs = null;
     ListedLeaves[] nextListed = {null};
     if (!whole && listed != null) {
       runs = listed.changes(next.trees(), nextListed);

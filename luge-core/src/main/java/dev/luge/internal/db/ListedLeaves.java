@@ -8,7 +8,6 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -72,13 +71,12 @@ final class ListedLeaves {
    * entries}, and {@code entries} in compact form for the next checkpoint ({@code next[0]}): one
    * pass over the leaves for both.
    */
-  Map<CheckpointFile.TreeEntry, List<Run>> changes(
-      List<CheckpointFile.TreeEntry> entries, ListedLeaves[] next) {
-    Map<CheckpointFile.TreeEntry, List<Run>> runs = new LinkedHashMap<>();
+  List<TreeRuns> changes(List<CheckpointFile.TreeEntry> entries, ListedLeaves[] next) {
+    List<TreeRuns> runs = new ArrayList<>(entries.size());
     Map<Integer, Listed> trees = new HashMap<>();
     for (CheckpointFile.TreeEntry t : entries) {
       long[] prints = prints(t.leaves());
-      runs.put(t, changes(t, prints));
+      runs.add(new TreeRuns(t, changes(t, prints)));
       trees.put(t.id(), listed(t, prints));
     }
     next[0] = new ListedLeaves(trees);
@@ -87,6 +85,9 @@ final class ListedLeaves {
 
   /** A run of changed leaves: they replace what was listed from {@code from} up to {@code to}. */
   record Run(byte[] from, byte[] to, List<LeafRef> leaves) {}
+
+  /** The runs of one tree of a checkpoint (none if nothing in it changed). */
+  record TreeRuns(CheckpointFile.TreeEntry tree, List<Run> runs) {}
 
   /** The leaves of {@code t} that differ from what was listed, as runs in key order. */
   List<Run> changes(CheckpointFile.TreeEntry t) {

@@ -184,12 +184,9 @@ class CheckpointEditsTest {
         CheckpointFile c =
             new CheckpointFile(
                 n, 10L * n, 1L << 40, 5L * n, nextTreeId, new ArrayList<>(trees.values()));
-        Map<CheckpointFile.TreeEntry, List<ListedLeaves.Run>> runs = new LinkedHashMap<>();
-        for (CheckpointFile.TreeEntry t : c.trees()) {
-          runs.put(t, listed.changes(t));
-        }
-        edits.append(c, runs);
-        listed = ListedLeaves.of(c.trees());
+        ListedLeaves[] following = {null};
+        edits.append(c, listed.changes(c.trees(), following));
+        listed = following[0];
         CheckpointFile read =
             CheckpointEdits.latest(io, d, DB_ID, CheckpointFile.read(io, d, DB_ID), true, null);
         assertSameTrees(c, read, where);

@@ -21,10 +21,11 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongPredicate;
 
 /**
- * Writes checkpoints: images of every leaf changed since the last one, then the {@code CHECKPOINT}
- * file listing all leaves, then deletes the redo segments before it and the page segments nothing
- * refers to any more, cleaning sparse page segments on the way ({@link CleaningPolicy}). Steps in
- * fsync order, as docs/ARCHITECTURE.md numbers them:
+ * Writes checkpoints: images of every leaf changed since the last one, then the list of all leaves
+ * (whole in {@code CHECKPOINT}, or as an edit of the last list in {@code CHECKPOINT.edits}), then
+ * deletes the redo segments before it and the page segments nothing refers to any more, cleaning
+ * sparse page segments on the way ({@link CleaningPolicy}). Steps in fsync order, as
+ * docs/ARCHITECTURE.md numbers them:
  *
  * <ol>
  *   <li>end the current page segment, so the ones before it can be chosen for cleaning;
@@ -33,7 +34,8 @@ import java.util.function.LongPredicate;
  *   <li>append images of dirty leaves and of leaves in segments being cleaned;
  *   <li>sync the redo log (for the changes the walk saw) and the page log; mark the written leaves
  *       clean; move every image a page state still names in a segment about to go;
- *   <li>write CHECKPOINT (temporary file, sync, rename, directory sync);
+ *   <li>commit: append an edit and sync it, or write CHECKPOINT whole (temporary file, sync,
+ *       rename, directory sync);
  *   <li>delete the redo segments before step 2 and the unreferenced page segments.
  * </ol>
  *

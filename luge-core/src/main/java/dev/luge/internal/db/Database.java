@@ -125,7 +125,7 @@ public final class Database extends TreeHandle implements Db {
       CheckpointFile ckpt =
           config.temporary()
               ? null
-              : CheckpointEdits.latest(
+              : EditedCheckpoint.read(
                   io,
                   dir,
                   header.databaseId(),

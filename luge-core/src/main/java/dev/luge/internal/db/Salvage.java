@@ -209,7 +209,7 @@ public final class Salvage {
       if (ckpt == null) {
         notes.add("no CHECKPOINT file");
       }
-      ckpt = CheckpointEdits.latest(io, src, dbId, ckpt, false, notes);
+      ckpt = EditedCheckpoint.read(io, src, dbId, ckpt, false, notes);
     } catch (CorruptionException | UnsupportedFormatException e) {
       notes.add("CHECKPOINT unreadable: " + e.getMessage());
     }

@@ -188,7 +188,7 @@ class CheckpointEditsTest {
         edits.append(c, listed.changes(c.trees(), following));
         listed = following[0];
         CheckpointFile read =
-            CheckpointEdits.latest(io, d, DB_ID, CheckpointFile.read(io, d, DB_ID), true, null);
+            EditedCheckpoint.read(io, d, DB_ID, CheckpointFile.read(io, d, DB_ID), true, null);
         assertSameTrees(c, read, where);
       }
     }
@@ -456,6 +456,6 @@ class CheckpointEditsTest {
     DirectoryFileIo io = new DirectoryFileIo(copy);
     byte[] id = Header.read(io, copy).databaseId();
     CheckpointFile base = CheckpointFile.read(io, copy, id);
-    assertEquals(base.number(), CheckpointEdits.latest(io, copy, id, base, true, null).number());
+    assertEquals(base.number(), EditedCheckpoint.read(io, copy, id, base, true, null).number());
   }
 }

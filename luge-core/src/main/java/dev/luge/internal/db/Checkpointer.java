@@ -312,9 +312,11 @@ final class Checkpointer {
       edits = new CheckpointEdits(db.io(), db.header().databaseId());
     }
     List<ListedLeaves.TreeRuns> runs = null;
-    ListedLeaves[] nextListed = {null};
+    ListedLeaves nextListed = null;
     if (!whole && listed != null) {
-      runs = listed.changes(next.trees(), nextListed);
+      ListedLeaves.Diff diff = listed.changes(next.trees());
+      runs = diff.runs();
+      nextListed = diff.next();
       if (edits.bytes() + CheckpointEdits.size(next, runs) > Math.max(baseBytes, EDITS_FLOOR)) {
         runs = null;
         backoff = Math.min(backoff == 0 ? 1 : 2 * backoff, MAX_BACKOFF);
@@ -335,7 +337,7 @@ final class Checkpointer {
       skip--;
       listed = null; // the next checkpoint is written whole without trying
     } else {
-      listed = nextListed[0] != null ? nextListed[0] : ListedLeaves.of(next.trees());
+      listed = nextListed != null ? nextListed : ListedLeaves.of(next.trees());
     }
   }
 

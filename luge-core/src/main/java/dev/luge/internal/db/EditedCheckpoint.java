@@ -51,60 +51,39 @@ final class EditedCheckpoint {
       h.read(0, b);
       b.flip();
     }
-    try {
-      return apply(file, b, dbId, base);
-    } catch (CorruptionException e) {
-      if (strict) {
-        throw e;
-      }
-      notes.add("CHECKPOINT.edits damaged, later checkpoints lost: " + e.getMessage());
-      return applyValidPrefix(file, b, dbId, base);
-    }
+    return apply(file, b, dbId, base, strict ? null : notes);
   }
 
-  /** Salvage's reading: every edit before the first damaged one. */
-  private static CheckpointFile applyValidPrefix(
-      Path file, ByteBuffer b, byte[] dbId, CheckpointFile base) {
-    CheckpointFile out = base;
+  /**
+   * {@code base} with the edits in {@code b} applied. With {@code notes} (salvage), damage ends the
+   * edits instead: the checkpoint of the last good one stands, and a note says so.
+   */
+  private static CheckpointFile apply(
+      Path file, ByteBuffer b, byte[] dbId, CheckpointFile base, List<String> notes) {
     State state = null;
     try {
       checkHeader(file, b, dbId);
       if (b.getLong(32) != base.number()) {
-        return base;
+        return base; // stale: the edits of an earlier base
       }
       state = new State(base);
       b.position(CheckpointEdits.HEADER);
-      while (b.remaining() >= 8) {
+      while (b.hasRemaining()) {
         int at = b.position();
-        ByteBuffer body = record(file, b, true);
+        ByteBuffer body = record(file, b);
         if (body == null) {
-          break;
+          break; // a torn last edit
         }
-        out = state.apply(file, at, body);
+        state.apply(file, at, body);
       }
+      return state.checkpoint();
     } catch (CorruptionException e) {
-      // what came before the damage stands
-    }
-    return out;
-  }
-
-  private static CheckpointFile apply(Path file, ByteBuffer b, byte[] dbId, CheckpointFile base) {
-    checkHeader(file, b, dbId);
-    if (b.getLong(32) != base.number()) {
-      return base; // stale: the edits of an earlier base
-    }
-    State state = new State(base);
-    CheckpointFile out = base;
-    b.position(CheckpointEdits.HEADER);
-    while (b.hasRemaining()) {
-      int at = b.position();
-      ByteBuffer body = record(file, b, false);
-      if (body == null) {
-        break; // a torn last edit
+      if (notes == null) {
+        throw e;
       }
-      out = state.apply(file, at, body);
+      notes.add("CHECKPOINT.edits damaged, later checkpoints lost: " + e.getMessage());
+      return state == null ? base : state.checkpoint();
     }
-    return out;
   }
 
   private static void checkHeader(Path file, ByteBuffer b, byte[] dbId) {
@@ -130,7 +109,7 @@ final class EditedCheckpoint {
    * The body of the edit at {@code b}'s position (and {@code b} moved past it), or null if it is
    * the torn last one: cut short, or failing its checksum with nothing after it.
    */
-  private static ByteBuffer record(Path file, ByteBuffer b, boolean lenient) {
+  private static ByteBuffer record(Path file, ByteBuffer b) {
     int at = b.position();
     if (b.remaining() < 8 || zeros(b, at)) {
       return null; // an append the crash cut short
@@ -141,15 +120,12 @@ final class EditedCheckpoint {
       return null; // cut short
     }
     if (length < CheckpointEdits.MIN_BODY || length > b.remaining() - 8) {
-      if (lenient) {
-        return null;
-      }
       throw new CorruptionException(file, at, "checkpoint edit of " + length + " bytes");
     }
     CRC32C c = new CRC32C();
     c.update(b.array(), at + 8, length);
     if ((int) c.getValue() != crc) {
-      if (at + 8 + length == b.limit() || lenient) {
+      if (at + 8 + length == b.limit()) {
         return null; // the last edit, torn
       }
       throw new CorruptionException(file, at, "checkpoint edit checksum mismatch");
@@ -168,14 +144,28 @@ final class EditedCheckpoint {
     return true;
   }
 
-  /** The trees as the checkpoint so far lists them, each leaf by low bound. */
+  /**
+   * The trees as the checkpoint so far lists them, each leaf by low bound. An edit is checked whole
+   * against them before any of it is applied, and then applied in place: recovery costs the base
+   * plus the leaves the edits list, not a copy of every tree per edit.
+   */
   private static final class State {
-    private final Map<Integer, String> names = new HashMap<>();
+    private final Map<Integer, String> names = new LinkedHashMap<>();
     private final Map<Integer, NavigableMap<byte[], LeafRef>> leaves = new HashMap<>();
     private long number;
+    private long redoStart;
+    private long pageEnd;
+    private long idLimit;
+    private int nextTreeId;
+    private int version;
 
     State(CheckpointFile base) {
       number = base.number();
+      redoStart = base.redoStart();
+      pageEnd = base.pageEnd();
+      idLimit = base.idLimit();
+      nextTreeId = base.nextTreeId();
+      version = base.version();
       for (CheckpointFile.TreeEntry t : base.trees()) {
         NavigableMap<byte[], LeafRef> m = new TreeMap<>(Arrays::compareUnsigned);
         for (LeafRef r : t.leaves()) {
@@ -186,90 +176,126 @@ final class EditedCheckpoint {
       }
     }
 
-    /** Applies the edit whose body is {@code e} (at {@code at} in the file). */
-    CheckpointFile apply(Path file, int at, ByteBuffer e) {
+    /** One tree of an edit, read and checked: its runs, in key order. */
+    private record TreeEdit(int id, String name, boolean created, List<Run> runs) {}
+
+    /** A run read and checked: it replaces the leaves from {@code from} up to {@code to}. */
+    private record Run(byte[] from, byte[] to, List<LeafRef> leaves) {}
+
+    /**
+     * Applies the edit whose body is {@code e} (at {@code at} in the file), or throws a {@link
+     * CorruptionException} and leaves the state as it was.
+     */
+    void apply(Path file, int at, ByteBuffer e) {
       long n = e.getLong();
-      long redoStart = e.getLong();
-      long pageEnd = e.getLong();
-      long idLimit = e.getLong();
-      int nextTreeId = e.getInt();
+      long start = e.getLong();
+      long end = e.getLong();
+      long ids = e.getLong();
+      int nextTree = e.getInt();
       int treeCount = e.getInt();
+      // The page end only grows: every edit of a base comes from the process that wrote the base,
+      // whose page log is appended to and never cut back, so the leaves kept from before lie below
+      // it too.
       if (n != number + 1
-          || redoStart < 0
-          || pageEnd < 0
-          || idLimit < 0
-          || idLimit > CheckpointFile.MAX_ID_LIMIT
-          || nextTreeId < 1
-          || nextTreeId > CheckpointFile.MAX_TREE_ID
+          || start < 0
+          || end < pageEnd
+          || ids < 0
+          || ids > CheckpointFile.MAX_ID_LIMIT
+          || nextTree < 1
+          || nextTree > CheckpointFile.MAX_TREE_ID
           || treeCount < 1
           || treeCount > e.remaining() / 12) {
         throw new CorruptionException(
             file, at, "checkpoint edit " + n + " after " + number + " is invalid");
       }
-      Map<Integer, String> newNames = new LinkedHashMap<>();
-      Map<Integer, NavigableMap<byte[], LeafRef>> newLeaves = new HashMap<>();
-      Set<String> seen = new HashSet<>();
+      List<TreeEdit> trees = new ArrayList<>(treeCount);
+      Set<Integer> seenIds = new HashSet<>();
+      Set<String> seenNames = new HashSet<>();
       for (int t = 0; t < treeCount; t++) {
         int id = CheckpointFile.need(e, 4, file).getInt();
         String name = new String(CheckpointFile.bytes(e, file), StandardCharsets.UTF_8);
-        int runs = CheckpointFile.need(e, 4, file).getInt();
+        int runCount = CheckpointFile.need(e, 4, file).getInt();
         if (id < 0
-            || id >= nextTreeId
-            || newNames.containsKey(id)
-            || !seen.add(name)
+            || id >= nextTree
+            || !seenIds.add(id)
+            || !seenNames.add(name)
             || (id == 0) != name.isEmpty()
             || (id != 0 && TreeRegistry.nameProblem(name) != null)
-            || runs < 0
-            || runs > e.remaining() / 12) {
+            || runCount < 0
+            || runCount > e.remaining() / 12) {
           throw new CorruptionException(
               file, at, "checkpoint edit " + n + " lists tree " + id + " ('" + name + "') badly");
         }
-        NavigableMap<byte[], LeafRef> m = new TreeMap<>(Arrays::compareUnsigned);
-        if (name.equals(names.get(id))) {
-          m.putAll(leaves.get(id));
-        }
-        for (int r = 0; r < runs; r++) {
-          run(file, at, e, m, pageEnd, "checkpoint edit " + n + ", tree " + id + ", run " + r);
-        }
-        if (m.isEmpty() || m.firstKey().length > 0) {
-          throw new CorruptionException(
-              file, at, "checkpoint edit " + n + " leaves tree " + id + " without its first leaf");
-        }
-        for (LeafRef r : m.values()) {
-          if (r.location() > pageEnd - r.length()) {
-            throw new CorruptionException(
-                file, at, "checkpoint edit " + n + " keeps a leaf beyond its page end");
+        boolean created = !name.equals(names.get(id));
+        NavigableMap<byte[], LeafRef> m = created ? null : leaves.get(id);
+        List<Run> runs = new ArrayList<>(runCount);
+        for (int r = 0; r < runCount; r++) {
+          String what = "checkpoint edit " + n + ", tree " + id + ", run " + r;
+          Run run = run(file, at, e, end, what);
+          byte[] previousTo = r == 0 ? null : runs.get(r - 1).to;
+          boolean fits =
+              created
+                  ? (r == 0
+                      ? run.from.length == 0
+                      : previousTo != null && !below(run.from, previousTo))
+                  : m.containsKey(run.from)
+                      && (run.to == null || m.containsKey(run.to))
+                      && (r == 0 || (previousTo != null && !below(run.from, previousTo)));
+          if (!fits) {
+            throw new CorruptionException(file, at, what + " does not fit the leaves before it");
           }
+          runs.add(run);
         }
-        newNames.put(id, name);
-        newLeaves.put(id, m);
+        if (created && (runs.isEmpty() || runs.get(runs.size() - 1).to != null)) {
+          throw new CorruptionException(
+              file, at, "checkpoint edit " + n + " leaves tree " + id + " without all its leaves");
+        }
+        trees.add(new TreeEdit(id, name, created, runs));
       }
       if (e.hasRemaining()) {
         throw new CorruptionException(file, at, "trailing bytes in checkpoint edit " + n);
       }
+      Map<Integer, NavigableMap<byte[], LeafRef>> kept = new HashMap<>();
       names.clear();
-      names.putAll(newNames);
+      for (TreeEdit t : trees) {
+        NavigableMap<byte[], LeafRef> m =
+            t.created ? new TreeMap<>(Arrays::compareUnsigned) : leaves.get(t.id);
+        for (Run r : t.runs) {
+          (r.to == null ? m.tailMap(r.from, true) : m.subMap(r.from, true, r.to, false)).clear();
+          for (LeafRef l : r.leaves) {
+            m.put(l.lo(), l);
+          }
+        }
+        names.put(t.id, t.name);
+        kept.put(t.id, m);
+      }
       leaves.clear();
-      leaves.putAll(newLeaves);
+      leaves.putAll(kept);
       number = n;
-      List<CheckpointFile.TreeEntry> trees = new ArrayList<>();
+      redoStart = start;
+      pageEnd = end;
+      idLimit = ids;
+      nextTreeId = nextTree;
+      version = CheckpointFile.VERSION;
+    }
+
+    /** The checkpoint the edits applied so far make. */
+    CheckpointFile checkpoint() {
+      List<CheckpointFile.TreeEntry> trees = new ArrayList<>(names.size());
       for (Map.Entry<Integer, String> t : names.entrySet()) {
         List<LeafRef> list =
             CheckpointFile.linked(new ArrayList<>(leaves.get(t.getKey()).values()));
         trees.add(new CheckpointFile.TreeEntry(t.getKey(), t.getValue(), list));
       }
-      return new CheckpointFile(
-          CheckpointFile.VERSION, n, redoStart, pageEnd, idLimit, nextTreeId, trees);
+      return new CheckpointFile(version, number, redoStart, pageEnd, idLimit, nextTreeId, trees);
     }
 
-    /** Applies one run to tree {@code m}. */
-    private static void run(
-        Path file,
-        int at,
-        ByteBuffer e,
-        NavigableMap<byte[], LeafRef> m,
-        long pageEnd,
-        String what) {
+    private static boolean below(byte[] a, byte[] b) {
+      return Arrays.compareUnsigned(a, b) < 0;
+    }
+
+    /** Reads one run, checking its own leaves: in order, from {@code from}, below {@code to}. */
+    private static Run run(Path file, int at, ByteBuffer e, long pageEnd, String what) {
       byte[] from = CheckpointFile.bytes(e, file);
       int toLength = CheckpointFile.need(e, 4, file).getInt();
       byte[] to = null;
@@ -281,28 +307,21 @@ final class EditedCheckpoint {
         e.get(to);
       }
       int count = CheckpointFile.need(e, 4, file).getInt();
-      if (count < 1
-          || count > e.remaining() / 24
-          || (to != null && Arrays.compareUnsigned(from, to) >= 0)
-          || (!m.isEmpty() && !m.containsKey(from))
-          || (to != null && !m.containsKey(to))) {
-        throw new CorruptionException(file, at, what + " does not fit the leaves before it");
+      if (count < 1 || count > e.remaining() / 24 || (to != null && !below(from, to))) {
+        throw new CorruptionException(file, at, what + " is invalid");
       }
       List<LeafRef> run = new ArrayList<>(count);
       for (int i = 0; i < count; i++) {
         LeafRef r = CheckpointFile.getLeaf(e, file, CheckpointFile.VERSION, pageEnd, what);
         byte[] prev = i == 0 ? null : run.get(i - 1).lo();
         if ((i == 0 && !Arrays.equals(r.lo(), from))
-            || (prev != null && Arrays.compareUnsigned(prev, r.lo()) >= 0)
-            || (to != null && Arrays.compareUnsigned(r.lo(), to) >= 0)) {
+            || (prev != null && !below(prev, r.lo()))
+            || (to != null && !below(r.lo(), to))) {
           throw new CorruptionException(file, at, what + ": leaf " + i + " out of order");
         }
         run.add(r);
       }
-      (to == null ? m.tailMap(from, true) : m.subMap(from, true, to, false)).clear();
-      for (LeafRef r : run) {
-        m.put(r.lo(), r);
-      }
+      return new Run(from, to, run);
     }
   }
 }

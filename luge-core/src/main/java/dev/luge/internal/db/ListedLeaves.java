@@ -66,12 +66,15 @@ final class ListedLeaves {
     return out;
   }
 
+  /** What changed since a list: runs per tree, and the new list in compact form. */
+  record Diff(List<TreeRuns> runs, ListedLeaves next) {}
+
   /**
    * What changed in {@code entries} since this list, as runs per tree in the order of {@code
-   * entries}, and {@code entries} in compact form for the next checkpoint ({@code next[0]}): one
-   * pass over the leaves for both.
+   * entries}, with {@code entries} in compact form for the next checkpoint: one pass over the
+   * leaves for both.
    */
-  List<TreeRuns> changes(List<CheckpointFile.TreeEntry> entries, ListedLeaves[] next) {
+  Diff changes(List<CheckpointFile.TreeEntry> entries) {
     List<TreeRuns> runs = new ArrayList<>(entries.size());
     Map<Integer, Listed> trees = new HashMap<>();
     for (CheckpointFile.TreeEntry t : entries) {
@@ -79,8 +82,7 @@ final class ListedLeaves {
       runs.add(new TreeRuns(t, changes(t, prints)));
       trees.put(t.id(), listed(t, prints));
     }
-    next[0] = new ListedLeaves(trees);
-    return runs;
+    return new Diff(runs, new ListedLeaves(trees));
   }
 
   /** A run of changed leaves: they replace what was listed from {@code from} up to {@code to}. */
@@ -90,10 +92,6 @@ final class ListedLeaves {
   record TreeRuns(CheckpointFile.TreeEntry tree, List<Run> runs) {}
 
   /** The leaves of {@code t} that differ from what was listed, as runs in key order. */
-  List<Run> changes(CheckpointFile.TreeEntry t) {
-    return changes(t, prints(t.leaves()));
-  }
-
   private List<Run> changes(CheckpointFile.TreeEntry t, long[] prints) {
     Listed before = trees.get(t.id());
     List<LeafRef> leaves = t.leaves();

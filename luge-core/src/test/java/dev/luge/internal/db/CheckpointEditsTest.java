@@ -184,9 +184,9 @@ class CheckpointEditsTest {
         CheckpointFile c =
             new CheckpointFile(
                 n, 10L * n, 1L << 40, 5L * n, nextTreeId, new ArrayList<>(trees.values()));
-        ListedLeaves[] following = {null};
-        edits.append(c, listed.changes(c.trees(), following));
-        listed = following[0];
+        ListedLeaves.Diff diff = listed.changes(c.trees());
+        edits.append(c, diff.runs());
+        listed = diff.next();
         CheckpointFile read =
             EditedCheckpoint.read(io, d, DB_ID, CheckpointFile.read(io, d, DB_ID), true, null);
         assertSameTrees(c, read, where);
@@ -202,12 +202,13 @@ class CheckpointEditsTest {
     List<LeafRef> leaves = randomLeaves(rnd, 50, next);
     CheckpointFile.TreeEntry t = new CheckpointFile.TreeEntry(0, "", leaves);
     ListedLeaves listed = ListedLeaves.of(List.of(t));
-    assertEquals(List.of(), listed.changes(t));
+    assertEquals(List.of(), listed.changes(List.of(t)).runs().get(0).runs());
     List<LeafRef> changed = new ArrayList<>(leaves);
     LeafRef old = leaves.get(20);
     changed.set(
         20, new LeafRef(old.lo(), old.hi(), next[0], old.length(), old.entries(), old.deltas()));
-    List<ListedLeaves.Run> runs = listed.changes(new CheckpointFile.TreeEntry(0, "", changed));
+    List<ListedLeaves.Run> runs =
+        listed.changes(List.of(new CheckpointFile.TreeEntry(0, "", changed))).runs().get(0).runs();
     assertEquals(1, runs.size());
     assertEquals(1, runs.get(0).leaves().size());
     assertArrayEquals(old.lo(), runs.get(0).from());
